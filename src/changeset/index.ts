@@ -1,0 +1,4 @@
+export * from './instructions';
+export * from './state';
+export * from './apply';
+export * from './codec';

@@ -1,0 +1,77 @@
+/**
+ * One coded error family for the whole project. Codes are stable (documented in docs/errors.md and
+ * pinned by a test); messages may change. Protocol errors carry Realm-style numbers: 1xx for the
+ * connection, 2xx for a session; each has an action for the client.
+ */
+
+export type ErrorAction = 'retry' | 'reset' | 'fatal';
+
+interface CodeInfo {
+  /** Protocol number, when the error travels in an ERROR message. */
+  protocol?: number;
+  action: ErrorAction;
+  /** One line for docs/errors.md: what it means and what to do. */
+  doc: string;
+}
+
+export const ERROR_CODES = {
+  // connection level (1xx)
+  CONNECTION_CLOSED: { protocol: 100, action: 'retry', doc: 'The connection was closed normally; reconnect when needed.' },
+  OTHER_ERROR: { protocol: 101, action: 'retry', doc: 'An unexpected server-side failure; the client retries with back-off.' },
+  UNKNOWN_MESSAGE: { protocol: 102, action: 'fatal', doc: 'A message type the server does not know; client and server versions differ.' },
+  BAD_SYNTAX: { protocol: 103, action: 'fatal', doc: 'A message could not be decoded (truncated frame, bad field, trailing bytes).' },
+  LIMITS_EXCEEDED: { protocol: 104, action: 'fatal', doc: 'A message, head, path, token or changeset exceeded a configured limit.' },
+  WRONG_PROTOCOL_VERSION: { protocol: 105, action: 'fatal', doc: 'The client asked for a protocol version the server does not speak; upgrade one side.' },
+  BAD_SESSION_IDENT: { protocol: 106, action: 'fatal', doc: 'A message named a session id that is zero or not bound on this connection.' },
+  REUSE_OF_SESSION_IDENT: { protocol: 107, action: 'fatal', doc: 'BIND used a session id that is already bound on this connection.' },
+  BOUND_IN_OTHER_SESSION: { protocol: 108, action: 'fatal', doc: 'The same client file is bound by another session at the same time.' },
+  BAD_MESSAGE_ORDER: { protocol: 109, action: 'fatal', doc: 'A message arrived in a state where it is not allowed (e.g. UPLOAD before IDENT).' },
+  BAD_DECOMPRESSION: { protocol: 110, action: 'fatal', doc: 'A compressed body could not be inflated.' },
+  BAD_CHANGESET_HEADER: { protocol: 111, action: 'fatal', doc: 'A changeset header (versions, timestamp) is malformed.' },
+  // session level (2xx)
+  TOKEN_EXPIRED: { protocol: 202, action: 'retry', doc: 'The access token expired; refresh it (REFRESH) and bind again.' },
+  BAD_AUTHENTICATION: { protocol: 203, action: 'fatal', doc: 'The access token is missing, malformed or not signed by this server; log in again.' },
+  ILLEGAL_REALM_PATH: { protocol: 204, action: 'fatal', doc: 'The realm path is invalid (empty segment, `..`, bad characters, too long, misplaced `~`).' },
+  NO_SUCH_REALM: { protocol: 205, action: 'fatal', doc: 'The realm does not exist and the user may not create it.' },
+  PERMISSION_DENIED: { protocol: 206, action: 'fatal', doc: 'The user lacks read or write permission on this realm.' },
+  BAD_CLIENT_FILE_IDENT: { protocol: 208, action: 'reset', doc: 'The client file ident or its salt is unknown to the server; the client resets its replica.' },
+  BAD_SERVER_VERSION: { protocol: 209, action: 'reset', doc: "The client's server version is ahead of the server or its salt differs; the client resets." },
+  BAD_CLIENT_VERSION: { protocol: 210, action: 'fatal', doc: 'An upload cursor or client version moved backwards or beyond what was uploaded.' },
+  DIVERGING_HISTORIES: { protocol: 211, action: 'reset', doc: 'Client and server histories diverged (e.g. restored backup); the client resets and recovers its local changes.' },
+  BAD_CHANGESET: { protocol: 212, action: 'reset', doc: 'A changeset could not be decoded or applied (type mismatch, missing object, wrong list size); nothing of it was applied.' },
+  CLIENT_FILE_EXPIRED: { protocol: 222, action: 'reset', doc: 'The client was not seen within the history horizon; it resets and recovers its local changes.' },
+  TOO_MANY_SESSIONS: { protocol: 223, action: 'retry', doc: 'The connection already has the maximum number of sessions.' },
+  INVALID_SCHEMA_CHANGE: { protocol: 224, action: 'fatal', doc: 'A schema change conflicts with the realm schema (same name, different type, primary key or target).' },
+  USER_MISMATCH: { protocol: 225, action: 'fatal', doc: 'The replica belongs to a different user than the one binding it.' },
+  // not on the wire
+  SCHEMA_INVALID: { action: 'fatal', doc: 'A schema given to the API is malformed (unknown type, bad primary key, duplicate name).' },
+  NOT_IN_TRANSACTION: { action: 'fatal', doc: 'A write was attempted outside a write transaction.' },
+  INVALID_ARGUMENT: { action: 'fatal', doc: 'An API call got an argument of the wrong type or shape.' },
+  AUTH_FAILED: { action: 'fatal', doc: 'Login failed: unknown user, wrong password, or a bad admin token.' },
+  USER_EXISTS: { action: 'fatal', doc: 'Registration failed: the user name is taken.' },
+  REALM_CLOSED: { action: 'fatal', doc: 'The realm (or session) was closed.' },
+  STORAGE_FAILURE: { action: 'retry', doc: 'The storage layer failed (disk full, locked database); the operation can be retried.' },
+  CONFIG_INVALID: { action: 'fatal', doc: 'A configuration value is missing or malformed; the message says which.' },
+  TIMEOUT: { action: 'retry', doc: 'An operation did not finish in its time limit.' },
+} as const satisfies Record<string, CodeInfo>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class TributaryError extends Error {
+  readonly code: ErrorCode;
+  readonly action: ErrorAction;
+  readonly protocolCode?: number;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TributaryError';
+    this.code = code;
+    const info: CodeInfo = ERROR_CODES[code];
+    this.action = info.action;
+    this.protocolCode = info.protocol;
+  }
+}
+
+export function errorCodeForProtocol(n: number): ErrorCode | undefined {
+  for (const [code, info] of Object.entries(ERROR_CODES) as [ErrorCode, CodeInfo][]) if (info.protocol === n) return code;
+  return undefined;
+}

@@ -1,0 +1,2 @@
+export * from './transform';
+export * from './integrate';
