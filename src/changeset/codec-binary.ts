@@ -1,0 +1,223 @@
+import { TributaryError, type ErrorCode } from '../errors';
+
+/**
+ * The byte-level primitives every Tributary codec is built from (layout in docs/protocol.md §2):
+ * LEB128 unsigned varints, zigzag varints, little-endian float64, and length-prefixed UTF-8
+ * strings and byte strings. Pure: no Node-only APIs, runs in a browser.
+ *
+ * Varints are canonical (no redundant trailing zero byte) and limited to safe integers, so every
+ * value has exactly one encoding and a decoder never produces a number it cannot represent.
+ */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** A growable byte buffer with typed write methods. */
+export class Writer {
+  private buf: Uint8Array;
+  private view: DataView;
+  private pos = 0;
+
+  constructor(initialCapacity = 64) {
+    this.buf = new Uint8Array(initialCapacity);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  get length(): number {
+    return this.pos;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.pos + n) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(b: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = b & 0xff;
+  }
+
+  /** A non-negative safe integer as an LEB128 varint (1 byte below 128, at most 8 bytes). */
+  uvarint(n: number): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new TributaryError('INVALID_ARGUMENT', `not a non-negative safe integer: ${String(n)}`);
+    this.ensure(8);
+    while (n >= 0x80) {
+      this.buf[this.pos++] = (n % 0x80) | 0x80;
+      n = Math.floor(n / 0x80);
+    }
+    this.buf[this.pos++] = n;
+  }
+
+  /**
+   * A safe integer as a zigzag varint: 0, -1, 1, -2 … become 0, 1, 2, 3 …. Computed without
+   * ever forming 2n (which may exceed 2^53): the first byte carries the sign bit and six bits.
+   */
+  svarint(n: number): void {
+    if (!Number.isSafeInteger(n)) throw new TributaryError('INVALID_ARGUMENT', `not a safe integer: ${String(n)}`);
+    const sign = n < 0 ? 1 : 0;
+    const k = sign ? -n - 1 : n;
+    const low = k % 64;
+    const rest = Math.floor(k / 64);
+    this.u8(sign | (low << 1) | (rest > 0 ? 0x80 : 0));
+    if (rest > 0) this.uvarint(rest);
+  }
+
+  f64(x: number): void {
+    this.ensure(8);
+    this.view.setFloat64(this.pos, x, true);
+    this.pos += 8;
+  }
+
+  raw(bytes: Uint8Array): void {
+    this.ensure(bytes.length);
+    this.buf.set(bytes, this.pos);
+    this.pos += bytes.length;
+  }
+
+  bytes(bytes: Uint8Array): void {
+    this.uvarint(bytes.length);
+    this.raw(bytes);
+  }
+
+  string(s: string): void {
+    this.bytes(encoder.encode(s));
+  }
+
+  /** A copy of the bytes written so far, exactly sized. */
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.pos);
+  }
+}
+
+/**
+ * Reads what {@link Writer} wrote. Every failure throws a TributaryError with the code given at
+ * construction (BAD_CHANGESET for changesets and records, BAD_SYNTAX for messages), never a
+ * RangeError or TypeError; lengths are checked against the remaining bytes before anything is
+ * allocated.
+ */
+export class Reader {
+  private readonly view: DataView;
+  pos = 0;
+
+  constructor(
+    private readonly buf: Uint8Array,
+    readonly errorCode: ErrorCode,
+  ) {
+    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+
+  fail(message: string): never {
+    throw new TributaryError(this.errorCode, `${message} (at byte ${this.pos})`);
+  }
+
+  need(n: number): void {
+    if (n > this.buf.length - this.pos) this.fail(`truncated: ${n} bytes needed, ${this.buf.length - this.pos} left`);
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  uvarint(): number {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; ; i++) {
+      const b = this.u8();
+      value += (b & 0x7f) * scale;
+      if (value > Number.MAX_SAFE_INTEGER) this.fail('varint exceeds 2^53-1');
+      if ((b & 0x80) === 0) {
+        if (b === 0 && i > 0) this.fail('non-canonical varint');
+        return value;
+      }
+      scale *= 0x80;
+      if (i >= 7) this.fail('varint longer than 8 bytes');
+    }
+  }
+
+  svarint(): number {
+    const first = this.u8();
+    const sign = first & 1;
+    let k = (first >> 1) & 63;
+    if (first & 0x80) {
+      const rest = this.uvarint();
+      if (rest === 0) this.fail('non-canonical zigzag varint');
+      if (rest > Math.floor((Number.MAX_SAFE_INTEGER - k) / 64)) this.fail('zigzag varint exceeds the safe integer range');
+      k += rest * 64;
+    }
+    if (sign) {
+      if (k >= Number.MAX_SAFE_INTEGER) this.fail('zigzag varint exceeds the safe integer range');
+      return -k - 1;
+    }
+    return k;
+  }
+
+  /** A count of items that each take at least `minItemBytes`; checked before anyone allocates. */
+  count(max: number, minItemBytes: number, what: string, overLimit?: () => never): number {
+    const n = this.uvarint();
+    if (n > max) {
+      if (overLimit) overLimit();
+      this.fail(`${what}: ${n} exceeds the limit of ${max}`);
+    }
+    if (n * minItemBytes > this.remaining) this.fail(`${what}: ${n} items cannot fit in ${this.remaining} bytes`);
+    return n;
+  }
+
+  bool(): boolean {
+    const b = this.u8();
+    if (b > 1) this.fail(`bad boolean byte ${b}`);
+    return b === 1;
+  }
+
+  f64(): number {
+    this.need(8);
+    const x = this.view.getFloat64(this.pos, true);
+    this.pos += 8;
+    return x;
+  }
+
+  /** `n` raw bytes as a view into the input (callers copy when they keep it). */
+  raw(n: number): Uint8Array {
+    this.need(n);
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+
+  /** A length-prefixed byte string, copied into a fresh Uint8Array. */
+  bytes(maxBytes: number, overLimit?: () => never): Uint8Array {
+    const n = this.uvarint();
+    if (n > maxBytes) {
+      if (overLimit) overLimit();
+      this.fail(`byte string of ${n} bytes exceeds the limit of ${maxBytes}`);
+    }
+    return new Uint8Array(this.raw(n));
+  }
+
+  string(maxBytes: number, overLimit?: () => never): string {
+    const n = this.uvarint();
+    if (n > maxBytes) {
+      if (overLimit) overLimit();
+      this.fail(`string of ${n} bytes exceeds the limit of ${maxBytes}`);
+    }
+    const bytes = this.raw(n);
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      return this.fail('invalid UTF-8');
+    }
+  }
+
+  end(): void {
+    if (this.pos !== this.buf.length) this.fail(`${this.buf.length - this.pos} trailing bytes`);
+  }
+}
