@@ -5,11 +5,15 @@ import { TributaryError, type ErrorCode } from '../errors';
  * LEB128 unsigned varints, zigzag varints, little-endian float64, and length-prefixed UTF-8
  * strings and byte strings. Pure: no Node-only APIs, runs in a browser.
  *
- * Varints are canonical (no redundant trailing zero byte) and limited to safe integers, so every
- * value has exactly one encoding and a decoder never produces a number it cannot represent.
+ * Encodings are canonical — varints without a redundant trailing zero byte, one NaN, strict
+ * booleans — and varints are limited to safe integers, so every value has exactly one encoding
+ * (decode-then-encode gives back the input bytes) and a decoder never produces a number it cannot
+ * represent.
  */
 
 const encoder = new TextEncoder();
+/** 0x7ff8000000000000 little-endian: the NaN every encoder writes, so equal values encode equally. */
+const CANONICAL_NAN = new Uint8Array([0, 0, 0, 0, 0, 0, 0xf8, 0x7f]);
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** A growable byte buffer with typed write methods. */
@@ -67,10 +71,14 @@ export class Writer {
     if (rest > 0) this.uvarint(rest);
   }
 
+  /** Little-endian IEEE 754 double; every NaN is written as the one canonical quiet NaN. */
   f64(x: number): void {
     this.ensure(8);
-    this.view.setFloat64(this.pos, x, true);
-    this.pos += 8;
+    if (Number.isNaN(x)) this.raw(CANONICAL_NAN);
+    else {
+      this.view.setFloat64(this.pos, x, true);
+      this.pos += 8;
+    }
   }
 
   raw(bytes: Uint8Array): void {
@@ -108,6 +116,7 @@ export class Reader {
     private readonly buf: Uint8Array,
     readonly errorCode: ErrorCode,
   ) {
+    if (!(buf instanceof Uint8Array)) throw new TributaryError(errorCode, 'input must be a Uint8Array');
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }
 
@@ -181,6 +190,9 @@ export class Reader {
   f64(): number {
     this.need(8);
     const x = this.view.getFloat64(this.pos, true);
+    if (Number.isNaN(x)) {
+      for (let i = 0; i < 8; i++) if (this.buf[this.pos + i] !== CANONICAL_NAN[i]) this.fail('non-canonical NaN');
+    }
     this.pos += 8;
     return x;
   }

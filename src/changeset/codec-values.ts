@@ -128,11 +128,15 @@ export function readValuePayload(r: Reader, tag: number, maxBytes: number): Valu
       return new UUID(bytesToHex(r.raw(16)));
     case VALUE_TAGS.decimal128: {
       const s = r.string(maxBytes);
+      let d: Decimal128 | undefined;
       try {
-        return new Decimal128(s);
+        d = new Decimal128(s);
       } catch {
-        return r.fail(`invalid decimal128 '${s.slice(0, 40)}'`);
+        // reported below
       }
+      // Decimal128 trims whitespace; a trimmed string would re-encode differently.
+      if (d === undefined || d.value !== s) r.fail(`invalid decimal128 '${s.slice(0, 40)}'`);
+      return d;
     }
     case VALUE_TAGS.invalidDate:
       return new Date(NaN);
@@ -184,6 +188,7 @@ export class NameTableWriter {
 
 export class NameTableReader {
   private readonly table: string[] = [];
+  private readonly defined = new Set<string>();
   constructor(
     private readonly r: Reader,
     private readonly maxBytes: number,
@@ -193,6 +198,9 @@ export class NameTableReader {
     const ref = this.r.uvarint();
     if (ref === 0) {
       const s = this.r.string(this.maxBytes);
+      // An encoder refers back to a name it has already defined; a second definition is not canonical.
+      if (this.defined.has(s)) this.r.fail(`name '${s.slice(0, 40)}' defined twice`);
+      this.defined.add(s);
       this.table.push(s);
       return s;
     }
