@@ -81,6 +81,15 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
   else target[key] = value;
 }
 
+/**
+ * A JavaScript object enumerates integer-like keys first, whatever the insertion order; bytes
+ * listing names in another order would decode but re-encode differently, so they are rejected.
+ */
+function checkKeyOrder(r: Reader, target: object, order: string[]): void {
+  const keys = Object.keys(target);
+  for (let i = 0; i < keys.length; i++) if (keys[i] !== order[i]) r.fail('names are not in object enumeration order');
+}
+
 function writeProperty(w: Writer, names: NameTableWriter, p: PropertySchema, local: boolean): void {
   names.name(p.name);
   const code = PROPERTY_TYPE_CODES[p.type];
@@ -139,11 +148,14 @@ function writeValues(w: Writer, names: NameTableWriter, values: Record<string, V
 function readValues(r: Reader, names: NameTableReader, maxBytes: number): Record<string, Value> {
   const n = r.count(Number.MAX_SAFE_INTEGER, 2, 'value count');
   const out: Record<string, Value> = {};
+  const order: string[] = [];
   for (let i = 0; i < n; i++) {
     const k = names.name();
     if (Object.prototype.hasOwnProperty.call(out, k)) r.fail(`property '${k}' appears twice`);
     setOwn(out, k, readValue(r, maxBytes));
+    order.push(k);
   }
+  checkKeyOrder(r, out, order);
   return out;
 }
 
@@ -351,8 +363,10 @@ export function decodeRecord(bytes: Uint8Array, maxValueBytes: number = DEFAULT_
   const values = readValues(r, names, maxValueBytes);
   const lists: Record<string, ListEntry[]> = {};
   const nLists = r.count(Number.MAX_SAFE_INTEGER, 2, 'list count');
+  const order: string[] = [];
   for (let i = 0; i < nLists; i++) {
     const name = names.name();
+    order.push(name);
     if (Object.prototype.hasOwnProperty.call(lists, name)) r.fail(`list '${name}' appears twice`);
     const n = r.count(Number.MAX_SAFE_INTEGER, 1, 'list length');
     const entries: ListEntry[] = [];
@@ -363,6 +377,7 @@ export function decodeRecord(bytes: Uint8Array, maxValueBytes: number = DEFAULT_
     }
     setOwn(lists, name, entries);
   }
+  checkKeyOrder(r, lists, order);
   r.end();
   return { id, values, lists };
 }
