@@ -1,0 +1,322 @@
+import type { Instruction, ObjectRecord } from '../changeset';
+import { TributaryError } from '../errors';
+import {
+  coercePrimitive,
+  isPrimitiveType,
+  normalizeSchema,
+  SchemaError,
+  type ObjectKey,
+  type ObjectSchema,
+  type ObjectSchemaInput,
+  type PrimitiveType,
+  type Value,
+} from '../model';
+import { LocalWrite, Replica, defaultReplicaPath, parseRealmUrl } from '../store';
+import type { RealmContext, UpdateMode } from './context';
+import { createObject, linkKeyFor, updateMode } from './create';
+import { List } from './list';
+import { RealmObject, makeObject } from './object';
+import { objectInternals } from './object-internals';
+import { acquireReplica, releaseReplica, type SharedReplica } from './registry';
+import { Results } from './results';
+import { mergeSchema, schemaInstructions } from './schema-sync';
+import type { SyncConfiguration, SyncSessionHandle } from './sync-types';
+
+export interface RealmConfiguration {
+  schema?: ReadonlyArray<ObjectSchemaInput | ObjectSchema | { schema: ObjectSchemaInput }>;
+  /** Local file; default `./tributary-data/<host_port>/<identity>/<realm path>.db` for synced realms. */
+  path?: string;
+  /** A throw-away replica in memory (local realms only). */
+  inMemory?: boolean;
+  sync?: SyncConfiguration;
+  /** Accepted for compatibility; schema changes are additive and need no version. */
+  schemaVersion?: number;
+}
+
+/**
+ * A realm: a Realm-compatible object API over a local replica, synchronised with a server when
+ * `sync` is configured.
+ *
+ * @example
+ * const realm = await Realm.open({ schema: [Dog], sync: { user, url: 'realm://localhost:9080/~/dogs' } });
+ * realm.write(() => realm.create('Dog', { id: 1, name: 'Rex' }));
+ * await realm.syncSession!.uploadAllLocalChanges();
+ */
+export class Realm {
+  static readonly Object = RealmObject;
+  static readonly List = List;
+  static readonly Results = Results;
+
+  /** Opens a realm and, when synced, resolves after everything on the server was downloaded. */
+  static async open(config: RealmConfiguration): Promise<Realm> {
+    const realm = new this(config);
+    try {
+      if (realm.syncSession) await realm.syncSession.downloadAllServerChanges();
+      return realm;
+    } catch (e) {
+      realm.close();
+      throw e;
+    }
+  }
+
+  readonly path: string;
+  private readonly shared: SharedReplica;
+  private readonly configured: ObjectSchema[];
+  private readonly configuredByName = new Map<string, ObjectSchema>();
+  private write_: LocalWrite | null = null;
+  private closed_ = false;
+  private schemaCacheAt = -1;
+  private readonly mergedSchemas = new Map<string, ObjectSchema>();
+  private readonly ctx: RealmContext;
+
+  constructor(config: RealmConfiguration = {}) {
+    try {
+      this.configured = normalizeSchema(config.schema ?? []);
+    } catch (e) {
+      if (e instanceof SchemaError) throw new TributaryError('SCHEMA_INVALID', e.message, { cause: e });
+      throw e;
+    }
+    for (const s of this.configured) this.configuredByName.set(s.name, s);
+    const sync = config.sync;
+    let path: string;
+    if (config.inMemory) {
+      if (sync) throw new TributaryError('CONFIG_INVALID', 'an in-memory realm cannot be synced');
+      path = ':memory:';
+    } else if (config.path) path = config.path;
+    else if (sync) path = defaultReplicaPath(parseRealmUrl(sync.url), sync.user.identity, sync.directory);
+    else path = 'default.db';
+    this.path = path;
+    this.shared = acquireReplica(path, (p) => Replica.open({ path: p }));
+    this.ctx = this.makeContext();
+    try {
+      if (sync) {
+        const location = parseRealmUrl(sync.url);
+        this.replica.bind({ serverUrl: location.syncUrl, realmPath: location.path, userIdentity: sync.user.identity });
+      }
+      const schemaChanges = schemaInstructions(this.configured, (t) => this.replica.getSchema(t));
+      if (schemaChanges.length > 0) this.replica.write((w) => w.apply(schemaChanges));
+      if (sync && !this.shared.session) {
+        this.shared.session = sync.user.openSyncSession({ replica: this.replica, url: sync.url });
+      }
+      if (sync?.error) {
+        const session = this.shared.session!;
+        const cb = sync.error;
+        session.addErrorListener((e) => cb(session, e));
+      }
+    } catch (e) {
+      releaseReplica(this.shared);
+      this.closed_ = true;
+      throw e;
+    }
+  }
+
+  private get replica(): Replica {
+    return this.shared.replica;
+  }
+
+  private makeContext(): RealmContext {
+    return {
+      replica: this.shared.replica,
+      objectSchema: (type) => this.objectSchemaOf(type),
+      record: (type, id) => {
+        this.checkOpen();
+        return this.replica.getObject(type, id);
+      },
+      object: (type, id) => makeObject(this.ctx, type, id),
+      requireWrite: () => this.requireWrite(),
+      emit: (instructions) => this.emit(instructions),
+      linkKey: (targetType, value, mode, where) => linkKeyFor(this.ctx, targetType, value, mode, where),
+      primitive: (type, optional, value, where) => {
+        if (!isPrimitiveType(type)) throw new TributaryError('INVALID_ARGUMENT', `${where}: ${type} is not a primitive type`);
+        try {
+          return coercePrimitive(type as PrimitiveType, optional, value, where);
+        } catch (e) {
+          throw new TributaryError('INVALID_ARGUMENT', (e as Error).message, { cause: e });
+        }
+      },
+      checkOpen: () => this.checkOpen(),
+    };
+  }
+
+  // ---- state ---------------------------------------------------------------------------------
+
+  get isClosed(): boolean {
+    return this.closed_ || this.replica.isClosed;
+  }
+
+  get isInTransaction(): boolean {
+    return this.write_ !== null && this.write_.isOpen;
+  }
+
+  /** The realm's object schemas: configured types (with local defaults) plus types added by others. */
+  get schema(): ObjectSchema[] {
+    this.checkOpen();
+    const names = new Set([...this.configured.map((s) => s.name), ...this.replica.schemas().map((s) => s.name)]);
+    return [...names].map((n) => this.objectSchemaOf(n));
+  }
+
+  /** The sync session, or null for a local realm. */
+  get syncSession(): SyncSessionHandle | null {
+    return this.shared.session ?? null;
+  }
+
+  private checkOpen(): void {
+    if (this.isClosed) throw new TributaryError('REALM_CLOSED', `the realm at ${this.path} is closed`);
+  }
+
+  private objectSchemaOf(type: string): ObjectSchema {
+    this.checkOpen();
+    const v = this.replica.dataVersion;
+    if (v !== this.schemaCacheAt) {
+      this.mergedSchemas.clear();
+      this.schemaCacheAt = v;
+    }
+    let s = this.mergedSchemas.get(type);
+    if (!s) {
+      s = mergeSchema(this.configuredByName.get(type), this.replica.getSchema(type));
+      if (!s) throw new TributaryError('INVALID_ARGUMENT', `Object type '${type}' not found in schema.`);
+      this.mergedSchemas.set(type, s);
+    }
+    return s;
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  private requireWrite(): void {
+    this.checkOpen();
+    if (!this.isInTransaction) throw new TributaryError('NOT_IN_TRANSACTION', 'Cannot modify managed objects outside of a write transaction.');
+  }
+
+  private emit(instructions: Instruction[]): void {
+    this.requireWrite();
+    this.write_!.apply(instructions);
+  }
+
+  /**
+   * Runs `fn` in a write transaction: everything it writes becomes one changeset, committed
+   * durably with its history entry; if `fn` throws, nothing is written.
+   */
+  write<T>(fn: () => T): T {
+    this.beginTransaction();
+    let result: T;
+    try {
+      result = fn();
+    } catch (e) {
+      if (this.isInTransaction) this.cancelTransaction();
+      throw e;
+    }
+    if (this.isInTransaction) this.commitTransaction();
+    return result;
+  }
+
+  beginTransaction(): void {
+    this.checkOpen();
+    if (this.isInTransaction) throw new TributaryError('INVALID_ARGUMENT', 'The Realm is already in a write transaction');
+    this.write_ = this.replica.beginWrite();
+  }
+
+  commitTransaction(): void {
+    if (!this.isInTransaction) throw new TributaryError('NOT_IN_TRANSACTION', 'no write transaction to commit');
+    const w = this.write_!;
+    this.write_ = null;
+    w.commit();
+  }
+
+  cancelTransaction(): void {
+    if (!this.isInTransaction) throw new TributaryError('NOT_IN_TRANSACTION', 'no write transaction to cancel');
+    const w = this.write_!;
+    this.write_ = null;
+    w.cancel();
+  }
+
+  /**
+   * Creates an object (`update` false / 'never'), or creates-or-updates one by primary key
+   * (`true` / 'all': every given value is written; 'modified': only values that differ).
+   */
+  create<T = RealmObject>(type: string | { schema?: { name: string }; name?: string }, values: object, update?: boolean | UpdateMode): T {
+    const name = typeof type === 'string' ? type : (type.schema?.name ?? type.name!);
+    const id = createObject(this.ctx, name, values, updateMode(update));
+    return makeObject(this.ctx, name, id) as T;
+  }
+
+  /** Deletes an object, or every object of an array, List or Results (links to them become null). */
+  delete(target: unknown): void {
+    this.requireWrite();
+    if (target === null || target === undefined) return;
+    const one = objectInternals(target);
+    if (one) {
+      if (!this.replica.getObject(one.type, one.id)) throw new TributaryError('INVALID_ARGUMENT', 'Object is invalid. Either it has been previously deleted or the Realm it belongs to has been closed.');
+      this.emit([{ op: 'Delete', type: one.type, id: one.id }]);
+      return;
+    }
+    if (typeof target === 'object' && Symbol.iterator in (target as object)) {
+      const items = [...(target as Iterable<unknown>)].map((x) => objectInternals(x));
+      for (const i of items) {
+        if (!i) throw new TributaryError('INVALID_ARGUMENT', 'delete() expects Realm objects');
+        if (this.replica.getObject(i.type, i.id)) this.emit([{ op: 'Delete', type: i.type, id: i.id }]);
+      }
+      return;
+    }
+    throw new TributaryError('INVALID_ARGUMENT', 'delete() expects a Realm object or a collection of them');
+  }
+
+  /** Deletes every object of every type (one Clear per type). */
+  deleteAll(): void {
+    this.requireWrite();
+    this.emit(this.replica.schemas().map((s) => ({ op: 'Clear', type: s.name }) as Instruction));
+  }
+
+  /** Adds `delta` to an integer property (AddInteger: concurrent increments add up). */
+  increment(object: unknown, property: string, delta = 1): void {
+    this.requireWrite();
+    const i = objectInternals(object);
+    if (!i) throw new TributaryError('INVALID_ARGUMENT', 'increment() expects a Realm object');
+    const p = this.objectSchemaOf(i.type).properties.find((q) => q.name === property);
+    if (!p || p.type !== 'int') throw new TributaryError('INVALID_ARGUMENT', `${i.type}.${property} is not an int property`);
+    if (!Number.isSafeInteger(delta)) throw new TributaryError('INVALID_ARGUMENT', `increment delta must be a safe integer, got ${delta}`);
+    this.emit([{ op: 'AddInteger', type: i.type, id: i.id, property, delta }]);
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  /** Every object of a type, live, in local creation order. */
+  objects<T = RealmObject>(type: string | { schema?: { name: string }; name?: string }): Results<T> {
+    const name = typeof type === 'string' ? type : (type.schema?.name ?? type.name!);
+    this.objectSchemaOf(name);
+    return new Results<T>(this.ctx, name);
+  }
+
+  /** The object with this primary key, or undefined. */
+  objectForPrimaryKey<T = RealmObject>(type: string, key: unknown): T | undefined {
+    const schema = this.objectSchemaOf(type);
+    if (schema.primaryKey === null) throw new TributaryError('INVALID_ARGUMENT', `'${type}' does not have a primary key defined`);
+    const pk = schema.properties.find((p) => p.name === schema.primaryKey)!;
+    let id: ObjectKey;
+    try {
+      id = coercePrimitive(pk.type as PrimitiveType, false, key, `${type}.${pk.name}`) as ObjectKey;
+    } catch (e) {
+      throw new TributaryError('INVALID_ARGUMENT', (e as Error).message, { cause: e });
+    }
+    return this.replica.getObject(type, id) ? (makeObject(this.ctx, type, id) as T) : undefined;
+  }
+
+  /** @internal The raw record (tests, tools). */
+  _record(type: string, id: ObjectKey): ObjectRecord | undefined {
+    return this.ctx.record(type, id);
+  }
+
+  /** @internal The underlying replica (tests, the notifier later). */
+  get _replica(): Replica {
+    return this.replica;
+  }
+
+  /** Closes this instance; the replica and its session close with the last instance of the file. */
+  close(): void {
+    if (this.closed_) return;
+    if (this.isInTransaction) this.cancelTransaction();
+    this.closed_ = true;
+    releaseReplica(this.shared);
+  }
+}
+
+export type { Value };

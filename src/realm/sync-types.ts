@@ -1,0 +1,53 @@
+import type { Replica } from '../store';
+
+export type SyncSessionState = 'active' | 'inactive';
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
+
+/**
+ * What a Realm needs from a sync session. Implemented by the client layer (src/client/session.ts);
+ * the realm layer only sees this interface so it stays below the client in the layering.
+ */
+export interface SyncSessionHandle {
+  readonly state: SyncSessionState;
+  readonly connectionState: ConnectionState;
+  /** The user the session syncs as. */
+  readonly user: SyncUserLike;
+  /** The realm URL as configured (`realm://host:9080/~/private`). */
+  readonly url: string;
+  pause(): void;
+  resume(): void;
+  /** Resolves when the server has acknowledged every local change committed before the call. */
+  uploadAllLocalChanges(timeoutMs?: number): Promise<void>;
+  /** Resolves when everything the server had when asked has been downloaded and applied. */
+  downloadAllServerChanges(timeoutMs?: number): Promise<void>;
+  addErrorListener(listener: (error: Error) => void): void;
+  removeErrorListener(listener: (error: Error) => void): void;
+  close(): void;
+}
+
+export interface OpenSessionOptions {
+  replica: Replica;
+  url: string;
+  /** Called with every session error (fatal ones stop the session; see docs/client.md). */
+  onError?: (error: Error) => void;
+}
+
+/** A logged-in user as the realm layer sees it (src/client's User implements it). */
+export interface SyncUserLike {
+  readonly identity: string;
+  readonly isAdmin: boolean;
+  openSyncSession(options: OpenSessionOptions): SyncSessionHandle;
+}
+
+/** `sync` in a Realm configuration. */
+export interface SyncConfiguration {
+  user: SyncUserLike;
+  /** `realm://host:port/path`, `realms://…`; `~` is the user's identity. */
+  url: string;
+  /** realm-js style error callback: `(session, error) => void`. */
+  error?: (session: SyncSessionHandle, error: Error) => void;
+  /** Root directory of local replicas when `path` is not given (default `./tributary-data`). */
+  directory?: string;
+  /** Accepted for compatibility; every realm is fully synchronised. */
+  fullSynchronization?: boolean;
+}
