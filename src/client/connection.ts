@@ -1,0 +1,293 @@
+import WebSocket from 'ws';
+import { TributaryError, errorCodeForProtocol, type ErrorCode } from '../errors';
+import { SYNC_SUBPROTOCOL, decodeServerMessage, encodeClientMessage, type ClientMessage, type ErrorMessage, type ServerMessage } from '../protocol';
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+
+export interface ConnectionOptions {
+  backoff: BackoffOptions;
+  /** PING interval (default 60 s; the server requires one at least every 10 minutes). */
+  pingIntervalMs: number;
+  /** Close and reconnect when a PONG takes longer than this (default 120 s). */
+  pongTimeoutMs: number;
+  /** WebSocket handshake time limit (default 30 s). */
+  connectTimeoutMs: number;
+}
+
+export const DEFAULT_CONNECTION_OPTIONS: ConnectionOptions = {
+  backoff: DEFAULT_BACKOFF,
+  pingIntervalMs: 60_000,
+  pongTimeoutMs: 120_000,
+  connectTimeoutMs: 30_000,
+};
+
+export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
+
+/** What a connection needs from its user: the current token and a way to renew it. */
+export interface TokenSource {
+  readonly token: string;
+  /** True when the token is expired or about to expire. */
+  readonly tokenNeedsRefresh: boolean;
+  refreshAccessToken(): Promise<string>;
+  onTokenChange(listener: (token: string) => void): () => void;
+}
+
+/** A session as its connection drives it. */
+export interface ConnectionClient {
+  /** The socket is open: bind (the connection allocated `sessionId`). */
+  connected(): void;
+  /** The socket closed; the session is unbound. */
+  disconnected(): void;
+  message(message: Exclude<ServerMessage, { type: 'PONG' }>): void;
+  /** A connection-level error that will not be retried (fatal). */
+  failed(error: TributaryError): void;
+}
+
+/**
+ * One WebSocket to one server for one user, shared by every session of that user on that server
+ * (PROTOCOL.md §1). Reconnects with exponential back-off and full jitter while sessions remain,
+ * pings, renews the token on a 401 at upgrade and sends REFRESH when the token changes.
+ */
+export class Connection {
+  private ws: WebSocket | null = null;
+  private state_: ConnectionState = 'disconnected';
+  private readonly sessions = new Map<number, ConnectionClient>();
+  private readonly clients = new Set<ConnectionClient>();
+  private nextSessionId = 1;
+  private readonly backoff: Backoff;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private pingTimer: NodeJS.Timeout | null = null;
+  private pongTimer: NodeJS.Timeout | null = null;
+  private lastRtt = 0;
+  private closed = false;
+  private unauthorizedStreak = 0;
+  private readonly unsubscribeToken: () => void;
+  private readonly options: ConnectionOptions;
+  /** Observers for tests and metrics. */
+  readonly stats = { connects: 0, disconnects: 0 };
+
+  constructor(
+    readonly url: string,
+    private readonly user: TokenSource,
+    options: Partial<ConnectionOptions> = {},
+    private readonly onEmpty?: (c: Connection) => void,
+  ) {
+    this.options = { ...DEFAULT_CONNECTION_OPTIONS, ...options };
+    this.backoff = new Backoff(this.options.backoff);
+    this.unsubscribeToken = user.onTokenChange((token) => {
+      if (this.state_ === 'connected') this.send({ type: 'REFRESH', token });
+    });
+  }
+
+  get state(): ConnectionState {
+    return this.state_;
+  }
+
+  /** Registers a session; it is told `connected()` whenever the socket is (or becomes) open. */
+  attach(client: ConnectionClient): void {
+    if (this.closed) throw new TributaryError('REALM_CLOSED', 'the connection was closed');
+    this.clients.add(client);
+    if (this.state_ === 'connected') client.connected();
+    else if (this.state_ === 'disconnected' && !this.reconnectTimer) this.connect();
+  }
+
+  /** Unregisters a session (after it unbound); closes the socket when none remain. */
+  detach(client: ConnectionClient): void {
+    this.clients.delete(client);
+    for (const [id, c] of this.sessions) if (c === client) this.sessions.delete(id);
+    if (this.clients.size === 0) {
+      this.shutdown();
+      this.onEmpty?.(this);
+    }
+  }
+
+  /** A fresh, non-zero session id for `client`, unique on this connection. */
+  allocateSessionId(client: ConnectionClient): number {
+    const id = this.nextSessionId++;
+    this.sessions.set(id, client);
+    return id;
+  }
+
+  releaseSessionId(id: number): void {
+    this.sessions.delete(id);
+  }
+
+  send(message: ClientMessage): boolean {
+    if (this.state_ !== 'connected' || !this.ws) return false;
+    this.ws.send(encodeClientMessage(message));
+    return true;
+  }
+
+  /** Closes the socket now (tests: simulate a network drop); reconnects as usual. */
+  dropConnection(): void {
+    this.ws?.terminate();
+  }
+
+  /** Closes for good. */
+  close(): void {
+    this.shutdown();
+    this.clients.clear();
+    this.closed = true;
+    this.unsubscribeToken();
+  }
+
+  private shutdown(): void {
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.stopPing();
+    const ws = this.ws;
+    this.ws = null;
+    const wasConnected = this.state_ === 'connected';
+    this.state_ = 'disconnected';
+    if (ws) {
+      ws.removeAllListeners();
+      ws.on('error', () => undefined);
+      ws.close();
+      if (ws.readyState !== WebSocket.CLOSED) setTimeout(() => ws.terminate(), 1000).unref();
+    }
+    this.sessions.clear();
+    if (wasConnected) for (const c of [...this.clients]) c.disconnected();
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed || this.clients.size === 0 || this.ws) return;
+    this.state_ = 'connecting';
+    if (this.user.tokenNeedsRefresh) {
+      try {
+        await this.user.refreshAccessToken();
+      } catch {
+        // try with the token we have; a 401 brings us back here with back-off
+      }
+      if (this.closed || this.clients.size === 0 || this.state_ !== 'connecting') return;
+    }
+    const ws = new WebSocket(this.url, [SYNC_SUBPROTOCOL], {
+      headers: { Authorization: `Bearer ${this.user.token}` },
+      handshakeTimeout: this.options.connectTimeoutMs,
+      perMessageDeflate: false,
+    });
+    ws.binaryType = 'nodebuffer';
+    this.ws = ws;
+    let unauthorized = false;
+    ws.on('unexpected-response', (req, res) => {
+      unauthorized = res.statusCode === 401;
+      res.resume();
+      req.destroy();
+      this.lost(ws, unauthorized);
+    });
+    ws.on('open', () => {
+      if (this.ws !== ws) return;
+      this.state_ = 'connected';
+      this.stats.connects++;
+      this.unauthorizedStreak = 0;
+      this.startPing();
+      for (const c of [...this.clients]) c.connected();
+    });
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      if (this.ws !== ws) return;
+      if (!isBinary) return this.protocolViolation('BAD_SYNTAX', 'the server sent a text frame');
+      let message: ServerMessage;
+      try {
+        message = decodeServerMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+      } catch (e) {
+        return this.protocolViolation('BAD_SYNTAX', `undecodable message from the server: ${(e as Error).message}`);
+      }
+      this.dispatch(message);
+    });
+    ws.on('error', () => {
+      // 'close' follows; the reconnect is scheduled there
+    });
+    ws.on('close', () => this.lost(ws, unauthorized));
+  }
+
+  private dispatch(message: ServerMessage): void {
+    if (message.type === 'PONG') {
+      this.lastRtt = Math.max(0, Date.now() - message.timestamp);
+      if (this.pongTimer) clearTimeout(this.pongTimer);
+      this.pongTimer = null;
+      return;
+    }
+    if (message.type === 'ERROR' && message.session === 0) return this.connectionError(message);
+    this.backoff.reset(); // the server talks to us: the connection works
+    const client = this.sessions.get(message.session);
+    if (!client) return; // a retired session (UNBOUND after UNBIND, or late messages)
+    client.message(message);
+  }
+
+  private connectionError(message: ErrorMessage): void {
+    const code: ErrorCode = errorCodeForProtocol(message.code) ?? 'OTHER_ERROR';
+    const error = new TributaryError(code, `server closed the connection: ${message.message} (${message.code})`);
+    if (message.action === 'fatal' && !message.tryAgain) {
+      const clients = [...this.clients];
+      this.shutdown();
+      this.clients.clear();
+      for (const c of clients) c.failed(error);
+      return;
+    }
+    const ws = this.ws;
+    if (ws) this.lost(ws, false, message.backoffMs);
+  }
+
+  private protocolViolation(code: ErrorCode, text: string): void {
+    const ws = this.ws;
+    void code;
+    void text;
+    if (ws) this.lost(ws, false);
+  }
+
+  /** The socket `ws` is gone (or must go): tell the sessions and schedule a reconnect. */
+  private lost(ws: WebSocket, unauthorized: boolean, floorMs = 0): void {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    ws.removeAllListeners();
+    ws.on('error', () => undefined);
+    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    const wasConnected = this.state_ === 'connected';
+    this.state_ = 'disconnected';
+    this.stopPing();
+    this.sessions.clear();
+    if (wasConnected) {
+      this.stats.disconnects++;
+      for (const c of [...this.clients]) c.disconnected();
+    }
+    if (this.closed || this.clients.size === 0) return;
+    if (unauthorized) {
+      // An expired or revoked token: renew it and try again at once (then with back-off).
+      this.unauthorizedStreak++;
+      this.user.refreshAccessToken().then(
+        () => this.schedule(this.unauthorizedStreak > 1 ? this.backoff.next(floorMs) : 0),
+        () => this.schedule(this.backoff.next(floorMs)),
+      );
+      return;
+    }
+    this.schedule(this.backoff.next(floorMs));
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.closed || this.clients.size === 0 || this.reconnectTimer || this.ws) return;
+    this.state_ = 'connecting';
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      this.state_ = 'disconnected';
+      void this.connect();
+    }, delayMs);
+  }
+
+  private startPing(): void {
+    this.stopPing();
+    this.pingTimer = setInterval(() => {
+      if (this.pongTimer) return; // one outstanding PING at a time
+      this.send({ type: 'PING', timestamp: Date.now(), rtt: this.lastRtt });
+      this.pongTimer = setTimeout(() => {
+        this.pongTimer = null;
+        const ws = this.ws;
+        if (ws) this.lost(ws, false);
+      }, this.options.pongTimeoutMs);
+    }, this.options.pingIntervalMs);
+  }
+
+  private stopPing(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.pongTimer) clearTimeout(this.pongTimer);
+    this.pingTimer = null;
+    this.pongTimer = null;
+  }
+}

@@ -1,0 +1,261 @@
+import { TributaryError, type ErrorCode } from '../errors';
+import type { OpenSessionOptions, SyncUserLike } from '../realm/sync-types';
+import { parseRealmUrl, parseServerUrl } from '../store';
+import { Connection, type ConnectionOptions, type TokenSource } from './connection';
+import { decodeTokenClaims, tokenExpiry } from './jwt';
+import { Session, type SessionOptions } from './session';
+
+/** Client-side options of a user: connection timing and session batching. */
+export interface UserOptions {
+  connection?: Partial<ConnectionOptions>;
+  session?: SessionOptions;
+  /** HTTP time limit for /auth calls (default 15 s). */
+  authTimeoutMs?: number;
+}
+
+interface AuthResponse {
+  identity: string;
+  isAdmin: boolean;
+  accessToken: string;
+  refreshToken?: string;
+}
+
+/** Renew this long before expiry (or a fifth of the token's life, if shorter). */
+const REFRESH_LEAD_MS = 60_000;
+
+/**
+ * A logged-in user. Holds the tokens, renews the access token before it expires, and owns the
+ * user's sync connections: one WebSocket per server, shared by all the user's realms.
+ *
+ * @example
+ * const user = await User.login('http://localhost:9080', 'alice', 'secret');
+ * const realm = await Realm.open({ schema, sync: { user, url: 'realm://localhost:9080/~/notes' } });
+ */
+export class User implements SyncUserLike, TokenSource {
+  private static readonly registry = new Map<string, User>();
+
+  /** Logged-in users by identity (realm-js `User.all`). */
+  static get all(): Record<string, User> {
+    const out: Record<string, User> = {};
+    for (const u of User.registry.values()) out[u.identity] = u;
+    return out;
+  }
+
+  /** The only logged-in user; undefined when none; an error when there are several. */
+  static get current(): User | undefined {
+    const users = [...User.registry.values()];
+    if (users.length > 1) throw new TributaryError('INVALID_ARGUMENT', 'Multiple users are logged in');
+    return users[0];
+  }
+
+  static login(server: string, username: string, password: string, options?: UserOptions): Promise<User> {
+    return User.authenticate(server, { provider: 'password', username, password }, options);
+  }
+
+  static register(server: string, username: string, password: string, options?: UserOptions): Promise<User> {
+    return User.authenticate(server, { provider: 'password', username, password, register: true }, options);
+  }
+
+  /**
+   * An admin user from the admin token (`data/keys/admin.json`). Synchronous: the admin token is
+   * itself an access token, so no round trip is needed.
+   */
+  static adminUser(adminToken: string, server = 'http://127.0.0.1:9080', options?: UserOptions): User {
+    if (typeof adminToken !== 'string' || adminToken.length === 0) throw new TributaryError('INVALID_ARGUMENT', 'adminUser needs the admin token');
+    const claims = decodeTokenClaims(adminToken);
+    const identity = claims?.sub ?? '__admin';
+    return User.remember(parseServerUrl(server).httpBase, { identity, isAdmin: true, accessToken: adminToken }, { adminToken }, options);
+  }
+
+  /** POST /auth with any provider body; resolves to the logged-in user. */
+  static async authenticate(server: string, body: Record<string, unknown>, options?: UserOptions): Promise<User> {
+    const base = parseServerUrl(server).httpBase;
+    const res = await postAuth(base, body, options?.authTimeoutMs);
+    if (typeof res.identity !== 'string' || typeof res.accessToken !== 'string') throw new TributaryError('AUTH_FAILED', `unexpected /auth response from ${base}`);
+    return User.remember(base, res, { refreshToken: res.refreshToken }, options);
+  }
+
+  private static remember(server: string, res: AuthResponse, secrets: { refreshToken?: string; adminToken?: string }, options?: UserOptions): User {
+    const key = `${server}\u0000${res.identity}`;
+    let user = User.registry.get(key);
+    if (user) {
+      user.#refreshToken = secrets.refreshToken ?? user.#refreshToken;
+      user.#adminToken = secrets.adminToken ?? user.#adminToken;
+      user.setToken(res.accessToken);
+      return user;
+    }
+    user = new User(server, res.identity, !!res.isAdmin, res.accessToken, secrets, options ?? {});
+    User.registry.set(key, user);
+    return user;
+  }
+
+  readonly identity: string;
+  readonly isAdmin: boolean;
+  /** The server's HTTP base URL (`http://host:port`). */
+  readonly server: string;
+  #accessToken: string;
+  #refreshToken: string | undefined;
+  #adminToken: string | undefined;
+  #refreshing: Promise<string> | null = null;
+  #refreshTimer: NodeJS.Timeout | null = null;
+  readonly #tokenListeners = new Set<(token: string) => void>();
+  readonly #connections = new Map<string, Connection>();
+  readonly #sessions = new Set<Session>();
+  readonly #options: UserOptions;
+  #loggedOut = false;
+
+  private constructor(server: string, identity: string, isAdmin: boolean, accessToken: string, secrets: { refreshToken?: string; adminToken?: string }, options: UserOptions) {
+    this.server = server;
+    this.identity = identity;
+    this.isAdmin = isAdmin;
+    this.#accessToken = accessToken;
+    this.#refreshToken = secrets.refreshToken;
+    this.#adminToken = secrets.adminToken;
+    this.#options = options;
+    this.scheduleRefresh();
+  }
+
+  /** The current access token (kept out of enumeration and JSON so it is not logged by accident). */
+  get token(): string {
+    return this.#accessToken;
+  }
+
+  get isLoggedIn(): boolean {
+    return !this.#loggedOut;
+  }
+
+  get tokenNeedsRefresh(): boolean {
+    return this.canRefresh && tokenExpiry(this.#accessToken) - Date.now() < 5_000;
+  }
+
+  private get canRefresh(): boolean {
+    return !!this.#refreshToken || (!!this.#adminToken && this.#adminToken !== this.#accessToken);
+  }
+
+  onTokenChange(listener: (token: string) => void): () => void {
+    this.#tokenListeners.add(listener);
+    return () => this.#tokenListeners.delete(listener);
+  }
+
+  /** Gets a new access token now (deduplicated: concurrent callers share one request). */
+  refreshAccessToken(): Promise<string> {
+    if (this.#loggedOut) return Promise.reject(new TributaryError('AUTH_FAILED', 'the user is logged out'));
+    if (this.#refreshing) return this.#refreshing;
+    const body = this.#refreshToken
+      ? { provider: 'refresh', refreshToken: this.#refreshToken }
+      : this.#adminToken
+        ? { provider: 'adminToken', token: this.#adminToken }
+        : undefined;
+    if (!body) return Promise.reject(new TributaryError('AUTH_FAILED', 'this user has no refresh token'));
+    this.#refreshing = postAuth(this.server, body, this.#options.authTimeoutMs)
+      .then((res) => {
+        this.setToken(res.accessToken);
+        return res.accessToken;
+      })
+      .finally(() => {
+        this.#refreshing = null;
+      });
+    return this.#refreshing;
+  }
+
+  private setToken(token: string): void {
+    if (token === this.#accessToken) return;
+    this.#accessToken = token;
+    this.scheduleRefresh();
+    for (const l of [...this.#tokenListeners]) l(token);
+  }
+
+  private scheduleRefresh(): void {
+    if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = null;
+    if (!this.canRefresh || this.#loggedOut) return;
+    const remaining = tokenExpiry(this.#accessToken) - Date.now();
+    if (!Number.isFinite(remaining)) return;
+    const delay = Math.max(0, remaining - Math.min(REFRESH_LEAD_MS, remaining / 5));
+    this.#refreshTimer = setTimeout(() => {
+      this.#refreshTimer = null;
+      this.refreshAccessToken().catch(() => {
+        // retry later; a connection that meets a 401 also refreshes
+        if (!this.#loggedOut) this.#refreshTimer = setTimeout(() => this.scheduleRefresh(), 5_000).unref();
+      });
+    }, Math.min(delay, 2 ** 31 - 1));
+    this.#refreshTimer.unref();
+  }
+
+  /** The shared connection to a server's sync endpoint. */
+  connectionTo(syncUrl: string): Connection {
+    let c = this.#connections.get(syncUrl);
+    if (!c) {
+      c = new Connection(syncUrl, this, this.#options.connection, (empty) => {
+        if (this.#connections.get(syncUrl) === empty) {
+          this.#connections.delete(syncUrl);
+          empty.close();
+        }
+      });
+      this.#connections.set(syncUrl, c);
+    }
+    return c;
+  }
+
+  /** Starts syncing a replica with the realm at `url` (used by Realm; one session per replica). */
+  openSyncSession(options: OpenSessionOptions): Session {
+    if (this.#loggedOut) throw new TributaryError('AUTH_FAILED', `user ${this.identity} is logged out`);
+    const location = parseRealmUrl(options.url);
+    const session = new Session(this.connectionTo(location.syncUrl), options.replica, location.path, options.url, this, this.#options.session);
+    if (options.onError) session.addErrorListener(options.onError);
+    this.#sessions.add(session);
+    return session;
+  }
+
+  /** Sessions opened by this user and not closed (tests, tools). */
+  get sessions(): Session[] {
+    return [...this.#sessions].filter((s) => !s.isClosed);
+  }
+
+  /** Ends the user's sessions and connections and forgets the tokens. */
+  logout(): void {
+    if (this.#loggedOut) return;
+    this.#loggedOut = true;
+    if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
+    for (const s of this.#sessions) s.close();
+    this.#sessions.clear();
+    for (const c of this.#connections.values()) c.close();
+    this.#connections.clear();
+    for (const [k, u] of User.registry) if (u === this) User.registry.delete(k);
+  }
+
+  toJSON(): { identity: string; isAdmin: boolean; server: string } {
+    return { identity: this.identity, isAdmin: this.isAdmin, server: this.server };
+  }
+}
+
+async function postAuth(base: string, body: Record<string, unknown>, timeoutMs = 15_000): Promise<AuthResponse> {
+  let res: Response;
+  try {
+    res = await fetch(`${base}/auth`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  } catch (e) {
+    const timeout = (e as Error)?.name === 'TimeoutError';
+    throw new TributaryError(timeout ? 'TIMEOUT' : 'OTHER_ERROR', `cannot reach ${base}/auth: ${(e as Error).message}`, { cause: e });
+  }
+  let json: Record<string, unknown> = {};
+  try {
+    json = (await res.json()) as Record<string, unknown>;
+  } catch {
+    // an empty or non-JSON body; the status decides
+  }
+  if (!res.ok) {
+    const code = typeof json.code === 'string' && isAuthCode(json.code) ? json.code : res.status === 409 ? 'USER_EXISTS' : 'AUTH_FAILED';
+    const message = typeof json.message === 'string' ? json.message : `authentication failed (HTTP ${res.status})`;
+    throw new TributaryError(code, message);
+  }
+  return json as unknown as AuthResponse;
+}
+
+function isAuthCode(code: string): code is ErrorCode {
+  return code === 'USER_EXISTS' || code === 'AUTH_FAILED' || code === 'INVALID_ARGUMENT' || code === 'CONFIG_INVALID';
+}
