@@ -1,0 +1,205 @@
+import type { WebSocket } from 'ws';
+import { TributaryError, type ErrorCode } from '../errors';
+import { decodeClientMessage, encodeServerMessage, type ProtocolLimits } from '../protocol/codec';
+import type { ClientMessage, ServerMessage } from '../protocol/messages';
+import type { Logger } from './logger';
+import { Session, type SessionLimits } from './session';
+import type { SyncService, SyncUser } from './sync-service';
+import type { TokenClaims, TokenService } from './tokens';
+
+export interface ConnectionOptions extends SessionLimits {
+  protocol: ProtocolLimits;
+  maxSessionsPerConnection: number;
+}
+
+/** WebSocket close codes used when a connection-level error ends the connection. */
+const CLOSE_PROTOCOL_ERROR = 1002;
+const CLOSE_TOO_BIG = 1009;
+
+/**
+ * One WebSocket connection: decodes frames at the edge (any failure becomes an ERROR, never an
+ * exception past this class), answers connection messages (PING, REFRESH) and routes session
+ * messages to their {@link Session} by the client-chosen id.
+ *
+ * Errors that mean the byte stream cannot be trusted (undecodable frame, unknown message type,
+ * oversized message, text frame) send ERROR with session 0 and close the connection. Misuse of a
+ * session id (0, unknown, reused) rejects that one message with an ERROR for session 0 and keeps
+ * the connection and its other sessions. Everything about one session is a session ERROR.
+ */
+export class Connection {
+  private readonly sessions = new Map<number, Session>();
+  private claims: TokenClaims;
+  private closed = false;
+  private drainWaiters: (() => void)[] = [];
+  lastActivity = Date.now();
+
+  constructor(
+    private readonly ws: WebSocket,
+    claims: TokenClaims,
+    private readonly service: SyncService,
+    private readonly tokens: TokenService,
+    private readonly options: ConnectionOptions,
+    private readonly log: Logger,
+  ) {
+    this.claims = claims;
+    ws.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    ws.on('close', () => this.onClose());
+    ws.on('error', (error) => this.log.debug('socket error', { error: error.message }));
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Closes the socket (server shutdown or ping timeout). */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.ws.close(code, reason);
+    this.onClose();
+  }
+
+  private onFrame(data: unknown, isBinary: boolean): void {
+    this.lastActivity = Date.now();
+    if (this.closed) return;
+    if (!isBinary) {
+      this.fatal(new TributaryError('BAD_SYNTAX', 'text frames are not part of the protocol; send binary frames'));
+      return;
+    }
+    const bytes = toBytes(data);
+    let msg: ClientMessage;
+    try {
+      msg = decodeClientMessage(bytes, this.options.protocol);
+    } catch (e) {
+      this.fatal(e instanceof TributaryError ? e : new TributaryError('BAD_SYNTAX', 'undecodable message'));
+      return;
+    }
+    try {
+      this.dispatch(msg);
+    } catch (e) {
+      this.log.error('message handler failed', { type: msg.type, error: e });
+      this.reject('OTHER_ERROR', 'internal server error');
+    }
+  }
+
+  private dispatch(msg: ClientMessage): void {
+    switch (msg.type) {
+      case 'PING':
+        this.send({ type: 'PONG', timestamp: msg.timestamp });
+        return;
+      case 'REFRESH':
+        void this.refresh(msg.token);
+        return;
+      case 'BIND': {
+        if (msg.session === 0) return this.reject('BAD_SESSION_IDENT', 'session id 0 is reserved');
+        if (this.sessions.has(msg.session)) return this.reject('REUSE_OF_SESSION_IDENT', `session ${msg.session} is already bound on this connection`);
+        if (this.sessions.size >= this.options.maxSessionsPerConnection) {
+          this.sendError(msg.session, new TributaryError('TOO_MANY_SESSIONS', `at most ${this.options.maxSessionsPerConnection} sessions per connection`));
+          return;
+        }
+        const session = new Session(msg.session, this.host, this.service, this.options, this.log.child({ session: msg.session }));
+        this.sessions.set(msg.session, session);
+        session.bind(msg);
+        return;
+      }
+      default: {
+        const session = msg.session === 0 ? undefined : this.sessions.get(msg.session);
+        if (!session) return this.reject('BAD_SESSION_IDENT', `no session ${msg.session} is bound on this connection`);
+        switch (msg.type) {
+          case 'IDENT':
+            return session.ident(msg);
+          case 'UPLOAD':
+            return session.upload(msg);
+          case 'MARK':
+            return session.mark(msg);
+          case 'STATE_REQUEST':
+            return session.stateRequest();
+          case 'UNBIND':
+            return session.unbind();
+        }
+      }
+    }
+  }
+
+  private readonly host = {
+    send: (m: ServerMessage) => this.send(m),
+    bufferedAmount: () => this.ws.bufferedAmount,
+    whenDrained: (fn: () => void) => {
+      this.drainWaiters.push(fn);
+    },
+    user: (): SyncUser & { exp?: number } => ({ identity: this.claims.sub, isAdmin: this.claims.adm, exp: this.claims.exp }),
+    release: (s: Session) => {
+      if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
+    },
+  };
+
+  private async refresh(token: string): Promise<void> {
+    try {
+      const claims = await this.tokens.verify(token, ['access', 'admin']);
+      if (claims.sub !== this.claims.sub) throw new TributaryError('USER_MISMATCH', 'the new token belongs to a different user');
+      this.claims = claims;
+      this.log.debug('token refreshed');
+    } catch (e) {
+      const err = e instanceof TributaryError ? e : new TributaryError('BAD_AUTHENTICATION', 'token refresh failed');
+      this.sendError(0, err);
+    }
+  }
+
+  send(message: ServerMessage): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeServerMessage(message);
+    } catch (e) {
+      this.log.error('could not encode a server message', { type: message.type, error: e });
+      return;
+    }
+    this.ws.send(bytes, { binary: true }, () => this.onSent());
+  }
+
+  private onSent(): void {
+    if (this.drainWaiters.length === 0 || this.ws.bufferedAmount > this.options.maxBufferedBytes / 2) return;
+    const waiters = this.drainWaiters;
+    this.drainWaiters = [];
+    for (const fn of waiters) fn();
+  }
+
+  private sendError(session: number, err: TributaryError): void {
+    this.send({
+      type: 'ERROR',
+      session,
+      code: err.protocolCode ?? 101,
+      message: err.message.slice(0, 1000),
+      tryAgain: err.action === 'retry',
+      action: err.action,
+      backoffMs: err.action === 'retry' ? 1000 : 0,
+    });
+  }
+
+  /** Rejects one message with a connection-scoped ERROR; the connection stays open. */
+  private reject(code: ErrorCode, message: string): void {
+    this.log.info('message rejected', { code, message });
+    this.sendError(0, new TributaryError(code, message));
+  }
+
+  /** A connection-level protocol violation: ERROR for session 0, then close. */
+  private fatal(err: TributaryError): void {
+    this.log.info('protocol violation; closing the connection', { code: err.code, message: err.message });
+    this.sendError(0, err);
+    this.close(err.code === 'LIMITS_EXCEEDED' ? CLOSE_TOO_BIG : CLOSE_PROTOCOL_ERROR, err.code);
+  }
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.sessions.values()) s.close();
+    this.sessions.clear();
+    this.drainWaiters = [];
+  }
+}
+
+function toBytes(data: unknown): Uint8Array {
+  if (data instanceof Uint8Array) return data;
+  if (Array.isArray(data)) return Buffer.concat(data as Buffer[]);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return new Uint8Array(0);
+}

@@ -1,0 +1,266 @@
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import * as path from 'node:path';
+import { WebSocketServer } from 'ws';
+import { TributaryError } from '../errors';
+import { DEFAULT_PROTOCOL_LIMITS } from '../protocol/codec';
+import { SYNC_PATH, SYNC_SUBPROTOCOL } from '../protocol/messages';
+import { AuthService } from './auth';
+import { CommitQueue } from './commit-queue';
+import { Connection } from './connection';
+import { createRequestHandler } from './http';
+import { adminTokenFile, loadOrCreateKeys, writeFileAtomic } from './keys';
+import { JsonLogger, type Logger } from './logger';
+import { resolveOptions, type ServerOptions } from './options';
+import { SqliteDriver } from './storage/sqlite';
+import type { StorageDriver } from './storage/types';
+import { SyncService } from './sync-service';
+import { ADMIN_IDENTITY, TokenService, type TokenClaims } from './tokens';
+import { packageVersion } from './version';
+
+/**
+ * Configuration of {@link Server}: any option of the table in options.ts (defaults apply to the
+ * rest), plus injected dependencies.
+ */
+export interface ServerConfig extends Partial<ServerOptions> {
+  /** Structured logger; defaults to JSON lines on stdout at `logLevel`. */
+  logger?: Logger;
+  /** Storage driver; defaults to SQLite in `dataPath`. A given driver is not closed by `stop()`. */
+  storage?: StorageDriver;
+}
+
+/**
+ * The sync server: HTTP (`/health`, `/auth`) and the sync WebSocket (`/sync`) on one port.
+ *
+ * @example
+ * const server = new Server({ dataPath: './data', port: 0 });
+ * await server.start();
+ * console.log(`listening on ${server.url}`);
+ * await server.stop();
+ */
+export class Server {
+  readonly options: ServerOptions;
+  readonly log: Logger;
+  private readonly injectedStorage?: StorageDriver;
+  private storage?: StorageDriver;
+  private queue?: CommitQueue;
+  private httpServer?: http.Server;
+  private wss?: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly sockets = new Set<Socket>();
+  private pingTimer?: NodeJS.Timeout;
+  private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  private boundPort = 0;
+
+  constructor(config: ServerConfig = {}) {
+    const { logger, storage, ...options } = config;
+    this.options = resolveOptions(options);
+    this.log = logger ?? new JsonLogger(this.options.logLevel as 'info');
+    this.injectedStorage = storage;
+  }
+
+  /** The port the server listens on (the chosen one when configured with port 0). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** `http://host:port` of the running server. */
+  get url(): string {
+    const host = this.options.address === '0.0.0.0' || this.options.address === '::' ? '127.0.0.1' : this.options.address;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${this.boundPort}`;
+  }
+
+  /** Where the admin token is written. */
+  get adminTokenPath(): string {
+    return path.resolve(adminTokenFile(this.options.dataPath));
+  }
+
+  /** Work counters (group commit batches). */
+  get stats(): { batches: number; jobs: number; largestBatch: number; connections: number } {
+    return { ...(this.queue?.stats ?? { batches: 0, jobs: 0, largestBatch: 0 }), connections: this.connections.size };
+  }
+
+  async start(): Promise<void> {
+    if (this.state !== 'new') throw new TributaryError('INVALID_ARGUMENT', `start() called on a server that is ${this.state}`);
+    this.state = 'starting';
+    try {
+      await this.startInner();
+      this.state = 'running';
+    } catch (e) {
+      this.state = 'running';
+      await this.stop().catch(() => {});
+      throw e;
+    }
+  }
+
+  private async startInner(): Promise<void> {
+    const o = this.options;
+    fs.mkdirSync(o.dataPath, { recursive: true });
+    const keys = loadOrCreateKeys(o.dataPath);
+    const tokens = new TokenService(keys.privateKey, keys.publicKey, { access: o.accessTokenTtl, refresh: o.refreshTokenTtl });
+    await this.ensureAdminToken(tokens, keys.created);
+
+    this.storage = this.injectedStorage ?? new SqliteDriver(o.dataPath);
+    this.queue = new CommitQueue(this.storage, this.log.child({ component: 'commit' }));
+    const sync = new SyncService(this.storage, this.queue, this.log.child({ component: 'sync' }), o.maxPathLength);
+    await sync.init();
+    const auth = new AuthService(this.storage, this.queue, sync, tokens, o.allowRegistration, this.log.child({ component: 'auth' }));
+
+    const httpLog = this.log.child({ component: 'http' });
+    const handler = createRequestHandler(auth, { version: packageVersion(), maxBodyBytes: o.maxBodyBytes }, httpLog);
+    this.httpServer = http.createServer((req, res) => void handler(req, res));
+    this.httpServer.on('connection', (socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    this.httpServer.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+
+    this.wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: { threshold: 1024 },
+      // Headroom above the protocol limit, so a slightly oversized message gets a LIMITS_EXCEEDED
+      // ERROR from the decoder instead of a bare close from ws.
+      maxPayload: o.maxMessageBytes * 2,
+      handleProtocols: (protocols) => (protocols.has(SYNC_SUBPROTOCOL) ? SYNC_SUBPROTOCOL : false),
+    });
+    const connLog = this.log.child({ component: 'sync' });
+    const connectionOptions = {
+      protocol: { ...DEFAULT_PROTOCOL_LIMITS, maxMessageBytes: o.maxMessageBytes, maxPathLength: o.maxPathLength },
+      maxSessionsPerConnection: o.maxSessionsPerConnection,
+      downloadBatchBytes: o.downloadBatchBytes,
+      maxBufferedBytes: o.maxBufferedBytes,
+    };
+    let nextConnectionId = 1;
+    this.httpServer.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+      void this.upgrade(req, socket, head, tokens, (claims, ws) => {
+        const id = nextConnectionId++;
+        const log = connLog.child({ connection: id, identity: claims.sub });
+        const conn = new Connection(ws, claims, sync, tokens, connectionOptions, log);
+        this.connections.add(conn);
+        ws.on('close', () => this.connections.delete(conn));
+        log.debug('connection opened', { remote: req.socket.remoteAddress });
+      });
+    });
+
+    await new Promise<void>((resolve, reject) => {
+      const server = this.httpServer!;
+      const onError = (e: Error) => reject(new TributaryError('CONFIG_INVALID', `cannot listen on ${o.address}:${o.port}: ${e.message}`, { cause: e }));
+      server.once('error', onError);
+      server.listen(o.port, o.address, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    this.boundPort = (this.httpServer.address() as AddressInfo).port;
+
+    const interval = Math.max(1000, Math.min(30_000, (o.pingTimeout * 1000) / 4));
+    this.pingTimer = setInterval(() => this.closeIdleConnections(), interval);
+    this.pingTimer.unref();
+
+    this.log.info('listening', {
+      port: this.boundPort,
+      address: o.address,
+      url: this.url,
+      syncPath: SYNC_PATH,
+      dataPath: path.resolve(o.dataPath),
+      adminTokenFile: this.adminTokenPath,
+      storage: this.storage.kind,
+      version: packageVersion(),
+    });
+  }
+
+  private async ensureAdminToken(tokens: TokenService, keysCreated: boolean): Promise<void> {
+    const file = adminTokenFile(this.options.dataPath);
+    if (!keysCreated && fs.existsSync(file)) {
+      try {
+        const token = (JSON.parse(fs.readFileSync(file, 'utf8')) as { ADMIN_TOKEN?: string }).ADMIN_TOKEN ?? '';
+        await tokens.verify(token, ['admin']);
+        return;
+      } catch {
+        this.log.warn('the admin token file is invalid for the current key; writing a new one', { file });
+      }
+    }
+    const token = await tokens.issue(ADMIN_IDENTITY, true, 'admin');
+    writeFileAtomic(file, JSON.stringify({ ADMIN_TOKEN: token }, null, 2) + '\n', 0o600);
+    this.log.info('wrote the admin token', { file: path.resolve(file) });
+  }
+
+  private async upgrade(
+    req: http.IncomingMessage,
+    socket: Socket,
+    head: Buffer,
+    tokens: TokenService,
+    onConnection: (claims: TokenClaims, ws: import('ws').WebSocket) => void,
+  ): Promise<void> {
+    const refuse = (status: number, code: string, message: string) => {
+      const body = JSON.stringify({ code, message });
+      const reason = http.STATUS_CODES[status] ?? 'Error';
+      if (socket.writable) {
+        socket.end(
+          `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        );
+      } else socket.destroy();
+    };
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname !== SYNC_PATH) return refuse(404, 'INVALID_ARGUMENT', `no WebSocket endpoint at ${url.pathname}; use ${SYNC_PATH}`);
+      if (this.state !== 'running') return refuse(503, 'CONNECTION_CLOSED', 'the server is shutting down');
+      const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+        .split(',')
+        .map((p) => p.trim());
+      if (!offered.includes(SYNC_SUBPROTOCOL)) {
+        return refuse(400, 'WRONG_PROTOCOL_VERSION', `the WebSocket subprotocol must be ${SYNC_SUBPROTOCOL}`);
+      }
+      const header = String(req.headers.authorization ?? '');
+      const match = /^Bearer\s+(\S+)$/i.exec(header);
+      if (!match) return refuse(401, 'BAD_AUTHENTICATION', 'the upgrade request needs Authorization: Bearer <access token>');
+      let claims: TokenClaims;
+      try {
+        claims = await tokens.verify(match[1]!, ['access', 'admin']);
+      } catch (e) {
+        const code = e instanceof TributaryError ? e.code : 'BAD_AUTHENTICATION';
+        this.log.info('sync upgrade refused', { code, remote: req.socket.remoteAddress });
+        return refuse(401, code, e instanceof TributaryError ? e.message : 'bad token');
+      }
+      if (socket.destroyed || this.state !== 'running') return;
+      this.wss!.handleUpgrade(req, socket, head, (ws) => onConnection(claims, ws));
+    } catch (e) {
+      this.log.error('upgrade failed', { error: e });
+      refuse(500, 'OTHER_ERROR', 'internal server error');
+    }
+  }
+
+  private closeIdleConnections(): void {
+    const deadline = Date.now() - this.options.pingTimeout * 1000;
+    for (const c of this.connections) {
+      if (c.lastActivity < deadline) {
+        this.log.info('closing an idle connection (no PING within pingTimeout)');
+        c.close(1001, 'ping timeout');
+      }
+    }
+  }
+
+  /** Closes every connection, lets queued commits finish, and closes storage. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped' || this.state === 'stopping' || this.state === 'new') {
+      this.state = 'stopped';
+      return;
+    }
+    this.state = 'stopping';
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    for (const c of this.connections) c.close(1001, 'server shutting down');
+    this.connections.clear();
+    const closed = this.httpServer ? new Promise<void>((resolve) => this.httpServer!.close(() => resolve())) : Promise.resolve();
+    for (const s of this.sockets) s.destroy();
+    this.wss?.close();
+    await closed;
+    await this.queue?.close();
+    if (this.storage && this.storage !== this.injectedStorage) await this.storage.close();
+    this.state = 'stopped';
+    this.log.info('stopped');
+  }
+}

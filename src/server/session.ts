@@ -1,0 +1,334 @@
+import { decodeChangeset } from '../changeset/codec';
+import { TributaryError } from '../errors';
+import type {
+  BindMessage,
+  ClientIdentMessage,
+  DownloadChangeset,
+  MarkMessage,
+  ServerMessage,
+  UploadMessage,
+} from '../protocol/messages';
+import type { Logger } from './logger';
+import { atLeast, type Access } from './permissions';
+import { segments } from './snapshot';
+import type { RealmRecord } from './storage/types';
+import type { DecodedUpload, RealmListener, SyncService, SyncUser } from './sync-service';
+
+/** What a session needs from its connection. */
+export interface SessionHost {
+  send(message: ServerMessage): void;
+  /** Bytes queued on the socket and not yet written. */
+  bufferedAmount(): number;
+  /** Calls `fn` once the socket's queue has drained below the limit. */
+  whenDrained(fn: () => void): void;
+  /** The connection's current user and token expiry (seconds), which REFRESH may replace. */
+  user(): SyncUser & { exp?: number };
+  /** Forgets the session id (after UNBIND). */
+  release(session: Session): void;
+}
+
+export interface SessionLimits {
+  downloadBatchBytes: number;
+  maxBufferedBytes: number;
+}
+
+/**
+ * One realm session on a connection (PROTOCOL.md §3):
+ *
+ * `binding` → (BIND checked, IDENT sent when asked) `bound` → (client IDENT checked) `ready`, in
+ * which UPLOAD, MARK and STATE_REQUEST are accepted and DOWNLOADs stream. A session-level error
+ * sends ERROR and moves to `errored`, where everything but UNBIND is ignored; other sessions on
+ * the connection are untouched. Messages of one session are handled strictly in order (a promise
+ * chain); the download pump runs beside it and is woken by new versions and by socket drain.
+ */
+export class Session implements RealmListener {
+  state: 'binding' | 'bound' | 'ready' | 'errored' | 'closed' = 'binding';
+  private realm?: RealmRecord;
+  private access?: Access;
+  private fileIdent = 0;
+  /** Download cursor: what has been sent. */
+  private cursor = { serverVersion: 0, lastIntegratedClientVersion: 0 };
+  /** Durable upload cursor (acknowledged in every DOWNLOAD). */
+  private acked = { clientVersion: 0, serverVersion: 0 };
+  /** Highest upload progress accepted, including the message being committed. */
+  private progress = { clientVersion: 0, serverVersion: 0 };
+  private ackDirty = false;
+  private marks: { requestId: number; target: number }[] = [];
+  private tail: Promise<void> = Promise.resolve();
+  private attached = false;
+  private pumping = false;
+  private wanted = false;
+  /** Bumped when the cursor jumps (STATE), so an in-flight pump read is discarded. */
+  private epoch = 0;
+
+  constructor(
+    readonly id: number,
+    private readonly host: SessionHost,
+    private readonly service: SyncService,
+    private readonly limits: SessionLimits,
+    private readonly log: Logger,
+  ) {}
+
+  get realmPath(): string | undefined {
+    return this.realm?.path;
+  }
+
+  /** Queues a message handler behind the session's earlier ones. */
+  enqueue(task: () => Promise<void> | void): void {
+    this.tail = this.tail
+      .then(async () => {
+        if (this.state === 'closed') return;
+        await task();
+      })
+      .catch((e) => this.fail(e));
+  }
+
+  bind(msg: BindMessage): void {
+    this.enqueue(async () => {
+      const user = this.host.user();
+      if (user.exp !== undefined && user.exp * 1000 <= Date.now()) {
+        throw new TributaryError('TOKEN_EXPIRED', 'the access token expired; refresh it and bind again');
+      }
+      const { realm, access, file } = await this.service.bind(user, msg.path, msg.needIdent);
+      if (this.state !== 'binding') return;
+      this.realm = realm;
+      this.access = access;
+      this.state = 'bound';
+      this.log.debug('bound', { path: realm.path, access: access.level });
+      if (file) this.host.send({ type: 'IDENT', session: this.id, fileIdent: file.ident, fileSalt: file.salt });
+    });
+  }
+
+  ident(msg: ClientIdentMessage): void {
+    this.enqueue(async () => {
+      if (this.state === 'errored') return;
+      if (this.state !== 'bound') throw new TributaryError('BAD_MESSAGE_ORDER', `IDENT in state ${this.state}`);
+      const { file } = await this.service.ident(this.realm!.id, msg);
+      if (this.state !== 'bound') return;
+      this.fileIdent = file.ident;
+      this.cursor = { serverVersion: msg.serverVersion, lastIntegratedClientVersion: msg.lastIntegratedClientVersion };
+      this.acked = { clientVersion: file.uploadClientVersion, serverVersion: file.uploadServerVersion };
+      this.progress = { ...this.acked };
+      this.state = 'ready';
+      // The first DOWNLOAD tells the client the server's upload cursor, even when there is nothing to send.
+      this.ackDirty = true;
+      this.service.attach(this.realm!.id, this);
+      this.attached = true;
+      this.wake();
+    });
+  }
+
+  upload(msg: UploadMessage): void {
+    this.enqueue(async () => {
+      if (!this.usable('UPLOAD')) return;
+      if (!atLeast(this.access!.level, 'write')) throw new TributaryError('PERMISSION_DENIED', `no write access to ${this.realm!.path}`);
+      const decoded = this.checkUpload(msg);
+      const progress = { clientVersion: msg.progressClientVersion, serverVersion: msg.progressServerVersion };
+      this.progress = progress;
+      await this.service.upload(this.realm!.id, this.fileIdent, decoded, progress);
+      if (this.state !== 'ready') return;
+      this.acked = progress;
+      this.ackDirty = true;
+      this.wake();
+    });
+  }
+
+  mark(msg: MarkMessage): void {
+    this.enqueue(async () => {
+      if (!this.usable('MARK')) return;
+      const target = await this.service.latestVersion(this.realm!.id);
+      this.marks.push({ requestId: msg.requestId, target });
+      this.flushMarks();
+      if (this.marks.length > 0) this.wake();
+    });
+  }
+
+  stateRequest(): void {
+    this.enqueue(async () => {
+      if (!this.usable('STATE_REQUEST')) return;
+      this.epoch++;
+      const snap = await this.service.snapshot(this.realm!.id, this.fileIdent);
+      if (this.state !== 'ready') return;
+      const parts = segments(snap.data, this.limits.downloadBatchBytes);
+      parts.forEach((data, segment) =>
+        this.host.send({
+          type: 'STATE',
+          session: this.id,
+          serverVersion: snap.serverVersion,
+          serverVersionSalt: snap.serverVersionSalt,
+          lastIntegratedClientVersion: snap.lastIntegratedClientVersion,
+          segment,
+          last: segment === parts.length - 1,
+          data,
+        }),
+      );
+      this.cursor = { serverVersion: snap.serverVersion, lastIntegratedClientVersion: snap.lastIntegratedClientVersion };
+      this.ackDirty = true;
+      this.flushMarks();
+      this.wake();
+    });
+  }
+
+  unbind(): void {
+    this.enqueue(() => {
+      this.close();
+      this.host.release(this);
+      this.host.send({ type: 'UNBOUND', session: this.id });
+    });
+  }
+
+  /** The connection went away: stop everything, send nothing. */
+  close(): void {
+    this.state = 'closed';
+    if (this.attached) this.service.detach(this.realm!.id, this);
+    this.attached = false;
+  }
+
+  realmChanged(): void {
+    this.wake();
+  }
+
+  /** Sends a session ERROR and stops the session until the client UNBINDs. */
+  fail(e: unknown): void {
+    if (this.state === 'closed' || this.state === 'errored') return;
+    const err = toSessionError(e);
+    if (err.code === 'OTHER_ERROR' || err.code === 'STORAGE_FAILURE') this.log.error('session failed', { error: e, path: this.realm?.path });
+    else this.log.info('session error', { code: err.code, message: err.message, path: this.realm?.path });
+    this.state = 'errored';
+    if (this.attached) this.service.detach(this.realm!.id, this);
+    this.attached = false;
+    this.host.send({
+      type: 'ERROR',
+      session: this.id,
+      code: err.protocolCode ?? 101,
+      message: err.message.slice(0, 1000),
+      tryAgain: err.action === 'retry',
+      action: err.action,
+      backoffMs: err.action === 'retry' ? 1000 : 0,
+    });
+  }
+
+  private usable(what: string): boolean {
+    if (this.state === 'errored') return false;
+    if (this.state !== 'ready') throw new TributaryError('BAD_MESSAGE_ORDER', `${what} before IDENT`);
+    return true;
+  }
+
+  /** Validates cursors and decodes the changesets of an UPLOAD (PROTOCOL.md §2: cursors never go backwards). */
+  private checkUpload(msg: UploadMessage): DecodedUpload[] {
+    if (msg.progressClientVersion < this.progress.clientVersion || msg.progressServerVersion < this.progress.serverVersion) {
+      throw new TributaryError(
+        'BAD_CLIENT_VERSION',
+        `upload cursor moved backwards: (${msg.progressClientVersion}, ${msg.progressServerVersion}) after (${this.progress.clientVersion}, ${this.progress.serverVersion})`,
+      );
+    }
+    const out: DecodedUpload[] = [];
+    let previousClient = 0;
+    let previousServer = 0;
+    for (const c of msg.changesets) {
+      if (c.clientVersion <= previousClient || c.clientVersion > msg.progressClientVersion) {
+        throw new TributaryError('BAD_CLIENT_VERSION', `changeset client version ${c.clientVersion} out of order or beyond the upload cursor`);
+      }
+      if (c.lastIntegratedServerVersion < previousServer || c.lastIntegratedServerVersion > msg.progressServerVersion) {
+        throw new TributaryError('BAD_CLIENT_VERSION', `changeset base server version ${c.lastIntegratedServerVersion} moves backwards or beyond the upload cursor`);
+      }
+      previousClient = c.clientVersion;
+      previousServer = c.lastIntegratedServerVersion;
+      let instructions;
+      try {
+        instructions = decodeChangeset(c.data);
+      } catch (e) {
+        throw new TributaryError('BAD_CHANGESET', `changeset ${c.clientVersion}: ${(e as Error).message}`);
+      }
+      out.push({ clientVersion: c.clientVersion, lastIntegratedServerVersion: c.lastIntegratedServerVersion, originTimestamp: c.originTimestamp, instructions });
+    }
+    return out;
+  }
+
+  private wake(): void {
+    this.wanted = true;
+    if (!this.pumping) void this.pump();
+  }
+
+  /** Streams history after the cursor in byte-bounded DOWNLOADs, pausing while the socket is backed up. */
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.wanted && this.state === 'ready') {
+        this.wanted = false;
+        for (;;) {
+          if (this.state !== 'ready') return;
+          if (this.host.bufferedAmount() > this.limits.maxBufferedBytes) {
+            this.host.whenDrained(() => this.wake());
+            return;
+          }
+          const epoch = this.epoch;
+          const from = this.cursor;
+          const batch = await this.service.download(this.realm!.id, from.serverVersion, this.limits.downloadBatchBytes);
+          if (this.state !== 'ready') return;
+          if (epoch !== this.epoch || from !== this.cursor) continue; // the cursor jumped (STATE) meanwhile
+          if (batch.entries.length === 0) {
+            if (this.ackDirty) this.sendDownload([], batch.latestVersion, batch.latestSalt, 0);
+            this.flushMarks();
+            break;
+          }
+          let lic = from.lastIntegratedClientVersion;
+          const changesets: DownloadChangeset[] = [];
+          for (const e of batch.entries) {
+            // A client never receives its own changesets; they move its lastIntegratedClientVersion.
+            if (e.originFileIdent === this.fileIdent) {
+              lic = e.clientVersion;
+              continue;
+            }
+            changesets.push({
+              serverVersion: e.version,
+              lastIntegratedClientVersion: lic,
+              originTimestamp: e.originTimestamp,
+              originFileIdent: e.originFileIdent,
+              data: e.data,
+            });
+          }
+          this.cursor = { serverVersion: batch.entries[batch.entries.length - 1]!.version, lastIntegratedClientVersion: lic };
+          this.sendDownload(changesets, batch.latestVersion, batch.latestSalt, batch.remainingBytes);
+          this.flushMarks();
+        }
+      }
+    } catch (e) {
+      this.fail(e);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private sendDownload(changesets: DownloadChangeset[], latestVersion: number, latestSalt: number, remaining: number): void {
+    this.ackDirty = false;
+    this.host.send({
+      type: 'DOWNLOAD',
+      session: this.id,
+      serverVersion: this.cursor.serverVersion,
+      lastIntegratedClientVersion: this.cursor.lastIntegratedClientVersion,
+      latestServerVersion: latestVersion,
+      latestServerVersionSalt: latestSalt,
+      uploadClientVersion: this.acked.clientVersion,
+      uploadServerVersion: this.acked.serverVersion,
+      downloadableBytes: remaining,
+      changesets,
+    });
+  }
+
+  private flushMarks(): void {
+    while (this.marks.length > 0 && this.marks[0]!.target <= this.cursor.serverVersion) {
+      const { requestId } = this.marks.shift()!;
+      this.host.send({ type: 'MARK', session: this.id, requestId });
+    }
+  }
+}
+
+function toSessionError(e: unknown): TributaryError {
+  if (e instanceof TributaryError) {
+    if (e.protocolCode !== undefined) return e;
+    if (e.code === 'STORAGE_FAILURE') return new TributaryError('OTHER_ERROR', 'the server could not store the change; try again', { cause: e });
+    return new TributaryError('OTHER_ERROR', e.message, { cause: e });
+  }
+  return new TributaryError('OTHER_ERROR', 'internal server error', { cause: e });
+}

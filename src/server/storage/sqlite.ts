@@ -1,0 +1,350 @@
+import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { StateStore } from '../../changeset/state';
+import { TributaryError } from '../../errors';
+import { randomSalt } from './salt';
+import { DDL, SCHEMA_VERSION } from './sqlite-schema';
+import { RealmStatements, SqliteRealmState, SqliteRealmTransaction } from './sqlite-realm';
+import type {
+  ClientFileRecord,
+  PermissionLevel,
+  RealmRecord,
+  ReadTransaction,
+  RealmTransaction,
+  StorageDriver,
+  StoredHistoryEntry,
+  UserRecord,
+  WriteTransaction,
+} from './types';
+
+type Stmt = BetterSqlite3.Statement;
+
+export const SQLITE_FILE_NAME = 'tributary.db';
+
+interface UserRow {
+  id: string;
+  username: string | null;
+  password_hash: string | null;
+  is_admin: number;
+  created_at: number;
+}
+interface RealmRow {
+  id: number;
+  path: string;
+  owner: string | null;
+  created_at: number;
+  deleted: number;
+  latest_version: number;
+  latest_salt: number;
+}
+interface ClientFileRow {
+  realm_id: number;
+  ident: number;
+  salt: number;
+  last_integrated_client_version: number;
+  upload_client_version: number;
+  upload_server_version: number;
+  reciprocal_base: number;
+  last_seen: number;
+}
+
+function userFromRow(r: UserRow): UserRecord {
+  return { id: r.id, username: r.username, passwordHash: r.password_hash, isAdmin: r.is_admin === 1, createdAt: r.created_at };
+}
+function realmFromRow(r: RealmRow): RealmRecord {
+  return {
+    id: r.id,
+    path: r.path,
+    owner: r.owner,
+    createdAt: r.created_at,
+    deleted: r.deleted === 1,
+    latestVersion: r.latest_version,
+    latestSalt: r.latest_salt,
+  };
+}
+function clientFileFromRow(r: ClientFileRow): ClientFileRecord {
+  return {
+    realmId: r.realm_id,
+    ident: r.ident,
+    salt: r.salt,
+    lastIntegratedClientVersion: r.last_integrated_client_version,
+    uploadClientVersion: r.upload_client_version,
+    uploadServerVersion: r.upload_server_version,
+    reciprocalBase: r.reciprocal_base,
+    lastSeen: r.last_seen,
+  };
+}
+
+class Statements {
+  readonly userById: Stmt;
+  readonly userByName: Stmt;
+  readonly users: Stmt;
+  readonly insertUser: Stmt;
+  readonly realmByPath: Stmt;
+  readonly realms: Stmt;
+  readonly realmById: Stmt;
+  readonly insertRealm: Stmt;
+  readonly permission: Stmt;
+  readonly setPermission: Stmt;
+  readonly deletePermission: Stmt;
+  readonly clientFile: Stmt;
+  readonly nextIdent: Stmt;
+  readonly bumpIdent: Stmt;
+  readonly insertClientFile: Stmt;
+  readonly setUploadProgress: Stmt;
+  readonly versionSalt: Stmt;
+  readonly historyPage: Stmt;
+  readonly cumulative: Stmt;
+  readonly realm: RealmStatements;
+
+  constructor(db: BetterSqlite3.Database) {
+    this.userById = db.prepare('SELECT * FROM users WHERE id = ?');
+    this.userByName = db.prepare('SELECT * FROM users WHERE username = ?');
+    this.users = db.prepare('SELECT * FROM users ORDER BY created_at, id');
+    this.insertUser = db.prepare('INSERT INTO users (id, username, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?)');
+    this.realmByPath = db.prepare('SELECT * FROM realms WHERE path = ?');
+    this.realms = db.prepare('SELECT * FROM realms ORDER BY id');
+    this.realmById = db.prepare('SELECT * FROM realms WHERE id = ?');
+    this.insertRealm = db.prepare('INSERT INTO realms (path, owner, created_at) VALUES (?, ?, ?)');
+    this.permission = db.prepare('SELECT level FROM permissions WHERE realm_path = ? AND user_id = ?').pluck();
+    this.setPermission = db.prepare('INSERT OR REPLACE INTO permissions (realm_path, user_id, level) VALUES (?, ?, ?)');
+    this.deletePermission = db.prepare('DELETE FROM permissions WHERE realm_path = ? AND user_id = ?');
+    this.clientFile = db.prepare('SELECT * FROM client_files WHERE realm_id = ? AND ident = ?');
+    this.nextIdent = db.prepare('SELECT next_file_ident FROM realms WHERE id = ?').pluck();
+    this.bumpIdent = db.prepare('UPDATE realms SET next_file_ident = next_file_ident + 1 WHERE id = ?');
+    this.insertClientFile = db.prepare('INSERT INTO client_files (realm_id, ident, salt, last_seen) VALUES (?, ?, ?, ?)');
+    this.setUploadProgress = db.prepare(
+      'UPDATE client_files SET upload_client_version = ?, upload_server_version = ?, last_seen = ? WHERE realm_id = ? AND ident = ?',
+    );
+    this.versionSalt = db.prepare('SELECT salt FROM history WHERE realm_id = ? AND version = ?').pluck();
+    this.historyPage = db.prepare(
+      'SELECT version, salt, origin_file_ident, origin_timestamp, client_version, changeset, byte_size, cumulative_bytes FROM history WHERE realm_id = ? AND version > ? ORDER BY version LIMIT ?',
+    );
+    this.cumulative = db.prepare('SELECT cumulative_bytes FROM history WHERE realm_id = ? AND version = ?').pluck();
+    this.realm = new RealmStatements(db);
+  }
+}
+
+class SqliteReadTransaction implements ReadTransaction {
+  constructor(protected readonly st: Statements) {}
+
+  getUserById(id: string): UserRecord | undefined {
+    const r = this.st.userById.get(id) as UserRow | undefined;
+    return r && userFromRow(r);
+  }
+  getUserByName(username: string): UserRecord | undefined {
+    const r = this.st.userByName.get(username) as UserRow | undefined;
+    return r && userFromRow(r);
+  }
+  listUsers(): UserRecord[] {
+    return (this.st.users.all() as UserRow[]).map(userFromRow);
+  }
+  getRealm(realmPath: string): RealmRecord | undefined {
+    const r = this.st.realmByPath.get(realmPath) as RealmRow | undefined;
+    return r && realmFromRow(r);
+  }
+  getRealmById(id: number): RealmRecord | undefined {
+    const r = this.st.realmById.get(id) as RealmRow | undefined;
+    return r && realmFromRow(r);
+  }
+  listRealms(): RealmRecord[] {
+    return (this.st.realms.all() as RealmRow[]).map(realmFromRow);
+  }
+  getPermission(realmPath: string, userId: string): PermissionLevel | undefined {
+    return this.st.permission.get(realmPath, userId) as PermissionLevel | undefined;
+  }
+  getClientFile(realmId: number, ident: number): ClientFileRecord | undefined {
+    const r = this.st.clientFile.get(realmId, ident) as ClientFileRow | undefined;
+    return r && clientFileFromRow(r);
+  }
+  versionSalt(realmId: number, version: number): number | undefined {
+    if (version === 0) return 0;
+    return this.st.versionSalt.get(realmId, version) as number | undefined;
+  }
+  readHistory(realmId: number, after: number, maxBytes: number, maxCount = 10_000): StoredHistoryEntry[] {
+    const out: StoredHistoryEntry[] = [];
+    let total = 0;
+    // Pages keep memory bounded when a realm has a long history of small changesets.
+    while (out.length < maxCount && total < maxBytes) {
+      const page = this.st.historyPage.all(realmId, after, Math.min(256, maxCount - out.length)) as {
+        version: number;
+        salt: number;
+        origin_file_ident: number;
+        origin_timestamp: number;
+        client_version: number;
+        changeset: Buffer;
+        byte_size: number;
+        cumulative_bytes: number;
+      }[];
+      if (page.length === 0) break;
+      for (const r of page) {
+        out.push({
+          version: r.version,
+          salt: r.salt,
+          originFileIdent: r.origin_file_ident,
+          originTimestamp: r.origin_timestamp,
+          clientVersion: r.client_version,
+          data: new Uint8Array(r.changeset.buffer, r.changeset.byteOffset, r.changeset.byteLength),
+          byteSize: r.byte_size,
+          cumulativeBytes: r.cumulative_bytes,
+        });
+        total += r.byte_size;
+        after = r.version;
+        if (total >= maxBytes) break;
+      }
+    }
+    return out;
+  }
+  cumulativeBytes(realmId: number, version: number): number {
+    if (version === 0) return 0;
+    return (this.st.cumulative.get(realmId, version) as number | undefined) ?? 0;
+  }
+  realmState(realmId: number): StateStore {
+    return new SqliteRealmState(this.st.realm, realmId);
+  }
+}
+
+class SqliteWriteTransaction extends SqliteReadTransaction implements WriteTransaction {
+  constructor(
+    st: Statements,
+    private readonly db: BetterSqlite3.Database,
+  ) {
+    super(st);
+  }
+
+  createUser(user: UserRecord): void {
+    try {
+      this.st.insertUser.run(user.id, user.username, user.passwordHash, user.isAdmin ? 1 : 0, user.createdAt);
+    } catch (e) {
+      if ((e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw new TributaryError('USER_EXISTS', 'a user with that name exists');
+      throw e;
+    }
+  }
+  createRealm(realmPath: string, owner: string | null, createdAt: number): RealmRecord {
+    const id = Number(this.st.insertRealm.run(realmPath, owner, createdAt).lastInsertRowid);
+    return { id, path: realmPath, owner, createdAt, deleted: false, latestVersion: 0, latestSalt: 0 };
+  }
+  setPermission(realmPath: string, userId: string, level: PermissionLevel | null): void {
+    if (level === null) this.st.deletePermission.run(realmPath, userId);
+    else this.st.setPermission.run(realmPath, userId, level);
+  }
+  allocateClientFile(realmId: number, now: number): ClientFileRecord {
+    const ident = this.st.nextIdent.get(realmId) as number | undefined;
+    if (ident === undefined) throw new TributaryError('STORAGE_FAILURE', `realm ${realmId} does not exist`);
+    this.st.bumpIdent.run(realmId);
+    const salt = randomSalt();
+    this.st.insertClientFile.run(realmId, ident, salt, now);
+    return {
+      realmId,
+      ident,
+      salt,
+      lastIntegratedClientVersion: 0,
+      uploadClientVersion: 0,
+      uploadServerVersion: 0,
+      reciprocalBase: 0,
+      lastSeen: now,
+    };
+  }
+  setUploadProgress(realmId: number, ident: number, clientVersion: number, serverVersion: number, now: number): void {
+    this.st.setUploadProgress.run(clientVersion, serverVersion, now, realmId, ident);
+  }
+  realm(realmId: number): RealmTransaction {
+    return new SqliteRealmTransaction(this.st.realm, realmId);
+  }
+  savepoint<T>(fn: () => T): T {
+    // A better-sqlite3 transaction function called inside a transaction runs as a SAVEPOINT.
+    return this.db.transaction(fn)();
+  }
+}
+
+function storageFailure(e: unknown): unknown {
+  if (e instanceof TributaryError) return e;
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) {
+    return new TributaryError('STORAGE_FAILURE', `storage failure (${code}): ${(e as Error).message}`, { cause: e });
+  }
+  return e;
+}
+
+/**
+ * The embedded storage driver: one SQLite database (`<dataPath>/tributary.db`) in WAL mode with
+ * `synchronous=FULL`, so a committed transaction survives power loss before it is acknowledged.
+ * better-sqlite3 is synchronous: `write` runs its body and commits before returning.
+ */
+export class SqliteDriver implements StorageDriver {
+  readonly kind = 'sqlite';
+  private readonly db: BetterSqlite3.Database;
+  private readonly st: Statements;
+  private closed = false;
+
+  /** Opens (creating when missing) the database in `dataPath`, or at `:memory:` for tests. */
+  constructor(dataPath: string | ':memory:') {
+    let file = ':memory:';
+    if (dataPath !== ':memory:') {
+      fs.mkdirSync(dataPath, { recursive: true });
+      file = path.join(dataPath, SQLITE_FILE_NAME);
+    }
+    this.db = new Database(file);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = OFF');
+      this.db.pragma('busy_timeout = 5000');
+      this.migrate();
+      this.st = new Statements(this.db);
+    } catch (e) {
+      this.db.close();
+      throw storageFailure(e);
+    }
+  }
+
+  private migrate(): void {
+    this.db.exec(DDL);
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get() as string | undefined;
+    if (row === undefined) {
+      this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+    } else if (Number(row) > SCHEMA_VERSION) {
+      throw new TributaryError('STORAGE_FAILURE', `database schema version ${row} is newer than this server supports (${SCHEMA_VERSION})`);
+    }
+  }
+
+  async read<T>(fn: (tx: ReadTransaction) => T): Promise<T> {
+    this.checkOpen();
+    try {
+      return this.db.transaction(() => fn(new SqliteReadTransaction(this.st)))();
+    } catch (e) {
+      throw storageFailure(e);
+    }
+  }
+
+  /** Synchronous read, for callers on the same process that need no await (the download pump). */
+  readSync<T>(fn: (tx: ReadTransaction) => T): T {
+    this.checkOpen();
+    try {
+      return this.db.transaction(() => fn(new SqliteReadTransaction(this.st)))();
+    } catch (e) {
+      throw storageFailure(e);
+    }
+  }
+
+  async write<T>(fn: (tx: WriteTransaction) => T): Promise<T> {
+    this.checkOpen();
+    try {
+      return this.db.transaction(() => fn(new SqliteWriteTransaction(this.st, this.db))).immediate();
+    } catch (e) {
+      throw storageFailure(e);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new TributaryError('STORAGE_FAILURE', 'the database is closed');
+  }
+}

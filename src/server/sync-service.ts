@@ -1,0 +1,224 @@
+import { apply } from '../changeset/apply';
+import { encodeChangeset } from '../changeset/codec';
+import type { Instruction } from '../changeset/instructions';
+import { TributaryError } from '../errors';
+import { integrateUpload } from '../merge/integrate';
+import { HybridLogicalClock } from '../model/clock';
+import { RealmPathError, resolveRealmPath } from '../model/realm-path';
+import type { ClientIdentMessage } from '../protocol/messages';
+import { ADMIN_REALM_PATH, ensureAdminRealm, recordRealm } from './admin-realm';
+import type { CommitQueue } from './commit-queue';
+import type { Logger } from './logger';
+import { accessFor, ownerOf, type Access } from './permissions';
+import { snapshotInstructions } from './snapshot';
+import type { ClientFileRecord, ReadTransaction, RealmRecord, StorageDriver, StoredHistoryEntry } from './storage/types';
+
+/** The user behind a connection, from its verified token. */
+export interface SyncUser {
+  identity: string;
+  isAdmin: boolean;
+}
+
+/** Something bound to a realm that wants to hear about new versions (a session). */
+export interface RealmListener {
+  realmChanged(): void;
+}
+
+export interface DecodedUpload {
+  clientVersion: number;
+  lastIntegratedServerVersion: number;
+  originTimestamp: number;
+  instructions: Instruction[];
+}
+
+export interface DownloadBatch {
+  entries: StoredHistoryEntry[];
+  latestVersion: number;
+  latestSalt: number;
+  /** History bytes after the last entry of this batch. */
+  remainingBytes: number;
+}
+
+export interface Snapshot {
+  serverVersion: number;
+  serverVersionSalt: number;
+  lastIntegratedClientVersion: number;
+  data: Uint8Array;
+}
+
+/**
+ * The sync engine's storage-facing operations (bind, ident, upload, download, snapshot) and the
+ * per-realm listener registry. Protocol state machines live in session.ts; this class knows
+ * nothing about sockets.
+ */
+export class SyncService {
+  private readonly listeners = new Map<number, Set<RealmListener>>();
+  readonly clock = new HybridLogicalClock();
+  private readonly tick = () => this.clock.tick();
+
+  constructor(
+    readonly storage: StorageDriver,
+    private readonly queue: CommitQueue,
+    private readonly log: Logger,
+    private readonly maxPathLength: number,
+  ) {}
+
+  /** Creates `/__admin` on first start. */
+  async init(): Promise<void> {
+    const exists = await this.storage.read((tx) => tx.getRealm(ADMIN_REALM_PATH));
+    if (!exists) {
+      const admin = await this.queue.submit((tx) => ensureAdminRealm(tx, Date.now(), this.tick));
+      this.log.info('created the admin realm', { path: ADMIN_REALM_PATH, realmId: admin.id });
+    }
+  }
+
+  attach(realmId: number, listener: RealmListener): void {
+    let set = this.listeners.get(realmId);
+    if (!set) this.listeners.set(realmId, (set = new Set()));
+    set.add(listener);
+  }
+
+  detach(realmId: number, listener: RealmListener): void {
+    const set = this.listeners.get(realmId);
+    if (!set) return;
+    set.delete(listener);
+    if (set.size === 0) this.listeners.delete(realmId);
+  }
+
+  /** Tells every session bound to the realm that its history grew. */
+  notify(realmId: number): void {
+    const set = this.listeners.get(realmId);
+    if (set) for (const l of [...set]) l.realmChanged();
+  }
+
+  get openRealms(): number {
+    return this.listeners.size;
+  }
+
+  /**
+   * Resolves and authorises a BIND, creating the realm when its owner (or an admin) binds it first,
+   * and allocating a client file when asked. Throws TributaryError with the session error code.
+   */
+  async bind(user: SyncUser, rawPath: string, needIdent: boolean): Promise<{ realm: RealmRecord; access: Access; file?: ClientFileRecord }> {
+    let path: string;
+    try {
+      // The admin identity is not a user id, so `~` means nothing for it.
+      path = resolveRealmPath(rawPath, /^[0-9a-f]{32}$/.test(user.identity) ? user.identity : null, this.maxPathLength);
+    } catch (e) {
+      if (e instanceof RealmPathError) throw new TributaryError('ILLEGAL_REALM_PATH', e.message);
+      throw e;
+    }
+    const { realm, grant } = await this.storage.read((tx) => ({ realm: tx.getRealm(path), grant: tx.getPermission(path, user.identity) }));
+    const access = accessFor(user, path, grant);
+    if (access.level === 'none') throw new TributaryError('PERMISSION_DENIED', `no access to ${path}`);
+    if ((!realm || realm.deleted) && !access.mayCreate) throw new TributaryError('NO_SUCH_REALM', `no realm at ${path}`);
+    if (realm && !realm.deleted && !needIdent) return { realm, access };
+    let adminRealmId: number | undefined;
+    const result = await this.queue.submit((tx) => {
+      let r = tx.getRealm(path);
+      if (r?.deleted) throw new TributaryError('NO_SUCH_REALM', `the realm at ${path} was deleted`);
+      if (!r) {
+        r = tx.createRealm(path, ownerOf(path), Date.now());
+        if (path !== ADMIN_REALM_PATH) adminRealmId = recordRealm(tx, r, this.tick);
+      }
+      const file = needIdent ? tx.allocateClientFile(r.id, Date.now()) : undefined;
+      return { realm: tx.getRealm(path)!, file };
+    });
+    if (adminRealmId !== undefined) {
+      this.log.info('created realm', { path, owner: result.realm.owner });
+      this.notify(adminRealmId);
+    }
+    return { ...result, access };
+  }
+
+  /** Checks a client's IDENT against storage; returns its client file and the realm's latest version. */
+  async ident(realmId: number, msg: ClientIdentMessage): Promise<{ file: ClientFileRecord; latestVersion: number }> {
+    return this.storage.read((tx) => {
+      const file = tx.getClientFile(realmId, msg.fileIdent);
+      if (!file || file.salt !== msg.fileSalt) throw new TributaryError('BAD_CLIENT_FILE_IDENT', `unknown client file ${msg.fileIdent} or wrong salt`);
+      const realm = realmById(tx, realmId);
+      const latest = realm.latestVersion;
+      if (msg.serverVersion > latest || msg.latestServerVersion > latest) {
+        throw new TributaryError('BAD_SERVER_VERSION', `the client is at server version ${Math.max(msg.serverVersion, msg.latestServerVersion)}, the server at ${latest}`);
+      }
+      if (msg.serverVersion > msg.latestServerVersion) throw new TributaryError('BAD_SERVER_VERSION', 'download cursor beyond the latest server version the client knows');
+      if (tx.versionSalt(realmId, msg.latestServerVersion) !== msg.latestServerVersionSalt) {
+        throw new TributaryError('DIVERGING_HISTORIES', `salt of server version ${msg.latestServerVersion} differs`);
+      }
+      if (msg.lastIntegratedClientVersion > file.lastIntegratedClientVersion || (msg.serverVersion === 0 && msg.lastIntegratedClientVersion !== 0)) {
+        throw new TributaryError('BAD_CLIENT_VERSION', 'download cursor names a client version the server has not integrated');
+      }
+      return { file, latestVersion: latest };
+    });
+  }
+
+  /**
+   * Integrates one UPLOAD message's changesets (already decoded and checked for order) in the group
+   * commit, and records the upload cursor. Already-integrated client versions are skipped. Nothing
+   * of the message is kept if any changeset fails. Resolves after the commit is durable.
+   */
+  async upload(realmId: number, fileIdent: number, changesets: DecodedUpload[], progress: { clientVersion: number; serverVersion: number }): Promise<number> {
+    for (const c of changesets) this.clock.observe(c.originTimestamp);
+    const latest = await this.queue.submit((tx) => {
+      const rt = tx.realm(realmId);
+      const latestBefore = rt.latestVersion();
+      if (progress.serverVersion > latestBefore) {
+        throw new TributaryError('BAD_SERVER_VERSION', `upload based on server version ${progress.serverVersion}, the server is at ${latestBefore}`);
+      }
+      let last = rt.lastIntegratedClientVersion(fileIdent);
+      for (const c of changesets) {
+        if (c.clientVersion <= last) continue; // idempotent re-upload
+        if (c.lastIntegratedServerVersion > latestBefore) {
+          throw new TributaryError('BAD_SERVER_VERSION', `changeset based on server version ${c.lastIntegratedServerVersion}, the server is at ${latestBefore}`);
+        }
+        const result = integrateUpload(rt, fileIdent, c);
+        if (result.version !== undefined) apply(rt, result.instructions);
+        last = c.clientVersion;
+      }
+      tx.setUploadProgress(realmId, fileIdent, progress.clientVersion, progress.serverVersion, Date.now());
+      return rt.latestVersion();
+    });
+    this.notify(realmId);
+    return latest;
+  }
+
+  /** The next DOWNLOAD batch after `after`. */
+  async download(realmId: number, after: number, maxBytes: number): Promise<DownloadBatch> {
+    return this.storage.read((tx) => {
+      const realm = realmById(tx, realmId);
+      const entries = tx.readHistory(realmId, after, maxBytes);
+      const last = entries.length > 0 ? entries[entries.length - 1]!.cumulativeBytes : tx.cumulativeBytes(realmId, after);
+      return {
+        entries,
+        latestVersion: realm.latestVersion,
+        latestSalt: realm.latestSalt,
+        remainingBytes: Math.max(0, tx.cumulativeBytes(realmId, realm.latestVersion) - last),
+      };
+    });
+  }
+
+  async latestVersion(realmId: number): Promise<number> {
+    return this.storage.read((tx) => realmById(tx, realmId).latestVersion);
+  }
+
+  /** A snapshot of the realm's current state, for STATE, with the cursor it corresponds to. */
+  async snapshot(realmId: number, fileIdent: number): Promise<Snapshot> {
+    return this.storage.read((tx) => {
+      const realm = realmById(tx, realmId);
+      const file = tx.getClientFile(realmId, fileIdent);
+      const instructions = snapshotInstructions(tx.realmState(realmId));
+      return {
+        serverVersion: realm.latestVersion,
+        serverVersionSalt: realm.latestSalt,
+        lastIntegratedClientVersion: file?.lastIntegratedClientVersion ?? 0,
+        data: encodeChangeset(instructions),
+      };
+    });
+  }
+}
+
+function realmById(tx: ReadTransaction, realmId: number): RealmRecord {
+  const realm = tx.getRealmById(realmId);
+  if (!realm) throw new TributaryError('NO_SUCH_REALM', `realm ${realmId} does not exist`);
+  return realm;
+}

@@ -1,0 +1,69 @@
+import type { KeyObject } from 'node:crypto';
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import { TributaryError } from '../errors';
+
+/** Identity of the admin (the `sub` of the admin token). Not a hex identity, so it never owns a user realm. */
+export const ADMIN_IDENTITY = '__admin';
+
+export type TokenType = 'access' | 'refresh' | 'admin';
+
+/** The verified claims of a token. */
+export interface TokenClaims {
+  /** User identity: 32 lowercase hex characters, or {@link ADMIN_IDENTITY}. */
+  sub: string;
+  adm: boolean;
+  typ: TokenType;
+  /** Expiry in seconds since the epoch; undefined for the admin token. */
+  exp?: number;
+}
+
+const ALG = 'EdDSA';
+const IDENTITY = /^([0-9a-f]{32}|__admin)$/;
+
+/**
+ * Issues and verifies the server's JWTs (EdDSA over the Ed25519 key in data/keys/). Tokens are
+ * opaque to clients; the server checks the signature, the type and the expiry.
+ */
+export class TokenService {
+  constructor(
+    private readonly privateKey: KeyObject,
+    private readonly publicKey: KeyObject,
+    private readonly ttl: { access: number; refresh: number },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async issue(sub: string, adm: boolean, typ: TokenType): Promise<string> {
+    const jwt = new SignJWT({ adm, typ }).setProtectedHeader({ alg: ALG, typ: 'JWT' }).setSubject(sub).setIssuedAt(this.seconds());
+    if (typ !== 'admin') jwt.setExpirationTime(this.seconds() + (typ === 'access' ? this.ttl.access : this.ttl.refresh));
+    return jwt.sign(this.privateKey);
+  }
+
+  /**
+   * Verifies a token of one of the `accepted` types. Throws TributaryError TOKEN_EXPIRED for an
+   * expired token and BAD_AUTHENTICATION for anything else wrong (never says which check failed
+   * beyond that, and never echoes the token).
+   */
+  async verify(token: string, accepted: readonly TokenType[]): Promise<TokenClaims> {
+    if (typeof token !== 'string' || token.length === 0 || token.length > 16 * 1024) {
+      throw new TributaryError('BAD_AUTHENTICATION', 'missing or oversized token');
+    }
+    let payload: Record<string, unknown>;
+    try {
+      ({ payload } = await jwtVerify(token, this.publicKey, { algorithms: [ALG], currentDate: new Date(this.now()) }));
+    } catch (e) {
+      if (e instanceof joseErrors.JWTExpired) throw new TributaryError('TOKEN_EXPIRED', 'the token has expired');
+      throw new TributaryError('BAD_AUTHENTICATION', 'the token is malformed or not signed by this server');
+    }
+    const { sub, adm, typ, exp } = payload;
+    if (typeof sub !== 'string' || !IDENTITY.test(sub) || typeof adm !== 'boolean' || !accepted.includes(typ as TokenType)) {
+      throw new TributaryError('BAD_AUTHENTICATION', `expected a token of type ${accepted.join(' or ')}`);
+    }
+    if (typ !== 'admin' && typeof exp !== 'number') throw new TributaryError('BAD_AUTHENTICATION', 'the token has no expiry');
+    if (typ === 'admin' && (sub !== ADMIN_IDENTITY || !adm)) throw new TributaryError('BAD_AUTHENTICATION', 'not an admin token');
+    return { sub, adm, typ: typ as TokenType, exp: typeof exp === 'number' ? exp : undefined };
+  }
+
+  private seconds(): number {
+    return Math.floor(this.now() / 1000);
+  }
+}
