@@ -47,7 +47,11 @@ export interface RealmLocation extends ServerAddress {
 
 export function parseRealmUrl(url: string): RealmLocation {
   const server = parseServerUrl(url);
-  const path = decodeURIComponent(new URL(url).pathname);
+  // Taken from the raw text: URL parsing would silently resolve '..' segments.
+  const afterScheme = url.slice(url.indexOf('://') + 3);
+  const slash = afterScheme.indexOf('/');
+  const raw = slash < 0 ? '' : afterScheme.slice(slash).replace(/[?#].*$/, '');
+  const path = decodeURIComponent(raw);
   if (!path || path === '/') throw new TributaryError('INVALID_ARGUMENT', `realm URL '${url}' has no realm path`);
   resolveRealmPath(path, 'x'); // validate early: a bad path is a clear error before any I/O
   return { ...server, path };
