@@ -1,0 +1,147 @@
+import type { ListErase, ListInsert, ListInstruction, ListMove, ListSet } from '../changeset';
+
+/**
+ * Transformation of two concurrent instructions on the same list (same object and property), both
+ * made against the same list of wire size `prior`. Returns `[a′, b′]` where a′ runs after b and b′
+ * after a; `null` drops the instruction. `aLater` orders ties.
+ *
+ * Indices live in the wire index space (tombstones included), so a concurrent Delete elsewhere
+ * never shifts them. Moves are reasoned about as "take the element out, put it in a gap of the
+ * remaining list": two concurrent placements into the same gap of the list without both moved
+ * or inserted elements are ordered by time (earlier first), which makes every pair below satisfy
+ * TP1 (checked exhaustively for small lists in test/unit/merge-list-exhaustive.test.ts).
+ */
+export function transformListPair(a: ListInstruction, b: ListInstruction, aLater: boolean): [ListInstruction | null, ListInstruction | null] {
+  if (a.op === 'ListClear' && b.op === 'ListClear') return [null, null];
+  // The clear wins whatever the time: everything the other side did inside the list is gone.
+  if (a.op === 'ListClear') return [withPrior(a, b.prior + sizeDelta(b)), null];
+  if (b.op === 'ListClear') return [null, withPrior(b, a.prior + sizeDelta(a))];
+  if (isNoopMove(a) || isNoopMove(b)) return [isNoopMove(a) ? null : a, isNoopMove(b) ? null : b];
+  const [a1, b1] = core(a, b, aLater);
+  return [a1 && withPrior(a1, b.prior + sizeDelta(b)), b1 && withPrior(b1, a.prior + sizeDelta(a))];
+}
+
+type Elementary = ListSet | ListInsert | ListErase | ListMove;
+type Pair = [Elementary | null, Elementary | null];
+
+const RANK = { ListSet: 0, ListInsert: 1, ListErase: 2, ListMove: 3 } as const;
+
+function core(a: Elementary, b: Elementary, aLater: boolean): Pair {
+  if (RANK[a.op] > RANK[b.op]) {
+    const [b1, a1] = core(b, a, !aLater);
+    return [a1, b1];
+  }
+  switch (a.op) {
+    case 'ListSet':
+      switch (b.op) {
+        case 'ListSet':
+          if (a.index !== b.index) return [a, b];
+          return aLater ? [a, null] : [null, b];
+        case 'ListInsert':
+          return [a.index >= b.index ? { ...a, index: a.index + 1 } : a, b];
+        case 'ListErase':
+          if (a.index === b.index) return [null, b];
+          return [a.index > b.index ? { ...a, index: a.index - 1 } : a, b];
+        case 'ListMove':
+          return [{ ...a, index: movedPosition(a.index, b.from, b.to) }, b];
+      }
+      break;
+    case 'ListInsert':
+      switch (b.op) {
+        case 'ListInsert':
+          if (a.index < b.index || (a.index === b.index && !aLater)) return [a, { ...b, index: b.index + 1 }];
+          return [{ ...a, index: a.index + 1 }, b];
+        case 'ListErase':
+          if (a.index <= b.index) return [a, { ...b, index: b.index + 1 }];
+          return [{ ...a, index: a.index - 1 }, b];
+        case 'ListMove':
+          return insertVsMove(a, b, aLater);
+      }
+      break;
+    case 'ListErase':
+      switch (b.op) {
+        case 'ListErase':
+          if (a.index === b.index) return [null, null];
+          return a.index < b.index ? [a, { ...b, index: b.index - 1 }] : [{ ...a, index: a.index - 1 }, b];
+        case 'ListMove':
+          return eraseVsMove(a, b);
+      }
+      break;
+    case 'ListMove':
+      return moveVsMove(a, b as ListMove, aLater);
+  }
+  throw new Error(`unreachable list pair ${a.op}/${b.op}`);
+}
+
+/** Where the element at `p` ends after Move(from, to). */
+export function movedPosition(p: number, from: number, to: number): number {
+  if (p === from) return to;
+  const q = p > from ? p - 1 : p;
+  return q >= to ? q + 1 : q;
+}
+
+/**
+ * Two elements placed into gaps `g1`, `g2` of a base list: their final positions. Equal gaps put
+ * the first (the earlier one when `firstEarlier`) before the other.
+ */
+function place(g1: number, g2: number, firstEarlier: boolean): [number, number] {
+  if (g1 < g2 || (g1 === g2 && firstEarlier)) return [g1, g2 + 1];
+  return [g1 + 1, g2];
+}
+
+function insertVsMove(a: ListInsert, b: ListMove, aLater: boolean): Pair {
+  // Base: the list without the moved element. The insert's gap there, and the move's target gap.
+  const gx = a.index > b.from ? a.index - 1 : a.index;
+  const [x, e] = place(gx, b.to, !aLater);
+  const fromAfterInsert = b.from >= a.index ? b.from + 1 : b.from;
+  const b1: ListMove | null = fromAfterInsert === e ? null : { ...b, from: fromAfterInsert, to: e };
+  return [{ ...a, index: x }, b1];
+}
+
+function eraseVsMove(a: ListErase, b: ListMove): Pair {
+  // The erase follows the element wherever the move took it; the move of an erased element is gone.
+  if (a.index === b.from) return [{ ...a, index: b.to }, null];
+  const erasedInBase = a.index > b.from ? a.index - 1 : a.index;
+  const to = b.to > erasedInBase ? b.to - 1 : b.to;
+  const from = a.index < b.from ? b.from - 1 : b.from;
+  return [{ ...a, index: movedPosition(a.index, b.from, b.to) }, from === to ? null : { ...b, from, to }];
+}
+
+function moveVsMove(a: ListMove, b: ListMove, aLater: boolean): Pair {
+  if (a.from === b.from) {
+    // Same element: the later move wins, starting from where the earlier one put it.
+    if (!aLater) return [null, b.to === a.to ? null : { ...b, from: a.to }];
+    return [a.to === b.to ? null : { ...a, from: b.to }, null];
+  }
+  // Base: the list without either moved element; each target as a gap of the base.
+  const aInB = a.from > b.from ? a.from - 1 : a.from; // a's element in the list without b's
+  const bInA = b.from > a.from ? b.from - 1 : b.from;
+  const ga = a.to > bInA ? a.to - 1 : a.to;
+  const gb = b.to > aInB ? b.to - 1 : b.to;
+  const [pa, pb] = place(ga, gb, !aLater);
+  const aFrom = movedPosition(a.from, b.from, b.to);
+  const bFrom = movedPosition(b.from, a.from, a.to);
+  return [aFrom === pa ? null : { ...a, from: aFrom, to: pa }, bFrom === pb ? null : { ...b, from: bFrom, to: pb }];
+}
+
+function isNoopMove(i: ListInstruction): boolean {
+  return i.op === 'ListMove' && i.from === i.to;
+}
+
+/** How an instruction changes the list's wire size. */
+export function sizeDelta(i: ListInstruction): number {
+  switch (i.op) {
+    case 'ListInsert':
+      return 1;
+    case 'ListErase':
+      return -1;
+    case 'ListClear':
+      return -i.prior;
+    default:
+      return 0;
+  }
+}
+
+function withPrior<T extends ListInstruction>(i: T, prior: number): T {
+  return i.prior === prior ? i : { ...i, prior };
+}
