@@ -153,6 +153,9 @@ export class SqliteRealmTransaction extends SqliteRealmState implements RealmTra
   }
 
   append(entry: Omit<HistoryEntry, 'version'>): number {
+    if (entry.originFileIdent !== 0 && this.st.clientFile.get(this.realmId, entry.originFileIdent) === undefined) {
+      throw new TributaryError('BAD_CLIENT_FILE_IDENT', `no client file ${entry.originFileIdent} in realm ${this.realmId}`);
+    }
     const version = this.latestVersion() + 1;
     const data = encodeChangeset(entry.instructions);
     const previous = version === 1 ? 0 : ((this.st.lastCumulative.get(this.realmId, version - 1) as number | undefined) ?? 0);
@@ -169,10 +172,7 @@ export class SqliteRealmTransaction extends SqliteRealmState implements RealmTra
       previous + data.length,
     );
     this.st.setLatest.run(version, salt, this.realmId);
-    if (entry.originFileIdent !== 0) {
-      const changed = this.st.setLastIntegrated.run(entry.clientVersion, this.realmId, entry.originFileIdent).changes;
-      if (changed !== 1) throw new TributaryError('BAD_CLIENT_FILE_IDENT', `no client file ${entry.originFileIdent} in realm ${this.realmId}`);
-    }
+    if (entry.originFileIdent !== 0) this.st.setLastIntegrated.run(entry.clientVersion, this.realmId, entry.originFileIdent);
     return version;
   }
 
