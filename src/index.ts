@@ -18,6 +18,7 @@ export { User, Session } from './client';
 export type { UserOptions, SessionOptions, ConnectionOptions } from './client';
 export { RealmObject, List, Results, Collection } from './realm';
 export type { RealmConfiguration, SyncConfiguration, SyncSessionHandle, UpdateMode } from './realm';
+export { Server, type ServerConfig } from './server';
 export { TributaryError, ERROR_CODES, type ErrorCode } from './errors';
 export { ObjectId, UUID, Decimal128 } from './model';
 export default Realm;
