@@ -53,6 +53,8 @@ export class ConflictIndex {
 
 function add(map: Map<string, number[]>, key: string, i: number): void {
   const l = map.get(key);
-  if (l) l.push(i);
+  if (l) {
+    if (l[l.length - 1] !== i) l.push(i); // an instruction can name the same object twice (self-link)
+  }
   else map.set(key, [i]);
 }
