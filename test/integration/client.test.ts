@@ -217,6 +217,24 @@ describe('sync', () => {
     expect(titles(b)).toEqual(['1:before restart', '2:while down']);
   });
 
+  test('short-lived tokens are renewed before expiry and on reconnect; syncing carries on', async () => {
+    await server.stop();
+    server = new Server({ dataPath, port: 0, logger: silentLogger, accessTokenTtl: 2 });
+    await server.start();
+    const alice = await register('alice');
+    const a = openRealm(alice, '/~/tokens');
+    const b = openRealm(alice, '/~/tokens');
+    a.write(() => a.create('Task', { id: '1', title: 'early' }));
+    await sync(a, b);
+    const first = alice.token;
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(alice.token).not.toBe(first);
+    session(a)._dropConnection();
+    a.write(() => a.create('Task', { id: '2', title: 'after expiry' }));
+    await sync(a, b);
+    expect(titles(b)).toEqual(['1:early', '2:after expiry']);
+  });
+
   test('a fatal session error is reported to the error callback, without a reconnect loop', async () => {
     const alice = await register('alice');
     const bob = await register('bob');
