@@ -31,6 +31,7 @@ export class Connection {
   private claims: TokenClaims;
   private closed = false;
   private drainWaiters: (() => void)[] = [];
+  private gate: Promise<void> | null = null;
   lastActivity = Date.now();
 
   constructor(
@@ -73,6 +74,25 @@ export class Connection {
       this.fatal(e instanceof TributaryError ? e : new TributaryError('BAD_SYNTAX', 'undecodable message'));
       return;
     }
+    if (this.gate) this.gated(() => this.handle(msg));
+    else this.handle(msg);
+  }
+
+  /**
+   * Runs `fn` after everything gated before it. A REFRESH is gated, and while one is being
+   * verified every later message waits behind it, so a BIND sent right after a REFRESH sees the
+   * new token.
+   */
+  private gated(fn: () => void | Promise<void>): void {
+    const p: Promise<void> = (this.gate ?? Promise.resolve()).then(fn).catch((e) => this.log.error('gated handler failed', { error: e }));
+    this.gate = p;
+    void p.then(() => {
+      if (this.gate === p) this.gate = null;
+    });
+  }
+
+  private handle(msg: ClientMessage): void {
+    if (this.closed) return;
     try {
       this.dispatch(msg);
     } catch (e) {
@@ -87,7 +107,7 @@ export class Connection {
         this.send({ type: 'PONG', timestamp: msg.timestamp });
         return;
       case 'REFRESH':
-        void this.refresh(msg.token);
+        this.gated(() => this.refresh(msg.token));
         return;
       case 'BIND': {
         if (msg.session === 0) return this.reject('BAD_SESSION_IDENT', 'session id 0 is reserved');
