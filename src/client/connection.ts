@@ -183,12 +183,13 @@ export class Connection {
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (this.ws !== ws) return;
-      if (!isBinary) return this.protocolViolation('BAD_SYNTAX', 'the server sent a text frame');
+      // A server that speaks garbage gets the same treatment as a dropped socket: reconnect with back-off.
+      if (!isBinary) return this.lost(ws, false);
       let message: ServerMessage;
       try {
         message = decodeServerMessage(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      } catch (e) {
-        return this.protocolViolation('BAD_SYNTAX', `undecodable message from the server: ${(e as Error).message}`);
+      } catch {
+        return this.lost(ws, false);
       }
       this.dispatch(message);
     });
@@ -224,13 +225,6 @@ export class Connection {
     }
     const ws = this.ws;
     if (ws) this.lost(ws, false, message.backoffMs);
-  }
-
-  private protocolViolation(code: ErrorCode, text: string): void {
-    const ws = this.ws;
-    void code;
-    void text;
-    if (ws) this.lost(ws, false);
   }
 
   /** The socket `ws` is gone (or must go): tell the sessions and schedule a reconnect. */
