@@ -103,7 +103,8 @@ export async function main(args: string[]): Promise<void> {
     .parseAsync();
 }
 
-if (require.main === module || process.argv[1]?.endsWith('bin/tributary.js')) {
+// Run when executed directly (tsx src/cli/main.ts) or through bin/tributary.js.
+if (require.main === module || /[\\/]bin[\\/]tributary\.js$/.test(require.main?.filename ?? '')) {
   main(hideBin(process.argv)).catch((e: unknown) => {
     process.stderr.write(`tributary: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
     process.exit(1);

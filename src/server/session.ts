@@ -125,11 +125,14 @@ export class Session implements RealmListener {
       const decoded = this.checkUpload(msg);
       const progress = { clientVersion: msg.progressClientVersion, serverVersion: msg.progressServerVersion };
       this.progress = progress;
-      await this.service.upload(this.realm!.id, this.fileIdent, decoded, progress);
-      if (this.state !== 'ready') return;
-      this.acked = progress;
-      this.ackDirty = true;
-      this.wake();
+      const realmId = this.realm!.id;
+      await this.service.upload(realmId, this.fileIdent, decoded, progress);
+      if (this.state === 'ready') {
+        // Set before the realm is notified, so the DOWNLOAD that carries our new entry also acknowledges it.
+        this.acked = progress;
+        this.ackDirty = true;
+      }
+      this.service.notify(realmId);
     });
   }
 

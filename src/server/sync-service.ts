@@ -155,7 +155,8 @@ export class SyncService {
   /**
    * Integrates one UPLOAD message's changesets (already decoded and checked for order) in the group
    * commit, and records the upload cursor. Already-integrated client versions are skipped. Nothing
-   * of the message is kept if any changeset fails. Resolves after the commit is durable.
+   * of the message is kept if any changeset fails. Resolves after the commit is durable; the caller
+   * then records its acknowledgement and calls {@link notify}.
    */
   async upload(realmId: number, fileIdent: number, changesets: DecodedUpload[], progress: { clientVersion: number; serverVersion: number }): Promise<number> {
     for (const c of changesets) this.clock.observe(c.originTimestamp);
@@ -178,7 +179,6 @@ export class SyncService {
       tx.setUploadProgress(realmId, fileIdent, progress.clientVersion, progress.serverVersion, Date.now());
       return rt.latestVersion();
     });
-    this.notify(realmId);
     return latest;
   }
 
