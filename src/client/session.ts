@@ -40,6 +40,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   private uploadedUpTo = 0;
   private uploadScheduled = false;
   private stateSegments: Uint8Array[] = [];
+  private deferred: Exclude<ServerMessage, { type: 'PONG' }>[] = [];
   private nextRequestId = 1;
   /** MARK requests in flight on the current binding, by request id. */
   private readonly marks = new Map<number, Waiter>();
@@ -164,6 +165,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   }
 
   disconnected(): void {
+    this.deferred = [];
     this.sessionId = 0;
     this.phase = 'unbound';
     this.stateSegments = [];
@@ -181,6 +183,30 @@ export class Session implements SyncSessionHandle, ConnectionClient {
 
   message(message: Exclude<ServerMessage, { type: 'PONG' }>): void {
     if (message.session !== this.sessionId || this.sessionId === 0) return;
+    // A user's write transaction holds the replica: integrate after it ends, in arrival order.
+    if (this.deferred.length > 0 || this.replica.isInWrite) {
+      this.deferred.push(message);
+      if (this.deferred.length === 1) this.drainDeferred();
+      return;
+    }
+    this.handle(message);
+  }
+
+  private drainDeferred(): void {
+    if (this.replica.isClosed) {
+      this.deferred = [];
+      return;
+    }
+    if (this.replica.isInWrite) {
+      setTimeout(() => this.drainDeferred(), 2);
+      return;
+    }
+    const queue = this.deferred;
+    this.deferred = [];
+    for (const m of queue) if (m.session === this.sessionId && this.sessionId !== 0) this.handle(m);
+  }
+
+  private handle(message: Exclude<ServerMessage, { type: 'PONG' }>): void {
     try {
       switch (message.type) {
         case 'IDENT':

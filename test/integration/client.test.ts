@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import { canonicalState } from '../../src/changeset';
 import { User, type Session } from '../../src/client';
 import { Realm } from '../../src/realm';
@@ -233,6 +234,50 @@ describe('sync', () => {
     a.write(() => a.create('Task', { id: '2', title: 'after expiry' }));
     await sync(a, b);
     expect(titles(b)).toEqual(['1:early', '2:after expiry']);
+  });
+
+  test('downloads arriving during an open write transaction wait for it to end', async () => {
+    const alice = await register('alice');
+    const a = openRealm(alice, '/~/deferred');
+    const b = openRealm(alice, '/~/deferred');
+    await sync(a, b);
+    b.beginTransaction();
+    b.create('Task', { id: 'b', title: 'in a long write' });
+    a.write(() => a.create('Task', { id: 'a', title: 'from a' }));
+    await a.syncSession!.uploadAllLocalChanges(10_000);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(b.objectForPrimaryKey('Task', 'a')).toBeUndefined();
+    b.commitTransaction();
+    await sync(b, a);
+    expect(titles(b)).toEqual(['a:from a', 'b:in a long write']);
+    expect(titles(a)).toEqual(['a:from a', 'b:in a long write']);
+  });
+
+  test('a reset error leads to a client reset that keeps unsynced local changes', async () => {
+    const alice = await register('alice');
+    const file = path.join(clientDir, 'resetting.db');
+    let a = openRealm(alice, '/~/reset', 'resetting.db');
+    a.write(() => a.create('Task', { id: 'synced', title: 'synced' }));
+    await sync(a);
+    const oldIdent = a._replica.fileIdent;
+    a.syncSession!.pause();
+    a.write(() => a.create('Task', { id: 'offline', title: 'made offline', notes: ['n'] }));
+    a.close();
+    realms.splice(realms.indexOf(a), 1);
+    // the server no longer recognises this replica (as after a restore from an old backup)
+    const db = new Database(file);
+    db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'fileSalt'").run();
+    db.close();
+    const errors: Error[] = [];
+    a = new Realm({ schema, sync: { user: alice, url: realmUrl('/~/reset'), error: (_s, e) => errors.push(e) }, path: file });
+    realms.push(a);
+    await sync(a);
+    expect(errors.map((e) => (e as any).code)).toEqual(['BAD_CLIENT_FILE_IDENT']);
+    expect(a._replica.fileIdent).not.toBe(oldIdent);
+    const b = await Realm.open({ schema, sync: { user: alice, url: realmUrl('/~/reset') }, path: path.join(clientDir, 'observer.db') });
+    realms.push(b);
+    expect(titles(b)).toEqual(['offline:made offline', 'synced:synced']);
+    expect([...b.objectForPrimaryKey<any>('Task', 'offline')!.notes]).toEqual(['n']);
   });
 
   test('a fatal session error is reported to the error callback, without a reconnect loop', async () => {
