@@ -99,12 +99,15 @@ function backlinks(ctx: RealmContext, type: string, id: ObjectKey, fromType: str
 
 const handler: ProxyHandler<RealmObject> = {
   get(target, name, receiver) {
+    // Methods (isValid, toJSON, …) answer even on a closed realm; schema properties come next.
+    if (typeof name !== 'string' || name in target) return Reflect.get(target, name, receiver);
     const i = internals.get(target)!;
     const p = findProperty(i, name);
     if (p) return readProperty(i, p);
     return Reflect.get(target, name, receiver);
   },
   set(target, name, value, receiver) {
+    if (typeof name !== 'string' || name in target) return Reflect.set(target, name, value, receiver);
     const i = internals.get(target)!;
     const p = findProperty(i, name);
     if (!p) return Reflect.set(target, name, value, receiver);

@@ -226,9 +226,13 @@ describe('Realm object API over a local replica', () => {
     expect(realm.objects('Tag').map((t: any) => t.label)).toEqual(['c', 'b', 'a']);
     expect(realm.objects('Tag').sorted('label').map((t: any) => t.label)).toEqual(['a', 'b', 'c']);
     const snap = realm.objects('Tag').snapshot();
+    const tag = snap[0] as any;
     realm.close();
     open.pop();
     expect(() => snap.length).toThrow(expect.objectContaining({ code: 'REALM_CLOSED' }));
+    expect(tag.isValid()).toBe(false);
+    expect(() => tag.label).toThrow(expect.objectContaining({ code: 'REALM_CLOSED' }));
+    expect(realm.isClosed).toBe(true);
     const again = makeRealm();
     expect(again.objects('Tag').map((t: any) => t.label)).toEqual(['c', 'b', 'a']);
   });
@@ -240,6 +244,39 @@ describe('Realm object API over a local replica', () => {
     expect(tags.length).toBe(1);
     realm.write(() => realm.deleteAll());
     expect(tags.length).toBe(0);
+  });
+
+  test('move maps user indices to wire indices across tombstones', () => {
+    const realm = makeRealm();
+    const p = realm.write(() => realm.create<any>('Person', { id: 1, name: 'Ann', dogs: [{ name: 'A' }, { name: 'B' }, { name: 'C' }, { name: 'D' }] }));
+    realm.write(() => realm.delete(p.dogs[1])); // wire [A, †B, C, D]
+    const after = realm._replica.lastClientVersion;
+    realm.write(() => p.dogs.move(0, 2)); // A after D: wire from 0 to 3
+    expect(p.dogs.map((d: any) => d.name)).toEqual(['C', 'D', 'A']);
+    realm.write(() => p.dogs.move(2, 0)); // A back to the front: wire from 3 to 1 (before C)
+    expect(p.dogs.map((d: any) => d.name)).toEqual(['A', 'C', 'D']);
+    expect(changesets(realm, after).flat()).toEqual([
+      expect.objectContaining({ op: 'ListMove', from: 0, to: 3, prior: 4 }),
+      expect.objectContaining({ op: 'ListMove', from: 3, to: 1, prior: 4 }),
+    ]);
+  });
+
+  test('manual transactions, JSON, spread and primary key lookups', () => {
+    const realm = makeRealm();
+    realm.beginTransaction();
+    expect(realm.isInTransaction).toBe(true);
+    realm.create('Tag', { label: 'cancelled' });
+    realm.cancelTransaction();
+    expect(realm.objectForPrimaryKey('Tag', 'cancelled')).toBeUndefined();
+    realm.beginTransaction();
+    const t = realm.create<any>('Tag', { label: 'kept', weight: 2.5 });
+    realm.commitTransaction();
+    expect(JSON.parse(JSON.stringify(t))).toEqual({ label: 'kept', weight: 2.5 });
+    expect({ ...t }).toEqual({ label: 'kept', weight: 2.5 });
+    expect(realm.objectForPrimaryKey<any>('Tag', 'kept')!.weight).toBe(2.5);
+    expect(() => realm.objectForPrimaryKey('Tag', 5)).toThrow(TributaryError);
+    expect(() => realm.objectForPrimaryKey('Dog', 'x')).toThrow(/does not have a primary key/);
+    expect(realm.objects('Tag').sum('weight')).toBe(2.5);
   });
 
   test('two instances of one file share the replica', () => {
