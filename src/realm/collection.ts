@@ -39,6 +39,9 @@ const handler: ProxyHandler<Collection<unknown>> = {
  * `collection[3]` works.
  */
 export abstract class Collection<T> implements Iterable<T> {
+  /** Index access (served by the Proxy). */
+  [index: number]: T;
+
   constructor() {
     return new Proxy(this, handler as ProxyHandler<this>);
   }
