@@ -1,2 +1,3 @@
 export * from './transform';
 export * from './integrate';
+export * from './memory-history';
