@@ -58,8 +58,11 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   /** Counters for tests and metrics. */
   readonly stats = { binds: 0, uploads: 0, uploadedChangesets: 0, downloads: 0, resets: 0 };
 
+  private connection: Connection;
+
   constructor(
-    private readonly connection: Connection,
+    /** The user's current connection to the server (a new one after the old one closed). */
+    private readonly connectionFor: () => Connection,
     readonly replica: Replica,
     /** The realm path as the server gets it (`~` unresolved). */
     readonly path: string,
@@ -69,10 +72,11 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   ) {
     this.uploadBatchBytes = options.uploadBatchBytes ?? 128 * 1024;
     this.maxConsecutiveResets = options.maxConsecutiveResets ?? 3;
+    this.connection = connectionFor();
     this.unsubscribeCommit = replica.onCommit((e) => {
       if (e.origin === 'local' && e.clientVersion !== undefined) this.scheduleUpload();
     });
-    connection.attach(this);
+    this.connection.attach(this);
   }
 
   get state(): SyncSessionState {
@@ -104,6 +108,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   resume(): void {
     if (this.state_ === 'active' || this.closed) return;
     this.state_ = 'active';
+    this.connection = this.connectionFor();
     this.connection.attach(this);
   }
 
