@@ -12,7 +12,7 @@ import type { Logger } from './logger';
 import { atLeast, type Access } from './permissions';
 import { segments } from './snapshot';
 import type { RealmRecord } from './storage/types';
-import type { DecodedUpload, RealmListener, SyncService, SyncUser } from './sync-service';
+import type { DecodedUpload, DownloadBatch, RealmListener, SyncService, SyncUser } from './sync-service';
 
 /** What a session needs from its connection. */
 export interface SessionHost {
@@ -225,6 +225,10 @@ export class Session implements RealmListener {
         `upload cursor moved backwards: (${msg.progressClientVersion}, ${msg.progressServerVersion}) after (${this.progress.clientVersion}, ${this.progress.serverVersion})`,
       );
     }
+    // A client cannot have integrated a server version it was never sent.
+    if (msg.progressServerVersion > this.cursor.serverVersion) {
+      throw new TributaryError('BAD_SERVER_VERSION', `upload based on server version ${msg.progressServerVersion}, which was never downloaded (cursor ${this.cursor.serverVersion})`);
+    }
     const out: DecodedUpload[] = [];
     let previousClient = 0;
     let previousServer = 0;
@@ -267,31 +271,41 @@ export class Session implements RealmListener {
           }
           const epoch = this.epoch;
           const from = this.cursor;
-          const batch = await this.service.download(this.realm!.id, from.serverVersion, this.limits.downloadBatchBytes);
-          if (this.state !== 'ready') return;
+          // Own entries are skipped, so they do not count against the batch size: keep reading
+          // until enough bytes to send are gathered or the history ends.
+          let serverVersion = from.serverVersion;
+          let lic = from.lastIntegratedClientVersion;
+          let bytes = 0;
+          const changesets: DownloadChangeset[] = [];
+          let batch: DownloadBatch;
+          do {
+            batch = await this.service.download(this.realm!.id, serverVersion, this.limits.downloadBatchBytes - bytes);
+            if (this.state !== 'ready') return;
+            if (epoch !== this.epoch || from !== this.cursor) break;
+            for (const e of batch.entries) {
+              serverVersion = e.version;
+              // A client never receives its own changesets; they move its lastIntegratedClientVersion.
+              if (e.originFileIdent === this.fileIdent) {
+                lic = e.clientVersion;
+                continue;
+              }
+              bytes += e.byteSize;
+              changesets.push({
+                serverVersion: e.version,
+                lastIntegratedClientVersion: lic,
+                originTimestamp: e.originTimestamp,
+                originFileIdent: e.originFileIdent,
+                data: e.data,
+              });
+            }
+          } while (batch.entries.length > 0 && batch.remainingBytes > 0 && bytes < this.limits.downloadBatchBytes);
           if (epoch !== this.epoch || from !== this.cursor) continue; // the cursor jumped (STATE) meanwhile
-          if (batch.entries.length === 0) {
+          if (serverVersion === from.serverVersion) {
             if (this.ackDirty) this.sendDownload([], batch.latestVersion, batch.latestSalt, 0);
             this.flushMarks();
             break;
           }
-          let lic = from.lastIntegratedClientVersion;
-          const changesets: DownloadChangeset[] = [];
-          for (const e of batch.entries) {
-            // A client never receives its own changesets; they move its lastIntegratedClientVersion.
-            if (e.originFileIdent === this.fileIdent) {
-              lic = e.clientVersion;
-              continue;
-            }
-            changesets.push({
-              serverVersion: e.version,
-              lastIntegratedClientVersion: lic,
-              originTimestamp: e.originTimestamp,
-              originFileIdent: e.originFileIdent,
-              data: e.data,
-            });
-          }
-          this.cursor = { serverVersion: batch.entries[batch.entries.length - 1]!.version, lastIntegratedClientVersion: lic };
+          this.cursor = { serverVersion, lastIntegratedClientVersion: lic };
           this.sendDownload(changesets, batch.latestVersion, batch.latestSalt, batch.remainingBytes);
           this.flushMarks();
         }

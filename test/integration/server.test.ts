@@ -345,6 +345,10 @@ describe('bad input gets a protocol error and the server stays up', () => {
     c.send({ type: 'UPLOAD', session: 3, progressClientVersion: 3, progressServerVersion: 0, changesets: [] });
     expect((await nextError(c, 3)).code).toBe(code('BAD_CLIENT_VERSION'));
 
+    await openSession(c, 5, '/~/order');
+    c.send({ type: 'UPLOAD', session: 5, progressClientVersion: 1, progressServerVersion: 9, changesets: [] });
+    expect((await nextError(c, 5)).code).toBe(code('BAD_SERVER_VERSION'));
+
     await openSession(c, 4, '/~/order');
     c.send({
       type: 'UPLOAD',
@@ -401,7 +405,7 @@ describe('bad input gets a protocol error and the server stays up', () => {
 describe('tokens over time', () => {
   let shortLived: ServerProcess;
   beforeAll(async () => {
-    shortLived = await startServerProcess({ args: ['--access-token-ttl', '2'] });
+    shortLived = await startServerProcess({ args: ['--access-token-ttl', '2', '--max-sessions-per-connection', '3', '--download-batch-bytes', '1KiB'] });
   });
   afterAll(async () => {
     await shortLived?.dispose();
@@ -451,5 +455,45 @@ describe('tokens over time', () => {
     again.send({ type: 'BIND', session: 1, path: '/~/durable', needIdent: false });
     again.send({ type: 'IDENT', session: 1, fileIdent: s.fileIdent, fileSalt: s.fileSalt, serverVersion: 0, lastIntegratedClientVersion: 0, latestServerVersion: 0, latestServerVersionSalt: 0 });
     expect(await again.nextOf('DOWNLOAD', 1)).toMatchObject({ serverVersion: 1, latestServerVersion: 1, uploadClientVersion: 1, lastIntegratedClientVersion: 1 });
+  });
+
+  test('a connection holds at most maxSessionsPerConnection sessions', async () => {
+    const reg = await postAuth(shortLived.url, { provider: 'password', username: 'many', password: 'pw', register: true });
+    const c = await RawSyncClient.connect(shortLived.syncUrl, reg.body.accessToken);
+    clients.push(c);
+    for (const session of [1, 2, 3]) c.send({ type: 'BIND', session, path: `/~/s${session}`, needIdent: true });
+    for (const session of [1, 2, 3]) await c.nextOf('IDENT', session);
+    c.send({ type: 'BIND', session: 4, path: '/~/s4', needIdent: true });
+    expect((await c.nextOf('ERROR', 4)).code).toBe(code('TOO_MANY_SESSIONS'));
+    c.send({ type: 'UNBIND', session: 2 });
+    await c.nextOf('UNBOUND', 2);
+    c.send({ type: 'BIND', session: 4, path: '/~/s4', needIdent: true });
+    await c.nextOf('IDENT', 4);
+  });
+
+  test('a long history downloads in byte-bounded batches, in order, ending with downloadableBytes 0', async () => {
+    const reg = await postAuth(shortLived.url, { provider: 'password', username: 'batches', password: 'pw', register: true });
+    const writer = await RawSyncClient.connect(shortLived.syncUrl, reg.body.accessToken);
+    clients.push(writer);
+    await openSession(writer, 1, '/~/long');
+    const n = 40;
+    const changesets = [{ clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 1, data: encodeChangeset([TASK_SCHEMA]) }];
+    for (let i = 2; i <= n; i++) {
+      changesets.push({ clientVersion: i, lastIntegratedServerVersion: 0, originTimestamp: i, data: encodeChangeset([{ op: 'Create', type: 'Task', id: `t${i}`, values: { title: 'x'.repeat(100) } }]) });
+    }
+    writer.send({ type: 'UPLOAD', session: 1, progressClientVersion: n, progressServerVersion: 0, changesets });
+    expect(await writer.nextOf('DOWNLOAD', 1)).toMatchObject({ uploadClientVersion: n, serverVersion: n });
+
+    const reader = await RawSyncClient.connect(shortLived.syncUrl, reg.body.accessToken);
+    clients.push(reader);
+    const first = await openSession(reader, 1, '/~/long');
+    const downloads = [first.download];
+    while (downloads[downloads.length - 1]!.serverVersion < n) downloads.push(await reader.nextOf('DOWNLOAD', 1));
+    expect(downloads.length).toBeGreaterThan(3);
+    expect(downloads.flatMap((d) => d.changesets.map((c) => c.serverVersion))).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    for (const d of downloads) expect(d.changesets.reduce((sum, c) => sum + c.data.length, 0)).toBeLessThan(1024 + 200);
+    const remaining = downloads.map((d) => d.downloadableBytes);
+    expect(remaining).toEqual([...remaining].sort((a, b) => b - a));
+    expect(remaining[remaining.length - 1]).toBe(0);
   });
 });
