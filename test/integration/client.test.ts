@@ -166,6 +166,7 @@ describe('sync', () => {
     expect(x.title).toBe('b title'); // the later write wins
     expect([...x.notes].sort()).toEqual(['from a', 'from b', 'n1']);
     expect(a.objectForPrimaryKey('Task', 'y')).toBeUndefined(); // delete wins
+    expect(session(a).stats.resets + session(b).stats.resets).toBe(0); // merged, not reset
   });
 
   test('a client opening later bootstraps from STATE and gets the same state', async () => {
@@ -199,6 +200,7 @@ describe('sync', () => {
     await sync(a, b);
     expect(b.objectForPrimaryKey<any>('Task', 'c')!.count).toBe(5);
     expect(b.objects('Task').length).toBe(6);
+    expect(session(a).stats.resets + session(b).stats.resets).toBe(0);
     expect(canonicalState(a._replica)).toEqual(canonicalState(b._replica));
   });
 
