@@ -85,6 +85,7 @@ export class CommitQueue {
     this.stats.batches++;
     this.stats.jobs += jobs.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, jobs.length);
+    this.log.debug('committed batch', { jobs: jobs.length });
     for (let i = 0; i < jobs.length; i++) {
       const o = outcomes[i]!;
       if (o.ok) jobs[i]!.resolve(o.value);

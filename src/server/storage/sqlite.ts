@@ -311,19 +311,17 @@ export class SqliteDriver implements StorageDriver {
   }
 
   async read<T>(fn: (tx: ReadTransaction) => T): Promise<T> {
-    this.checkOpen();
-    try {
-      return this.db.transaction(() => fn(new SqliteReadTransaction(this.st)))();
-    } catch (e) {
-      throw storageFailure(e);
-    }
+    return this.readSync(fn);
   }
 
-  /** Synchronous read, for callers on the same process that need no await (the download pump). */
+  /**
+   * Synchronous read. No BEGIN/COMMIT is needed for a consistent view: the driver owns its one
+   * connection and `fn` runs without yielding, so no write can land between its statements.
+   */
   readSync<T>(fn: (tx: ReadTransaction) => T): T {
     this.checkOpen();
     try {
-      return this.db.transaction(() => fn(new SqliteReadTransaction(this.st)))();
+      return fn(new SqliteReadTransaction(this.st));
     } catch (e) {
       throw storageFailure(e);
     }
