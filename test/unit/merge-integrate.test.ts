@@ -1,0 +1,126 @@
+import { Instruction, MemoryState, apply } from '../../src/changeset';
+import { MemoryHistory, integrateDownload, integrateUpload } from '../../src/merge';
+
+const SCHEMA: Instruction[] = [
+  {
+    op: 'AddType',
+    type: 'Person',
+    primaryKey: 'id',
+    properties: [
+      { name: 'id', type: 'int', optional: false },
+      { name: 'n', type: 'int', optional: false },
+      { name: 'best', type: 'object', objectType: 'Person', optional: true },
+    ],
+  },
+];
+
+function server(): { history: MemoryHistory; state: MemoryState } {
+  const state = new MemoryState();
+  apply(state, [...SCHEMA, { op: 'Create', type: 'Person', id: 1, values: {} }, { op: 'Create', type: 'Person', id: 2, values: {} }]);
+  return { history: new MemoryHistory(), state };
+}
+
+const set = (n: number): Instruction[] => [{ op: 'Set', type: 'Person', id: 1, values: { n } }];
+
+describe('integrateUpload', () => {
+  test('appends, records the client version and skips re-uploads', () => {
+    const { history, state } = server();
+    const up = { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 10, instructions: set(1) };
+    expect(integrateUpload(history, 7, up, state)).toEqual({ version: 1, instructions: set(1) });
+    expect(history.lastIntegratedClientVersion(7)).toBe(1);
+    expect(integrateUpload(history, 7, up, state)).toEqual({ instructions: [] });
+    expect(history.latestVersion()).toBe(1);
+  });
+
+  test('transforms past concurrent entries of other clients, not past its own', () => {
+    const { history } = server();
+    integrateUpload(history, 1, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 20, instructions: set(5) });
+    integrateUpload(history, 2, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 30, instructions: [{ op: 'AddInteger', type: 'Person', id: 1, property: 'n', delta: 1 }] });
+    // Client 2's AddInteger survived client 1's earlier Set; client 2 sees that Set with the delta folded in.
+    expect(history.entry(2)!.instructions).toEqual([{ op: 'AddInteger', type: 'Person', id: 1, property: 'n', delta: 1 }]);
+    expect(history.getReciprocal(2, 1)).toEqual(set(6));
+    // Client 2's next changeset, still based on version 0, merges against that reciprocal copy and
+    // skips its own entry 2.
+    const r = integrateUpload(history, 2, { clientVersion: 2, lastIntegratedServerVersion: 0, originTimestamp: 31, instructions: set(9) });
+    expect(r).toEqual({ version: 3, instructions: set(9) });
+    expect(history.getReciprocal(2, 1)).toEqual([]);
+  });
+
+  test('a reciprocal copy emptied by the merge is stored as [], distinct from never transformed', () => {
+    const { history } = server();
+    integrateUpload(history, 1, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 20, instructions: set(5) });
+    integrateUpload(history, 1, { clientVersion: 2, lastIntegratedServerVersion: 1, originTimestamp: 21, instructions: set(6) });
+    expect(history.getReciprocal(2, 1)).toBeUndefined();
+    integrateUpload(history, 2, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 30, instructions: set(8) });
+    expect(history.getReciprocal(2, 1)).toEqual([]);
+    expect(history.getReciprocal(2, 2)).toEqual([]);
+    expect(history.entry(3)!.instructions).toEqual(set(8));
+  });
+
+  test('a changeset the merge empties is still appended, and links to deleted objects use the server schema', () => {
+    const { history, state } = server();
+    const del: Instruction[] = [{ op: 'Delete', type: 'Person', id: 2 }];
+    integrateUpload(history, 1, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 20, instructions: del }, state);
+    apply(state, del);
+    const r = integrateUpload(history, 2, {
+      clientVersion: 1,
+      lastIntegratedServerVersion: 0,
+      originTimestamp: 10,
+      instructions: [
+        { op: 'Set', type: 'Person', id: 2, values: { n: 1 } },
+        { op: 'Set', type: 'Person', id: 1, values: { best: 2 } },
+      ],
+    }, state);
+    expect(r).toEqual({ version: 2, instructions: [{ op: 'Set', type: 'Person', id: 1, values: { best: null } }] });
+    const empty = integrateUpload(history, 2, { clientVersion: 2, lastIntegratedServerVersion: 0, originTimestamp: 11, instructions: [{ op: 'Set', type: 'Person', id: 2, values: { n: 3 } }] }, state);
+    expect(empty).toEqual({ version: 3, instructions: [] });
+    expect(history.lastIntegratedClientVersion(2)).toBe(2);
+  });
+
+  test('uses the history access as the schema when it is also a state store', () => {
+    const { history, state } = server();
+    const access = Object.assign(Object.create(history) as MemoryHistory, { getSchema: (t: string) => state.getSchema(t) });
+    integrateUpload(access, 1, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 20, instructions: [{ op: 'Delete', type: 'Person', id: 2 }] });
+    const r = integrateUpload(access, 2, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 30, instructions: [{ op: 'Set', type: 'Person', id: 1, values: { best: 2 } }] });
+    expect(r.instructions).toEqual([{ op: 'Set', type: 'Person', id: 1, values: { best: null } }]);
+  });
+
+  test('reciprocal copies at or below an upload base are trimmed', () => {
+    const { history } = server();
+    integrateUpload(history, 1, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 20, instructions: set(5) });
+    integrateUpload(history, 2, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 30, instructions: set(6) });
+    expect(history.reciprocalCount(2)).toBe(1);
+    integrateUpload(history, 2, { clientVersion: 2, lastIntegratedServerVersion: 2, originTimestamp: 31, instructions: set(7) });
+    expect(history.reciprocalCount(2)).toBe(0);
+  });
+});
+
+describe('integrateDownload', () => {
+  const incoming = (k: number, instructions: Instruction[]) => ({ serverVersion: 5, lastIntegratedClientVersion: k, originTimestamp: 50, originFileIdent: 3, instructions });
+
+  test('transforms past pending changesets after lastIntegratedClientVersion and rebases them', () => {
+    const pending = [
+      { clientVersion: 1, originTimestamp: 40, instructions: set(1) },
+      { clientVersion: 2, originTimestamp: 60, instructions: set(2) },
+      { clientVersion: 3, originTimestamp: 61, instructions: [{ op: 'AddInteger', type: 'Person', id: 1, property: 'n', delta: 4 }] as Instruction[] },
+    ];
+    const r = integrateDownload(9, pending, incoming(1, set(7)));
+    // The download (ts 50) loses to pending v2 (ts 60); v1 is already inside it.
+    expect(r.apply).toEqual([]);
+    expect(r.pending).toEqual([pending[1], pending[2]]);
+  });
+
+  test('an earlier pending write loses to the download and stays as an empty changeset', () => {
+    const pending = [{ clientVersion: 4, originTimestamp: 40, instructions: set(1) }];
+    const r = integrateDownload(9, pending, incoming(3, set(7)));
+    expect(r.apply).toEqual(set(7));
+    expect(r.pending).toEqual([{ clientVersion: 4, originTimestamp: 40, instructions: [] }]);
+  });
+
+  test('links to objects a pending changeset deleted become null with the replica as schema', () => {
+    const { state } = server();
+    const pending = [{ clientVersion: 1, originTimestamp: 40, instructions: [{ op: 'Delete', type: 'Person', id: 2 }] as Instruction[] }];
+    const r = integrateDownload(9, pending, incoming(0, [{ op: 'Set', type: 'Person', id: 1, values: { best: 2 } }]), state);
+    expect(r.apply).toEqual([{ op: 'Set', type: 'Person', id: 1, values: { best: null } }]);
+  });
+});
