@@ -10,7 +10,7 @@ const REPO = path.resolve(__dirname, '..', '..');
 
 /** A `tributary serve` child process on a random port with its own data directory. */
 export interface ServerProcess {
-  /** `http://127.0.0.1:<port>` (changes on restart: the port is chosen anew). */
+  /** `http://127.0.0.1:<port>` (changes on restart unless `port` was given). */
   readonly url: string;
   /** `ws://127.0.0.1:<port>/sync`. */
   readonly syncUrl: string;
@@ -34,6 +34,8 @@ export interface ServerProcessOptions {
   args?: string[];
   env?: NodeJS.ProcessEnv;
   startTimeoutMs?: number;
+  /** A fixed port kept across restarts (so clients reconnect to the same URL); default: a random one per start. */
+  port?: number;
 }
 
 export async function startServerProcess(options: ServerProcessOptions = {}): Promise<ServerProcess> {
@@ -45,7 +47,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
   let exited: Promise<number | null> = Promise.resolve(null);
 
   async function launch(): Promise<void> {
-    const args = ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'serve', '--port', '0', '--address', '127.0.0.1', '--data', dataPath, ...(options.args ?? [])];
+    const args = ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'serve', '--port', String(options.port ?? 0), '--address', '127.0.0.1', '--data', dataPath, ...(options.args ?? [])];
     const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
     for (const k of Object.keys(env)) if (k.startsWith('TRIBUTARY_') && !(options.env && k in options.env)) delete env[k];
     const proc = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
