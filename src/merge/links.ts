@@ -122,5 +122,8 @@ export function objectKey(type: string, id: ObjectKey): string {
 }
 
 export function sameKey(a: ObjectKey, b: ObjectKey): boolean {
+  if (a === b) return true;
+  // Numbers and strings are equal keys only when identical (1 and '1' are different keys).
+  if (typeof a !== 'object' || typeof b !== 'object') return false;
   return keyString(a) === keyString(b);
 }

@@ -1,4 +1,4 @@
-import { Instruction, isListInstruction, isSchemaInstruction } from '../changeset';
+import type { AddProperties, AddType, Instruction, ListInstruction } from '../changeset/instructions';
 import { LinkResolver, sameKey } from './links';
 import { transformListPair } from './list-rules';
 import { checkSchemaPair } from './schema-rules';
@@ -41,6 +41,15 @@ export function transformPair(a: Instruction, b: Instruction, aLater: boolean, l
     return [a1, b1];
   }
   return transformWrites(a, b, aLater);
+}
+
+// Local copies of the instruction-kind guards: this is the innermost loop of every merge.
+function isSchemaInstruction(i: Instruction): i is AddType | AddProperties {
+  return i.op === 'AddType' || i.op === 'AddProperties';
+}
+
+function isListInstruction(i: Instruction): i is ListInstruction {
+  return i.op === 'ListSet' || i.op === 'ListInsert' || i.op === 'ListErase' || i.op === 'ListMove' || i.op === 'ListClear';
 }
 
 /**

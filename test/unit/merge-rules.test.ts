@@ -467,6 +467,17 @@ describe('transform', () => {
     expect(JSON.stringify([a, b])).toBe(copy);
   });
 
+  test('large merges stay fast: unrelated edits are indexed, same-list edits pay only the pair rules', () => {
+    const sets = (n: number, offset: number): Instruction[] => Array.from({ length: n }, (_, i) => ({ op: 'Set', type: 'Person', id: offset + i, values: { n: i } }));
+    const inserts = (n: number, value: number): Instruction[] => Array.from({ length: n }, (_, i) => ({ op: 'ListInsert', ...nums(4 + i), index: i, value }));
+    const started = Date.now();
+    transform({ instructions: sets(20_000, 0), ...EARLY }, { instructions: sets(20_000, 100_000), ...LATE });
+    const [a1, b1] = transform({ instructions: inserts(1000, 1), ...EARLY }, { instructions: inserts(1000, 2), ...LATE });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(a1[999]).toEqual({ op: 'ListInsert', ...nums(2003), index: 999, value: 1 });
+    expect(b1[0]).toEqual({ op: 'ListInsert', ...nums(1004), index: 1000, value: 2 });
+  });
+
   test('two changesets with the same discriminant are refused', () => {
     const a: Instruction[] = [{ op: 'Set', type: 'Person', id: 1, values: { n: 1 } }];
     expect(() => transform({ instructions: a, ...EARLY }, { instructions: a, ...EARLY })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
