@@ -391,6 +391,9 @@ export class Replica implements StateStore {
   private transaction<T>(fn: () => T, origin?: CommitOrigin, clientVersion?: () => number | undefined): T {
     this.checkOpen();
     if (this.inTransaction) throw new TributaryError('INVALID_ARGUMENT', 'a replica transaction is already open');
+    // Downloads commit without an fsync: they are atomic with their cursor, so a power loss can
+    // only roll both back together and they are downloaded again. Local writes always fsync.
+    this.setSynchronous(origin === 'download' ? 'NORMAL' : 'FULL');
     this.db.exec('BEGIN IMMEDIATE');
     this.inTransaction = true;
     let result: T;
@@ -405,6 +408,13 @@ export class Replica implements StateStore {
     }
     if (origin) this.committed({ origin, clientVersion: clientVersion?.() });
     return result;
+  }
+
+  private synchronous: 'FULL' | 'NORMAL' = 'FULL';
+  private setSynchronous(mode: 'FULL' | 'NORMAL'): void {
+    if (this.synchronous === mode) return;
+    this.db.pragma(`synchronous = ${mode}`);
+    this.synchronous = mode;
   }
 
   private rollbackAll(): void {
@@ -468,6 +478,7 @@ export class Replica implements StateStore {
   beginWrite(): LocalWrite {
     this.checkOpen();
     if (this.activeWrite || this.inTransaction) throw new TributaryError('INVALID_ARGUMENT', 'a write transaction is already open');
+    this.setSynchronous('FULL');
     this.db.exec('BEGIN IMMEDIATE');
     this.inTransaction = true;
     const w = new LocalWrite(this);

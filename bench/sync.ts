@@ -1,0 +1,103 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { encodeChangeset } from '../src/changeset';
+import { User } from '../src/client';
+import { Realm } from '../src/realm';
+import { Server, silentLogger } from '../src/server';
+import { rawBroadcast } from './raw-ws';
+import { flag, fmt, summarize } from './stats';
+
+/**
+ * One writer, N readers on one realm (each reader on its own connection, as separate devices
+ * would be). Phase 1 measures throughput with a bounded window of unacknowledged changesets;
+ * phase 2 paces the writer at a fixed rate and measures commit-to-reader latency. Both phases run
+ * the same payloads through a bare `ws` relay in the same process as the baseline.
+ */
+const schema = [{ name: 'Item', primaryKey: 'id', properties: { id: 'int', sentAt: 'double', body: 'string' } }];
+const BODY = 'x'.repeat(64);
+
+export async function main(argv: string[]): Promise<void> {
+  const readers = flag(argv, 'readers', 10);
+  const count = flag(argv, 'changesets', 3000);
+  const windowSize = flag(argv, 'window', 32);
+  const rate = flag(argv, 'rate', 500);
+  const pacedCount = flag(argv, 'paced', 1500);
+  console.log(`sync: 1 writer, ${readers} readers, ${count} changesets (window ${windowSize}); then ${pacedCount} at ${rate}/s`);
+
+  const payloads = Array.from({ length: Math.max(count, pacedCount) }, (_, i) =>
+    encodeChangeset([{ op: 'Create', type: 'Item', id: i, values: { sentAt: 0, body: BODY } }]),
+  );
+  const rawThroughput = await rawBroadcast(payloads.slice(0, count), readers, windowSize);
+  const rawPaced = await rawBroadcast(payloads.slice(0, pacedCount), readers, 1, rate);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-bench-'));
+  const server = new Server({ dataPath: path.join(dir, 'server'), port: 0, address: '127.0.0.1', logger: silentLogger });
+  await server.start();
+  try {
+    const writerUser = await User.register(server.url, 'bench', 'bench-password');
+    const url = `realm://127.0.0.1:${server.port}/~/bench`;
+    const writer = await Realm.open({ schema: schema as any, sync: { user: writerUser, url }, path: path.join(dir, 'writer.db') });
+    const readerRealms: Realm[] = [];
+    for (let r = 0; r < readers; r++) {
+      const u = await User.login(server.url, 'bench', 'bench-password');
+      readerRealms.push(await Realm.open({ schema: schema as any, sync: { user: u, url }, path: path.join(dir, `reader-${r}.db`) }));
+    }
+
+    let latencies: number[] = [];
+    let delivered = 0;
+    let onDelivered: (() => void) | undefined;
+    for (const realm of readerRealms) {
+      const replica = realm._replica;
+      replica.observer = {
+        created(type, id) {
+          if (type !== 'Item') return;
+          const rec = replica.getObject('Item', id)!;
+          latencies.push(performance.now() - (rec.values.sentAt as number));
+          delivered++;
+          onDelivered?.();
+        },
+      };
+    }
+
+    const run = async (from: number, n: number, window: number, perSecond?: number) => {
+      latencies = [];
+      delivered = 0;
+      const replica = writer._replica;
+      const allDelivered = new Promise<void>((resolve) => (onDelivered = () => delivered === n * readers && resolve()));
+      const start = performance.now();
+      for (let i = 0; i < n; i++) {
+        if (perSecond) {
+          const due = start + (i * 1000) / perSecond;
+          const wait = due - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
+        while (replica.lastClientVersion - replica.progress.acknowledged.clientVersion >= window) await new Promise((r) => setImmediate(r));
+        writer.write(() => writer.create('Item', { id: from + i, sentAt: performance.now(), body: BODY }));
+        if (!perSecond) await new Promise((r) => setImmediate(r));
+      }
+      await allDelivered;
+      const seconds = (performance.now() - start) / 1000;
+      return { perSecond: delivered / seconds, ...summarize(latencies) };
+    };
+
+    const ours = await run(0, count, windowSize);
+    const paced = await run(count, pacedCount, Number.MAX_SAFE_INTEGER, rate);
+
+    console.log('');
+    console.log('                              tributary      raw ws    ratio');
+    console.log(`throughput (deliveries/s)  ${fmt(ours.perSecond, 0).padStart(11)} ${fmt(rawThroughput.perSecond, 0).padStart(11)}   ${fmt(ours.perSecond / rawThroughput.perSecond, 3)}`);
+    console.log(`  round trip p50 (ms)      ${fmt(ours.p50, 2).padStart(11)} ${fmt(rawThroughput.p50, 2).padStart(11)}   ${fmt(ours.p50 / rawThroughput.p50, 2)}`);
+    console.log(`  round trip p99 (ms)      ${fmt(ours.p99, 2).padStart(11)} ${fmt(rawThroughput.p99, 2).padStart(11)}   ${fmt(ours.p99 / rawThroughput.p99, 2)}`);
+    console.log(`paced ${rate}/s p50 (ms)     ${fmt(paced.p50, 2).padStart(11)} ${fmt(rawPaced.p50, 2).padStart(11)}   ${fmt(paced.p50 / rawPaced.p50, 2)}`);
+    console.log(`paced ${rate}/s p99 (ms)     ${fmt(paced.p99, 2).padStart(11)} ${fmt(rawPaced.p99, 2).padStart(11)}   ${fmt(paced.p99 / rawPaced.p99, 2)}`);
+    console.log(`changesets/s delivered per reader: ${fmt(ours.perSecond / readers, 0)} (raw ${fmt(rawThroughput.perSecond / readers, 0)})`);
+
+    writer.close();
+    for (const r of readerRealms) r.close();
+    for (const u of Object.values(User.all)) u.logout();
+  } finally {
+    await server.stop();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
