@@ -6,6 +6,7 @@ import { Prng, describeChangeset, describeState, randomChangeset, randomFocus, r
 
 const seed = seedFrom('TP1_SEED');
 const CASES = Number(process.env.TP1_CASES ?? 12_000);
+const MAX_SIZE = Number(process.env.TP1_MAX_SIZE ?? 6);
 const PAIRS_PER_STATE = 3;
 const LIST_HEAVY = { ListMove: 25, ListErase: 12, ListSet: 10, ListInsert: 15, Set: 4, Create: 3, AddInteger: 3 };
 
@@ -138,8 +139,8 @@ test(`TP1 holds for ${CASES} generated (state, A, B) cases covering every confli
     const incompatibleSchema = rng.bool(0.03);
     const mode = rng.next();
     const weights = incompatibleSchema ? { AddProperties: 40 } : mode < 0.3 ? LIST_HEAVY : undefined;
-    const ga = randomChangeset(rng, S, { focus, incompatibleSchema, weights, size: rng.int(1, 6) });
-    const gb = randomChangeset(rng, S, { focus, incompatibleSchema, weights, size: rng.int(1, 6) });
+    const ga = randomChangeset(rng, S, { focus, incompatibleSchema, weights, size: rng.int(1, MAX_SIZE) });
+    const gb = randomChangeset(rng, S, { focus, incompatibleSchema, weights, size: rng.int(1, MAX_SIZE) });
     const identA = rng.int(1, 2);
     const A: Changeset = { instructions: ga.instructions, timestamp: rng.int(1, 3), fileIdent: identA };
     const B: Changeset = { instructions: gb.instructions, timestamp: rng.int(1, 3), fileIdent: 3 - identA };
