@@ -13,7 +13,7 @@ import {
 } from '../model';
 import { TributaryError } from '../errors';
 import type { Instruction, ListInstruction } from './instructions';
-import { ApplyObserver, ListEntry, ObjectRecord, StateStore } from './state';
+import { ApplyObserver, ListEntry, ObjectRecord, StateStore, zeroValue } from './state';
 
 /** A changeset that cannot be applied; `index` is the failing instruction. Maps to protocol 212. */
 export class BadChangesetError extends TributaryError {
@@ -99,9 +99,10 @@ function applyOne(store: StateStore, ins: Instruction, observer?: ApplyObserver)
       if (prop.type !== 'int') throw new Fail(`AddInteger on ${ins.type}.${ins.property} of type ${prop.type}`);
       if (!Number.isSafeInteger(ins.delta)) throw new Fail('AddInteger delta is not a safe integer');
       const record = needObject(store, ins.type, ins.id);
-      const current = record.values[ins.property];
+      // An unset property reads as its zero value (null when optional), exactly as readers see it.
+      const current = record.values[ins.property] ?? zeroValue(prop);
       if (current === null) return; // adding to null is a no-op, as in Realm
-      const next = ((current as number | undefined) ?? 0) + ins.delta;
+      const next = (current as number) + ins.delta;
       if (!Number.isSafeInteger(next)) throw new Fail(`AddInteger overflows ${ins.type}.${ins.property}`);
       record.values[ins.property] = next;
       store.putObject(ins.type, record);

@@ -599,7 +599,7 @@ export class Replica implements StateStore {
         const concurrent = pending.filter((p) => p.clientVersion > cs.lastIntegratedClientVersion);
         let toApply = cs.instructions;
         if (concurrent.length > 0) {
-          const result = integrateDownload(m.fileIdent, concurrent, cs);
+          const result = integrateDownload(m.fileIdent, concurrent, cs, this);
           toApply = result.apply;
           for (const p of result.pending) {
             rebased.set(p.clientVersion, p.instructions);
