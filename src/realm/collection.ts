@@ -1,4 +1,5 @@
 import { TributaryError } from '../errors';
+import { plainValue, REALM_VALUE } from './plain';
 
 const INDEX = /^(0|[1-9]\d*)$/;
 
@@ -18,10 +19,13 @@ const handler: ProxyHandler<Collection<unknown>> = {
     if (typeof name === 'string' && INDEX.test(name)) return Number(name) < target.length;
     return Reflect.has(target, name);
   },
+  // Only the indices are own keys (`for…in`, Object.keys, spread give indices, as with arrays);
+  // the instance's internal fields stay out of enumeration.
   ownKeys(target) {
     const keys: (string | symbol)[] = [];
     for (let i = 0; i < target.length; i++) keys.push(String(i));
-    return [...keys, ...Reflect.ownKeys(target)];
+    for (const k of Reflect.ownKeys(target)) if (!Reflect.getOwnPropertyDescriptor(target, k)?.configurable) keys.push(k);
+    return keys;
   },
   getOwnPropertyDescriptor(target, name) {
     if (typeof name === 'string' && INDEX.test(name)) {
@@ -29,7 +33,8 @@ const handler: ProxyHandler<Collection<unknown>> = {
       if (i >= target.length) return undefined;
       return { value: target.elementAt(i), writable: true, enumerable: true, configurable: true };
     }
-    return Reflect.getOwnPropertyDescriptor(target, name);
+    const d = Reflect.getOwnPropertyDescriptor(target, name);
+    return d && d.configurable ? { ...d, enumerable: false } : d;
   },
 };
 
@@ -44,6 +49,11 @@ export abstract class Collection<T> implements Iterable<T> {
 
   constructor() {
     return new Proxy(this, handler as ProxyHandler<this>);
+  }
+
+  /** @internal marks realm values for plainValue (plain.ts). */
+  get [REALM_VALUE](): boolean {
+    return true;
   }
 
   abstract get length(): number;
@@ -97,8 +107,36 @@ export abstract class Collection<T> implements Iterable<T> {
   every(fn: (value: T, index: number, collection: this) => unknown): boolean {
     return this.toArray().every((v, i) => fn(v, i, this));
   }
-  reduce<U>(fn: (acc: U, value: T, index: number) => U, initial: U): U {
-    return this.toArray().reduce((acc, v, i) => fn(acc, v, i), initial);
+  reduce<U = T>(fn: (acc: U, value: T, index: number, collection: this) => U, ...initial: [U?]): U {
+    const items = this.toArray();
+    const f = (acc: unknown, v: T, i: number) => fn(acc as U, v, i, this);
+    return (initial.length ? items.reduce(f, initial[0]) : (items as unknown[]).reduce(f as never)) as U;
+  }
+  reduceRight<U = T>(fn: (acc: U, value: T, index: number, collection: this) => U, ...initial: [U?]): U {
+    const items = this.toArray();
+    const f = (acc: unknown, v: T, i: number) => fn(acc as U, v, i, this);
+    return (initial.length ? items.reduceRight(f, initial[0]) : (items as unknown[]).reduceRight(f as never)) as U;
+  }
+  flatMap<U>(fn: (value: T, index: number, collection: this) => U | readonly U[]): U[] {
+    return this.toArray().flatMap((v, i) => fn(v, i, this));
+  }
+  concat(...items: unknown[]): unknown[] {
+    return (this.toArray() as unknown[]).concat(...items.map((x) => (x instanceof Collection ? x.toArray() : x)));
+  }
+  lastIndexOf(value: unknown): number {
+    const items = this.toArray();
+    for (let i = items.length - 1; i >= 0; i--) if (this.sameElement(items[i], value)) return i;
+    return -1;
+  }
+  at(index: number): T | undefined {
+    const i = Math.trunc(index) || 0;
+    return this.elementAt(i < 0 ? this.length + i : i);
+  }
+  toString(): string {
+    return this.toArray().join(',');
+  }
+  toLocaleString(): string {
+    return this.toArray().toLocaleString();
   }
   slice(start?: number, end?: number): T[] {
     return this.toArray().slice(start, end);
@@ -118,7 +156,8 @@ export abstract class Collection<T> implements Iterable<T> {
   protected sameElement(a: unknown, b: unknown): boolean {
     return a === b;
   }
-  toJSON(): unknown[] {
-    return this.toArray().map((v) => (v && typeof (v as { toJSON?: unknown }).toJSON === 'function' ? (v as unknown as { toJSON(): unknown }).toJSON() : v));
+  /** A plain array; objects become plain objects (see RealmObject.toJSON). */
+  toJSON(_key?: string, seen?: Set<unknown>): unknown[] {
+    return this.toArray().map((v) => plainValue(v, seen ?? new Set()));
   }
 }

@@ -1,6 +1,7 @@
-import type { Instruction, ObjectRecord } from '../changeset';
+import type { Instruction, ObjectRecord, StateStore } from '../changeset';
 import type { ObjectKey, ObjectSchema, Value } from '../model';
 import type { Replica } from '../store';
+import type { Notifications } from './notifications';
 
 export type UpdateMode = 'never' | 'modified' | 'all';
 
@@ -10,6 +11,10 @@ export type UpdateMode = 'never' | 'modified' | 'all';
  */
 export interface RealmContext {
   readonly replica: Replica;
+  /** The replica as the query engine reads it: read-only, with the merged schemas (backlinks included). */
+  readonly store: StateStore;
+  /** The listeners of this Realm instance. */
+  readonly notifications: Notifications;
   /** The merged (configured + synced) schema of a type; throws INVALID_ARGUMENT when unknown. */
   objectSchema(type: string): ObjectSchema;
   record(type: string, id: ObjectKey): ObjectRecord | undefined;

@@ -3,7 +3,20 @@ import { TributaryError } from '../errors';
 import { cloneValue, isLinkList, keyString, type ObjectKey, type PropertySchema, type Value } from '../model';
 import { Collection } from './collection';
 import type { RealmContext, UpdateMode } from './context';
+import { touched, type CommitChanges } from './change-tracker';
+import { aggregateValues, checkAggregate, compareValues } from './local-query';
+import type { CollectionListener } from './notifications';
 import { sameObject } from './object-internals';
+import type { AggregateOperation } from './query-bridge';
+import { Results, type SortDescriptor } from './results';
+
+/** A diff key for a primitive list element: the value with its kind, so 1 and '1' differ. */
+function valueKey(v: Value): string {
+  if (v instanceof Uint8Array) return `b:${Buffer.from(v).toString('base64')}`;
+  if (v instanceof Date) return `d:${v.getTime()}`;
+  if (v === null) return 'null';
+  return `${typeof v === 'object' ? v.constructor.name : typeof v}:${String(v)}`;
+}
 
 type ListOpFields =
   | { op: 'ListInsert' | 'ListSet'; index: number; value: Value; prior: number }
@@ -19,11 +32,21 @@ type ListOpFields =
 export class List<T = unknown> extends Collection<T> {
   constructor(
     private readonly ctx: RealmContext,
-    private readonly type: string,
+    private readonly parentType: string,
     private readonly id: ObjectKey,
     private readonly property: PropertySchema,
   ) {
     super();
+  }
+
+  /** realm-js: the element type (`'string'`, `'int'`…), or `'object'` for a list of links. */
+  get type(): string {
+    return this.isLinks ? 'object' : this.property.objectType!;
+  }
+
+  /** realm-js: whether elements may be null (lists of primitives only). */
+  get optional(): boolean {
+    return this.property.optional;
   }
 
   private get isLinks(): boolean {
@@ -31,13 +54,13 @@ export class List<T = unknown> extends Collection<T> {
   }
 
   private get where(): string {
-    return `${this.type}.${this.property.name}`;
+    return `${this.parentType}.${this.property.name}`;
   }
 
   /** The stored entries, tombstones included. */
   private wire(): ListEntry[] {
-    const r = this.ctx.record(this.type, this.id);
-    if (!r) throw new TributaryError('INVALID_ARGUMENT', `Accessing a list of ${this.type} which has been deleted`);
+    const r = this.ctx.record(this.parentType, this.id);
+    if (!r) throw new TributaryError('INVALID_ARGUMENT', `Accessing a list of ${this.parentType} which has been deleted`);
     return r.lists[this.property.name] ?? [];
   }
 
@@ -50,7 +73,7 @@ export class List<T = unknown> extends Collection<T> {
 
   isValid(): boolean {
     try {
-      return !!this.ctx.record(this.type, this.id);
+      return !!this.ctx.record(this.parentType, this.id);
     } catch {
       return false;
     }
@@ -88,7 +111,7 @@ export class List<T = unknown> extends Collection<T> {
   }
 
   private op(ins: ListOpFields): Instruction {
-    return { type: this.type, id: this.id, property: this.property.name, ...ins } as Instruction;
+    return { type: this.parentType, id: this.id, property: this.property.name, ...ins } as Instruction;
   }
 
   /** Inserts `items` so that the first ends at user index `at`. */
@@ -210,8 +233,87 @@ export class List<T = unknown> extends Collection<T> {
     this.insertAt(0, items);
   }
 
-  override toJSON(): unknown[] {
-    if (!this.isLinks) return this.toArray();
-    return this.liveIndices().length === 0 ? [] : this.wire().filter((e) => !e.dead).map((e) => ({ $ref: keyString(e.value as ObjectKey) }));
+  // ---- queries, aggregates, listeners (lists of objects work like Results over their elements) --
+
+  /** The keys of the live link targets, in list order. */
+  private linkKeys(): ObjectKey[] {
+    return this.wire().filter((e) => !e.dead).map((e) => e.value as ObjectKey);
+  }
+
+  private asResults(what: string): Results<T> {
+    if (!this.isLinks) throw new TributaryError('INVALID_ARGUMENT', `${what} is only supported on lists of objects (${this.where} holds ${this.property.objectType})`);
+    return new Results<T>(this.ctx, this.property.objectType!, () => (this.isValid() ? this.linkKeys() : []));
+  }
+
+  filtered(query: string, ...args: unknown[]): Results<T> {
+    return this.asResults('filtered()').filtered(query, ...args);
+  }
+
+  sorted(descriptor?: SortDescriptor, reverse = false): Results<T> | T[] {
+    if (!this.isLinks) {
+      // realm-js sorts a list of primitives by its values: sorted() or sorted(true).
+      const desc = typeof descriptor === 'boolean' ? descriptor : reverse;
+      const values = this.toArray() as Value[];
+      values.sort((a, b) => (desc ? -compareValues(a, b) : compareValues(a, b)));
+      return values as T[];
+    }
+    return this.asResults('sorted()').sorted(descriptor as SortDescriptor, reverse);
+  }
+
+  snapshot(): Results<T> | T[] {
+    return this.isLinks ? this.asResults('snapshot()').snapshot() : this.toArray();
+  }
+
+  isEmpty(): boolean {
+    return this.length === 0;
+  }
+
+  min(property?: string): Value | undefined {
+    return this.aggregate('min', property);
+  }
+  max(property?: string): Value | undefined {
+    return this.aggregate('max', property);
+  }
+  sum(property?: string): number {
+    return (this.aggregate('sum', property) as number | undefined) ?? 0;
+  }
+  avg(property?: string): number | undefined {
+    return this.aggregate('avg', property) as number | undefined;
+  }
+
+  private aggregate(operation: AggregateOperation, property?: string): Value | undefined {
+    if (this.isLinks) {
+      if (!property) throw new TributaryError('INVALID_ARGUMENT', `${operation}() on a list of objects needs a property name`);
+      return this.asResults(`${operation}()`)[operation](property) as Value | undefined;
+    }
+    checkAggregate(operation, { ...this.property, type: this.property.objectType as PropertySchema['type'] }, this.where);
+    return aggregateValues(operation, this.toArray() as Value[]);
+  }
+
+  addListener(callback: CollectionListener): void {
+    this.ctx.checkOpen();
+    this.ctx.notifications.addCollectionListener(this, callback);
+  }
+  removeListener(callback: CollectionListener): void {
+    this.ctx.notifications.removeCollectionListener(this, callback);
+  }
+  removeAllListeners(): void {
+    this.ctx.notifications.removeCollectionListener(this);
+  }
+
+  /** @internal */
+  _diffKeys(): string[] {
+    if (!this.isValid()) return [];
+    return this.wire()
+      .filter((e) => !e.dead)
+      .map((e) => (this.isLinks ? keyString(e.value as ObjectKey) : valueKey(e.value)));
+  }
+  /** @internal */
+  _elementTouched(changes: CommitChanges, key: string): boolean {
+    return this.isLinks && touched(changes, this.property.objectType!, key);
+  }
+  /** @internal */
+  _listenerIdentity(): unknown {
+    return `${this.parentType}\u0000${keyString(this.id)}\u0000${this.property.name}`;
   }
 }

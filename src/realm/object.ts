@@ -1,11 +1,14 @@
 import { readValue, type ObjectRecord } from '../changeset';
 import { TributaryError } from '../errors';
-import { cloneValue, isLinkList, keyString, type ObjectKey, type ObjectSchema, type PropertySchema } from '../model';
+import { cloneValue, isLinkList, keyString, type ObjectKey, type PropertySchema } from '../model';
 import type { RealmContext } from './context';
 import { List } from './list';
 import { Results } from './results';
 
+import type { ObjectListener } from './notifications';
 import { internals, type ObjectInternals } from './object-internals';
+import { plainValue, REALM_VALUE } from './plain';
+import { schemaView, type RealmSchemaView } from './schema-view';
 
 /**
  * A live object: property reads go through the replica by (type, id) every time, so they always
@@ -24,9 +27,10 @@ export class RealmObject {
     }
   }
 
-  objectSchema(): ObjectSchema {
+  /** The object's schema in realm-js form (`{ name, primaryKey, properties: { name: {type, …} } }`). */
+  objectSchema(): RealmSchemaView {
     const i = internals.get(this)!;
-    return i.ctx.objectSchema(i.type);
+    return schemaView(i.ctx.objectSchema(i.type));
   }
 
   /** The objects of `type` whose `property` links to this one. */
@@ -40,15 +44,54 @@ export class RealmObject {
     return internals.get(this)!.id;
   }
 
-  toJSON(): Record<string, unknown> {
+  /** realm-js `_objectId()`: the object's identity as a string (primary key or minted key). */
+  _objectId(): string {
+    return keyString(internals.get(this)!.id);
+  }
+
+  /**
+   * Calls `callback(object, { deleted, changedProperties })` once soon with no changes, then after
+   * every commit (local or downloaded) that changed or deleted this object.
+   */
+  addListener(callback: ObjectListener): void {
     const i = internals.get(this)!;
-    const out: Record<string, unknown> = {};
-    for (const p of i.ctx.objectSchema(i.type).properties) {
-      if (p.type === 'linkingObjects') continue;
-      const v = readProperty(i, p);
-      out[p.name] = v instanceof RealmObject ? { $ref: keyString(internals.get(v)!.id) } : v instanceof List ? v.toJSON() : v;
+    i.ctx.checkOpen();
+    if (typeof callback !== 'function') throw new TributaryError('INVALID_ARGUMENT', 'addListener expects a function');
+    i.ctx.notifications.addObjectListener(this, i.type, i.id, callback);
+  }
+  removeListener(callback: ObjectListener): void {
+    const i = internals.get(this)!;
+    i.ctx.notifications.removeObjectListener(i.type, i.id, callback);
+  }
+  removeAllListeners(): void {
+    const i = internals.get(this)!;
+    i.ctx.notifications.removeObjectListener(i.type, i.id);
+  }
+
+  /**
+   * Plain data for JSON.stringify: every stored property, links as nested plain objects, lists as
+   * arrays; an object already on the path (a cycle) becomes `{ $ref: 'Type/key' }`.
+   */
+  toJSON(_key?: string, seen: Set<unknown> = new Set()): Record<string, unknown> {
+    const i = internals.get(this)!;
+    const ref = `${i.type}/${keyString(i.id)}`;
+    if (seen.has(ref)) return { $ref: ref };
+    seen.add(ref);
+    try {
+      const out: Record<string, unknown> = {};
+      for (const p of i.ctx.objectSchema(i.type).properties) {
+        if (p.type === 'linkingObjects') continue;
+        out[p.name] = plainValue(readProperty(i, p), seen);
+      }
+      return out;
+    } finally {
+      seen.delete(ref);
     }
-    return out;
+  }
+
+  /** @internal marks realm values for plainValue (plain.ts). */
+  get [REALM_VALUE](): boolean {
+    return true;
   }
 }
 

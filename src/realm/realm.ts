@@ -1,9 +1,10 @@
-import type { Instruction, ObjectRecord } from '../changeset';
+import type { Instruction, ObjectRecord, StateStore } from '../changeset';
 import { TributaryError } from '../errors';
 import {
   coercePrimitive,
   isPrimitiveType,
   normalizeSchema,
+  parseKeyString,
   SchemaError,
   type ObjectKey,
   type ObjectSchema,
@@ -15,15 +16,21 @@ import { LocalWrite, Replica, defaultReplicaPath, parseRealmUrl } from '../store
 import type { RealmContext, UpdateMode } from './context';
 import { createObject, linkKeyFor, updateMode } from './create';
 import { List } from './list';
+import { Notifications, type RealmEventName, type RealmListener } from './notifications';
 import { RealmObject, makeObject } from './object';
 import { objectInternals } from './object-internals';
 import { acquireReplica, releaseReplica, type SharedReplica } from './registry';
 import { Results } from './results';
 import { mergeSchema, schemaInstructions } from './schema-sync';
+import { schemaView, type RealmSchemaView } from './schema-view';
 import type { SyncConfiguration, SyncSessionHandle } from './sync-types';
 
+/** A Realm.Object subclass declaring its schema: `class Dog extends Realm.Object { static schema = {…} }`. */
+export type RealmObjectClass = (abstract new (...args: any[]) => unknown) & { schema: ObjectSchemaInput };
+
 export interface RealmConfiguration {
-  schema?: ReadonlyArray<ObjectSchemaInput | ObjectSchema | { schema: ObjectSchemaInput }>;
+  /** Object schemas (realm-js forms) or Realm.Object subclasses; omit it to use the synced schema. */
+  schema?: ReadonlyArray<ObjectSchemaInput | ObjectSchema | { schema: ObjectSchemaInput } | RealmObjectClass>;
   /** Local file; default `./tributary-data/<host_port>/<identity>/<realm path>.db` for synced realms. */
   path?: string;
   /** A throw-away replica in memory (local realms only). */
@@ -68,15 +75,24 @@ export class Realm {
   private schemaCacheAt = -1;
   private readonly mergedSchemas = new Map<string, ObjectSchema>();
   private readonly ctx: RealmContext;
+  private readonly notifications: Notifications;
+  /** Prototypes of objects of types declared with a Realm.Object subclass. */
+  private readonly prototypes = new Map<string, object>();
+  private readonly schemaVersion_: number;
 
   constructor(config: RealmConfiguration = {}) {
+    if (config === null || typeof config !== 'object') throw new TributaryError('INVALID_ARGUMENT', 'new Realm(config) expects a configuration object');
+    this.schemaVersion_ = config.schemaVersion ?? 0;
     try {
-      this.configured = normalizeSchema(config.schema ?? []);
+      this.configured = normalizeSchema((config.schema ?? []) as Parameters<typeof normalizeSchema>[0]);
     } catch (e) {
       if (e instanceof SchemaError) throw new TributaryError('SCHEMA_INVALID', e.message, { cause: e });
       throw e;
     }
     for (const s of this.configured) this.configuredByName.set(s.name, s);
+    for (const entry of config.schema ?? []) {
+      if (typeof entry === 'function' && entry.prototype) this.prototypes.set((entry as RealmObjectClass).schema.name, entry.prototype as object);
+    }
     const sync = config.sync;
     let path: string;
     if (config.inMemory) {
@@ -87,6 +103,13 @@ export class Realm {
     else path = 'default.db';
     this.path = path;
     this.shared = acquireReplica(path, (p) => Replica.open({ path: p }));
+    this.notifications = new Notifications(this.shared.tracker, this, (type, key) => {
+      try {
+        return !!this.replica.getObject(type, parseKeyString(key));
+      } catch {
+        return false;
+      }
+    });
     this.ctx = this.makeContext();
     try {
       if (sync) {
@@ -115,14 +138,29 @@ export class Realm {
   }
 
   private makeContext(): RealmContext {
+    const replica = this.shared.replica;
+    const readOnly = (): never => {
+      throw new TributaryError('INVALID_ARGUMENT', 'the query view of a realm is read-only');
+    };
+    const store: StateStore = {
+      getSchema: (type) => (this.hasType(type) ? this.objectSchemaOf(type) : undefined),
+      schemas: () => this.schemaNames().map((n) => this.objectSchemaOf(n)),
+      getObject: (type, id) => replica.getObject(type, id),
+      objects: (type) => replica.objects(type),
+      putSchema: readOnly,
+      putObject: readOnly,
+      deleteObject: readOnly,
+    };
     return {
-      replica: this.shared.replica,
+      replica,
+      store,
+      notifications: this.notifications,
       objectSchema: (type) => this.objectSchemaOf(type),
       record: (type, id) => {
         this.checkOpen();
         return this.replica.getObject(type, id);
       },
-      object: (type, id) => makeObject(this.ctx, type, id),
+      object: (type, id) => makeObject(this.ctx, type, id, this.prototypes.get(type)),
       requireWrite: () => this.requireWrite(),
       emit: (instructions) => this.emit(instructions),
       linkKey: (targetType, value, mode, where) => linkKeyFor(this.ctx, targetType, value, mode, where),
@@ -148,11 +186,37 @@ export class Realm {
     return this.write_ !== null && this.write_.isOpen;
   }
 
-  /** The realm's object schemas: configured types (with local defaults) plus types added by others. */
-  get schema(): ObjectSchema[] {
+  /**
+   * The realm's object schemas in realm-js form (`[{ name, primaryKey, properties: { p: { type,
+   * objectType, optional, indexed } } }]`): the configured types (with local defaults and
+   * backlinks) plus types other clients added.
+   */
+  get schema(): RealmSchemaView[] {
     this.checkOpen();
-    const names = new Set([...this.configured.map((s) => s.name), ...this.replica.schemas().map((s) => s.name)]);
-    return [...names].map((n) => this.objectSchemaOf(n));
+    return this.schemaNames().map((n) => schemaView(this.objectSchemaOf(n)));
+  }
+
+  private schemaNames(): string[] {
+    return [...new Set([...this.configured.map((s) => s.name), ...this.replica.schemas().map((s) => s.name)])];
+  }
+
+  private hasType(type: string): boolean {
+    return this.configuredByName.has(type) || !!this.replica.getSchema(type);
+  }
+
+  /** Accepted for compatibility (schema changes are additive): the configured value, or 0. */
+  get schemaVersion(): number {
+    return this.schemaVersion_;
+  }
+
+  /** True when the realm holds no objects. */
+  get empty(): boolean {
+    this.checkOpen();
+    return this.replica.schemas().every((s) => this.replica.count(s.name) === 0);
+  }
+
+  isEmpty(): boolean {
+    return this.empty;
   }
 
   /** The sync session, or null for a local realm. */
@@ -227,16 +291,17 @@ export class Realm {
     const w = this.write_!;
     this.write_ = null;
     w.cancel();
+    this.shared.tracker.discard();
   }
 
   /**
    * Creates an object (`update` false / 'never'), or creates-or-updates one by primary key
    * (`true` / 'all': every given value is written; 'modified': only values that differ).
    */
-  create<T = RealmObject>(type: string | { schema?: { name: string }; name?: string }, values: object, update?: boolean | UpdateMode): T {
-    const name = typeof type === 'string' ? type : (type.schema?.name ?? type.name!);
+  create<T = RealmObject>(type: TypeArgument, values: object, update?: boolean | UpdateMode): T {
+    const name = typeName(type);
     const id = createObject(this.ctx, name, values, updateMode(update));
-    return makeObject(this.ctx, name, id) as T;
+    return this.ctx.object(name, id) as T;
   }
 
   /** Deletes an object, or every object of an array, List or Results (links to them become null). */
@@ -250,7 +315,8 @@ export class Realm {
       return;
     }
     if (typeof target === 'object' && Symbol.iterator in (target as object)) {
-      const items = [...(target as Iterable<unknown>)].map((x) => objectInternals(x));
+      // Collected first: deleting changes a live List or Results while it is walked.
+      const items = [...(target as Iterable<unknown>)].filter((x) => x !== null && x !== undefined).map((x) => objectInternals(x));
       for (const i of items) {
         if (!i) throw new TributaryError('INVALID_ARGUMENT', 'delete() expects Realm objects');
         if (this.replica.getObject(i.type, i.id)) this.emit([{ op: 'Delete', type: i.type, id: i.id }]);
@@ -280,14 +346,15 @@ export class Realm {
   // ---- reads ---------------------------------------------------------------------------------
 
   /** Every object of a type, live, in local creation order. */
-  objects<T = RealmObject>(type: string | { schema?: { name: string }; name?: string }): Results<T> {
-    const name = typeof type === 'string' ? type : (type.schema?.name ?? type.name!);
+  objects<T = RealmObject>(type: TypeArgument): Results<T> {
+    const name = typeName(type);
     this.objectSchemaOf(name);
     return new Results<T>(this.ctx, name);
   }
 
   /** The object with this primary key, or undefined. */
-  objectForPrimaryKey<T = RealmObject>(type: string, key: unknown): T | undefined {
+  objectForPrimaryKey<T = RealmObject>(typeArg: TypeArgument, key: unknown): T | undefined {
+    const type = typeName(typeArg);
     const schema = this.objectSchemaOf(type);
     if (schema.primaryKey === null) throw new TributaryError('INVALID_ARGUMENT', `'${type}' does not have a primary key defined`);
     const pk = schema.properties.find((p) => p.name === schema.primaryKey)!;
@@ -297,7 +364,30 @@ export class Realm {
     } catch (e) {
       throw new TributaryError('INVALID_ARGUMENT', (e as Error).message, { cause: e });
     }
-    return this.replica.getObject(type, id) ? (makeObject(this.ctx, type, id) as T) : undefined;
+    return this.replica.getObject(type, id) ? (this.ctx.object(type, id) as T) : undefined;
+  }
+
+  // ---- listeners -----------------------------------------------------------------------------
+
+  /**
+   * `'change'`: `callback(realm, 'change')` after every commit that changed data, local or
+   * downloaded. `'schema'`: `callback(realm, 'schema', realm.schema)` after a schema change.
+   */
+  addListener(name: RealmEventName, callback: RealmListener): void {
+    this.checkOpen();
+    checkEventName(name);
+    if (typeof callback !== 'function') throw new TributaryError('INVALID_ARGUMENT', 'addListener expects a callback function');
+    this.notifications.addRealmListener(name, callback);
+  }
+
+  removeListener(name: RealmEventName, callback: RealmListener): void {
+    checkEventName(name);
+    this.notifications.removeRealmListener(name, callback);
+  }
+
+  removeAllListeners(name?: RealmEventName): void {
+    if (name !== undefined) checkEventName(name);
+    this.notifications.removeAllRealmListeners(name);
   }
 
   /** @internal The raw record (tests, tools). */
@@ -315,8 +405,22 @@ export class Realm {
     if (this.closed_) return;
     if (this.isInTransaction) this.cancelTransaction();
     this.closed_ = true;
+    this.notifications.close();
     releaseReplica(this.shared);
   }
 }
 
 export type { Value };
+
+/** A type given by name or by its Realm.Object subclass (or schema object). */
+export type TypeArgument = string | { schema?: { name: string }; name?: string };
+
+function typeName(type: TypeArgument): string {
+  const name = typeof type === 'string' ? type : (type?.schema?.name ?? type?.name);
+  if (typeof name !== 'string') throw new TributaryError('INVALID_ARGUMENT', `expected an object type name or a Realm.Object subclass, got ${String(type)}`);
+  return name;
+}
+
+function checkEventName(name: string): void {
+  if (name !== 'change' && name !== 'schema') throw new TributaryError('INVALID_ARGUMENT', `Unknown event name '${name}': only 'change' and 'schema' are supported`);
+}

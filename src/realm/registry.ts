@@ -1,5 +1,6 @@
 import * as nodePath from 'node:path';
 import { Replica } from '../store';
+import { ChangeTracker } from './change-tracker';
 import type { SyncSessionHandle } from './sync-types';
 
 /**
@@ -9,6 +10,8 @@ import type { SyncSessionHandle } from './sync-types';
  */
 export interface SharedReplica {
   replica: Replica;
+  /** Collects what each commit changed, for every Realm instance's listeners. */
+  tracker: ChangeTracker;
   session?: SyncSessionHandle;
   refs: number;
 }
@@ -19,7 +22,8 @@ export function acquireReplica(path: string, create: (path: string) => Replica):
   const key = path === ':memory:' ? Symbol('memory').toString() + Math.random() : nodePath.resolve(path);
   let entry = open.get(key);
   if (!entry || entry.replica.isClosed) {
-    entry = { replica: create(path), refs: 0 };
+    const replica = create(path);
+    entry = { replica, tracker: new ChangeTracker(replica), refs: 0 };
     open.set(key, entry);
   }
   entry.refs++;
@@ -30,5 +34,6 @@ export function releaseReplica(entry: SharedReplica): void {
   if (--entry.refs > 0) return;
   for (const [k, v] of open) if (v === entry) open.delete(k);
   entry.session?.close();
+  entry.tracker.close();
   entry.replica.close();
 }

@@ -1,30 +1,43 @@
-import { readValue } from '../changeset';
-import { TributaryError } from '../errors';
-import { Decimal128, ObjectId, UUID, parseKeyString, type ObjectKey, type Value } from '../model';
+import type { ObjectRecord } from '../changeset';
+import { keyString, parseKeyString, type ObjectKey, type Value } from '../model';
+import type { CommitChanges } from './change-tracker';
+import { touched } from './change-tracker';
 import { Collection } from './collection';
 import type { RealmContext } from './context';
+import { aggregateValues, checkAggregate, localSort, resolveKeyPath, valueAtPath } from './local-query';
+import type { CollectionListener, ListenableCollection } from './notifications';
+import { queryArgs, queryEngine, requireQueryEngine, sortSpecs, type AggregateOperation, type SortSpec } from './query-bridge';
 import { sameObject } from './object-internals';
 
 type KeySource = () => readonly ObjectKey[];
-export type SortDescriptor = string | ReadonlyArray<string | [string, boolean]>;
+export type SortDescriptor = string | ReadonlyArray<string | [string, boolean]> | [string, boolean];
 
 /**
  * A live, lazily evaluated collection of objects of one type, in local creation order unless
  * sorted. The key list is recomputed only when the replica's data changed since the last read.
- * (Queries with `filtered` and change listeners come with the query-language issue; they will be
- * further KeySource stages.)
+ * `filtered` and `sorted` stack further key stages on top of the source.
  */
-export class Results<T = unknown> extends Collection<T> {
+export class Results<T = unknown> extends Collection<T> implements ListenableCollection {
   private cachedAt = -1;
   private cached: readonly ObjectKey[] = [];
 
   constructor(
     private readonly ctx: RealmContext,
-    readonly type: string,
-    private readonly source: KeySource = () => ctx.replica.objectKeys(type).map(parseKeyString),
+    /** The object type of the elements. */
+    readonly objectType: string,
+    private readonly source: KeySource = () => ctx.replica.objectKeys(objectType).map(parseKeyString),
     private readonly frozen = false,
   ) {
     super();
+  }
+
+  /** realm-js: the type of the values, `'object'` for a collection of objects. */
+  get type(): string {
+    return 'object';
+  }
+
+  get optional(): boolean {
+    return false;
   }
 
   private currentKeys(): readonly ObjectKey[] {
@@ -37,15 +50,21 @@ export class Results<T = unknown> extends Collection<T> {
     return this.cached;
   }
 
+  /** @internal The current keys (for stacking and for collections built on these). */
+  _keys(): readonly ObjectKey[] {
+    return this.currentKeys();
+  }
+
   get length(): number {
-    if (this.frozen) return this.currentKeys().filter((k) => this.ctx.record(this.type, k)).length;
     return this.currentKeys().length;
   }
 
   elementAt(index: number): T | undefined {
-    const keys = this.frozen ? this.currentKeys().filter((k) => this.ctx.record(this.type, k)) : this.currentKeys();
-    if (index < 0 || index >= keys.length) return undefined;
-    return this.ctx.object(this.type, keys[index]) as T;
+    const keys = this.currentKeys();
+    if (!Number.isInteger(index) || index < 0 || index >= keys.length) return undefined;
+    // A snapshot keeps its length; an object deleted since reads as null (as in realm-js).
+    if (this.frozen && !this.ctx.record(this.objectType, keys[index])) return null as T;
+    return this.ctx.object(this.objectType, keys[index]) as T;
   }
 
   protected override sameElement(a: unknown, b: unknown): boolean {
@@ -61,110 +80,113 @@ export class Results<T = unknown> extends Collection<T> {
     }
   }
 
-  /** A frozen copy: the same objects whatever is written later (deleted ones drop out). */
-  snapshot(): Results<T> {
-    const keys = [...this.currentKeys()];
-    return new Results<T>(this.ctx, this.type, () => keys, true);
+  isEmpty(): boolean {
+    return this.length === 0;
   }
 
   /**
-   * Sorted by one or more properties (`'name'`, `['age', true]` descending, key paths through
-   * links `'owner.name'`). Nulls sort first ascending.
+   * A frozen copy: the same objects, in the same order, whatever is written later; an object
+   * deleted since reads as null, so `for (i < snapshot.length) realm.delete(snapshot[i])` works.
    */
-  sorted(descriptor: SortDescriptor, reverse = false): Results<T> {
-    const specs: [string, boolean][] =
-      typeof descriptor === 'string' ? [[descriptor, reverse]] : descriptor.map((d) => (typeof d === 'string' ? [d, false] : [d[0], !!d[1]]));
-    for (const [path] of specs) this.resolvePath(path); // validate now, not on first read
-    const parent = this.source;
-    return new Results<T>(this.ctx, this.type, () => {
-      const keys = [...parent()];
-      const rows = keys.map((k) => ({ k, v: specs.map(([p]) => this.valueAt(k, p)) }));
-      rows.sort((a, b) => {
-        for (let i = 0; i < specs.length; i++) {
-          const c = compareValues(a.v[i], b.v[i]);
-          if (c !== 0) return specs[i][1] ? -c : c;
-        }
-        return 0;
-      });
-      return rows.map((r) => r.k);
+  snapshot(): Results<T> {
+    const keys = [...this.currentKeys()];
+    return new Results<T>(this.ctx, this.objectType, () => keys, true);
+  }
+
+  private records(keys: readonly ObjectKey[]): ObjectRecord[] {
+    const out: ObjectRecord[] = [];
+    for (const k of keys) {
+      const r = this.ctx.record(this.objectType, k);
+      if (r) out.push(r);
+    }
+    return out;
+  }
+
+  /**
+   * The objects matching a query in the Realm query language, live, in this collection's order
+   * (unless the query ends in `SORT(…)`). `$0`, `$1`… are `args`; a Realm object compares as a
+   * link.
+   *
+   * @example
+   * realm.objects('Dog').filtered('age > $0 AND owner.name BEGINSWITH[c] "a"', 3)
+   */
+  filtered(query: string, ...args: unknown[]): Results<T> {
+    const engine = requireQueryEngine('filtered()');
+    const store = this.ctx.store;
+    const compiled = engine.compileQuery(store, this.objectType, query, queryArgs(args, engine));
+    const parent = () => this.currentKeys();
+    return new Results<T>(this.ctx, this.objectType, () => {
+      let records = this.records(parent()).filter((r) => compiled.matches(r, store));
+      if (compiled.hasPostClauses) records = compiled.post(records, store);
+      return records.map((r) => r.id);
     });
   }
 
-  /** The query language arrives with its own issue; until then this says so clearly. */
-  filtered(query: string): never {
-    throw new TributaryError('INVALID_ARGUMENT', `Results.filtered('${query}') is not supported yet by this version of Tributary`);
+  /**
+   * Sorted by one or more key paths: `sorted('name')`, `sorted('age', true)` (descending),
+   * `sorted(['age', 'name'])`, `sorted([['age', true], ['owner.name', false]])`.
+   */
+  sorted(descriptor: SortDescriptor, reverse = false): Results<T> {
+    const specs = sortSpecs(descriptor, reverse);
+    for (const [path] of specs) resolveKeyPath(this.ctx, this.objectType, path); // validate now, not on first read
+    const parent = () => this.currentKeys();
+    return new Results<T>(this.ctx, this.objectType, () => this.sortKeys(parent(), specs));
+  }
+
+  private sortKeys(keys: readonly ObjectKey[], specs: readonly SortSpec[]): ObjectKey[] {
+    const engine = queryEngine();
+    if (!engine) return localSort(this.ctx, this.objectType, keys, specs);
+    return engine.sortRecords(this.ctx.store, this.objectType, this.records(keys), specs).map((r) => r.id);
   }
 
   min(property: string): Value | undefined {
-    const vs = this.numbers(property);
-    return vs.length ? vs.reduce((a, b) => (compareValues(a, b) <= 0 ? a : b)) : undefined;
+    return this.aggregate('min', property);
   }
   max(property: string): Value | undefined {
-    const vs = this.numbers(property);
-    return vs.length ? vs.reduce((a, b) => (compareValues(a, b) >= 0 ? a : b)) : undefined;
+    return this.aggregate('max', property);
   }
   sum(property: string): number {
-    return this.numbers(property).reduce<number>((a, b) => a + (b as number), 0);
+    return (this.aggregate('sum', property) as number | undefined) ?? 0;
   }
   avg(property: string): number | undefined {
-    const vs = this.numbers(property);
-    return vs.length ? vs.reduce<number>((a, b) => a + (b as number), 0) / vs.length : undefined;
+    return this.aggregate('avg', property) as number | undefined;
   }
 
-  private numbers(property: string): Value[] {
-    this.resolvePath(property);
-    return this.currentKeys()
-      .map((k) => this.valueAt(k, property))
-      .filter((v) => v !== null && v !== undefined);
+  private aggregate(operation: AggregateOperation, property: string): Value | undefined {
+    checkAggregate(operation, resolveKeyPath(this.ctx, this.objectType, property), property);
+    const keys = this.currentKeys();
+    const engine = queryEngine();
+    if (engine) return engine.aggregate(this.ctx.store, this.objectType, this.records(keys), operation, property);
+    return aggregateValues(operation, keys.map((k) => valueAtPath(this.ctx, this.objectType, k, property)));
   }
 
-  private resolvePath(path: string): void {
-    let type = this.type;
-    for (const part of path.split('.')) {
-      const p = this.ctx.objectSchema(type).properties.find((q) => q.name === part);
-      if (!p) throw new TributaryError('INVALID_ARGUMENT', `'${path}': no property '${part}' on ${type}`);
-      if (p.type === 'object') type = p.objectType!;
-    }
+  // ---- listeners -----------------------------------------------------------------------------
+
+  /**
+   * Calls `callback(results, changes)` once soon with empty changes, then after every commit
+   * (local or downloaded) that changed these results.
+   */
+  addListener(callback: CollectionListener): void {
+    this.ctx.checkOpen();
+    this.ctx.notifications.addCollectionListener(this, callback);
+  }
+  removeListener(callback: CollectionListener): void {
+    this.ctx.notifications.removeCollectionListener(this, callback);
+  }
+  removeAllListeners(): void {
+    this.ctx.notifications.removeCollectionListener(this);
   }
 
-  private valueAt(key: ObjectKey, path: string): Value {
-    let type = this.type;
-    let id: ObjectKey | null = key;
-    const parts = path.split('.');
-    for (let i = 0; i < parts.length; i++) {
-      if (id === null) return null;
-      const schema = this.ctx.objectSchema(type);
-      const record = this.ctx.record(type, id);
-      if (!record) return null;
-      const p = schema.properties.find((q) => q.name === parts[i])!;
-      const v = readValue(schema, record, parts[i]);
-      if (i === parts.length - 1) return v;
-      type = p.objectType!;
-      id = (v as ObjectKey | null) ?? null;
-    }
-    return null;
+  /** @internal */
+  _diffKeys(): string[] {
+    return this.currentKeys().map(keyString);
   }
-}
-
-function rank(v: Value): number {
-  if (v === null || v === undefined) return 0;
-  if (typeof v === 'boolean') return 1;
-  if (typeof v === 'number') return 2;
-  if (v instanceof Date) return 3;
-  if (typeof v === 'string') return 4;
-  return 5;
-}
-
-/** Orders values for sorting: null < bool < number < date < string < others (by text). */
-export function compareValues(a: Value, b: Value): number {
-  const ra = rank(a);
-  const rb = rank(b);
-  if (ra !== rb) return ra - rb;
-  if (ra === 0) return 0;
-  if (typeof a === 'boolean' || typeof a === 'number') return (a as number) < (b as number) ? -1 : (a as number) > (b as number) ? 1 : 0;
-  if (a instanceof Date) return a.getTime() - (b as Date).getTime();
-  if (typeof a === 'string') return a < (b as string) ? -1 : a > (b as string) ? 1 : 0;
-  const ta = a instanceof ObjectId || a instanceof UUID || a instanceof Decimal128 ? a.toString() : String(a);
-  const tb = b instanceof ObjectId || b instanceof UUID || b instanceof Decimal128 ? b.toString() : String(b);
-  return ta < tb ? -1 : ta > tb ? 1 : 0;
+  /** @internal */
+  _elementTouched(changes: CommitChanges, key: string): boolean {
+    return touched(changes, this.objectType, key);
+  }
+  /** @internal */
+  _listenerIdentity(): unknown {
+    return this;
+  }
 }
