@@ -97,7 +97,7 @@ export async function main(args: string[]): Promise<void> {
     .alias('h', 'help')
     .version(false)
     .fail((msg, err) => {
-      process.stderr.write(`tributary: ${(msg || err?.message || 'failed').split('\n')[0]}\n`);
+      process.stderr.write(`tributary: ${(msg || err?.message || 'failed').replace(/\s*\n\s*/g, ' ').trim()}\n`);
       process.exit(1);
     })
     .parseAsync();
