@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   STORAGE_FAILURE: { action: 'retry', doc: 'The storage layer failed (disk full, locked database); the operation can be retried.' },
   CONFIG_INVALID: { action: 'fatal', doc: 'A configuration value is missing or malformed; the message says which.' },
   TIMEOUT: { action: 'retry', doc: 'An operation did not finish in its time limit.' },
+  INVALID_QUERY: { action: 'fatal', doc: 'A query string is malformed, names an unknown property or compares incompatible types; the message gives the offset, line and column.' },
 } as const satisfies Record<string, CodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
