@@ -1,23 +1,58 @@
 /**
- * Public entry. Two faces over one implementation (docs/client.md):
+ * Public entry. Two faces over one implementation (docs/api.md):
  *
  * - Realm-compatible: `const Realm = require('tributary')` / `import Realm from 'tributary'`,
- *   with `Realm.Sync.User`, `Realm.Object`, `Realm.List`, `Realm.Results`.
- * - Typed: `import { Realm, User } from 'tributary'`.
+ *   with `Realm.Sync.User`, `Realm.Sync.Credentials`, `Realm.Object`, `Realm.List`,
+ *   `Realm.Results`, `Realm.Collection`.
+ * - Typed: `import { Realm, User, Credentials, Server } from 'tributary'`.
  */
 import { Session, User } from './client';
-import { Realm as RealmBase } from './realm';
+import { Credentials } from './client/credentials';
+import { Collection, Realm as RealmBase } from './realm';
+
+/**
+ * Accepted and ignored: realm-js needed a feature token to unlock the notifier and Adapter;
+ * Tributary has no locked features.
+ */
+function setFeatureToken(token?: unknown): void {
+  void token;
+}
+
+/** `Realm.Sync` of realm-js 2.x: users, credentials, sessions. */
+const Sync = {
+  User,
+  Credentials,
+  Session,
+  setFeatureToken,
+  /** The realm-js 1.x name of setFeatureToken; accepted and ignored. */
+  setAccessToken: setFeatureToken,
+};
 
 /** Realm with the `Realm.Sync` namespace of realm-js. */
 export class Realm extends RealmBase {
-  static readonly Sync = { User, Session };
+  static readonly Sync = Sync;
   static readonly User = User;
+  static readonly Credentials = Credentials;
+  static readonly Collection = Collection;
 }
 
 export { User, Session } from './client';
+export { Credentials } from './client/credentials';
+export type { NodeCallback } from './client/user';
 export type { UserOptions, SessionOptions, ConnectionOptions } from './client';
-export { RealmObject, List, Results, Collection } from './realm';
-export type { RealmConfiguration, SyncConfiguration, SyncSessionHandle, UpdateMode } from './realm';
+export type { ProgressCallback, ProgressDirection, ProgressMode } from './client/progress';
+export { RealmObject, List, Results, Collection, diff as collectionDiff } from './realm';
+export type {
+  RealmConfiguration,
+  RealmObjectClass,
+  SyncConfiguration,
+  SyncSessionHandle,
+  UpdateMode,
+  CollectionChangeSet,
+  ObjectChanges,
+  RealmSchemaView,
+  RealmPropertyView,
+} from './realm';
 export { Server, type ServerConfig } from './server';
 export { TributaryError, ERROR_CODES, type ErrorCode } from './errors';
 export { ObjectId, UUID, Decimal128 } from './model';

@@ -5,6 +5,7 @@ import type { ConnectionState, SyncSessionHandle, SyncSessionState, SyncUserLike
 import type { Replica } from '../store';
 import { Backoff } from './backoff';
 import type { Connection, ConnectionClient } from './connection';
+import { ProgressNotifier, type ProgressCallback, type ProgressDirection, type ProgressMode } from './progress';
 
 export interface SessionOptions {
   /** Upload batch size, soft (default 128 KiB; one changeset larger than it still goes alone). */
@@ -59,6 +60,9 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   readonly stats = { binds: 0, uploads: 0, uploadedChangesets: 0, downloads: 0, resets: 0 };
 
   private connection: Connection;
+  private readonly progress = new ProgressNotifier();
+  private uploadAckedBytes = 0;
+  private downloadedBytes = 0;
 
   constructor(
     /** The user's current connection to the server (a new one after the old one closed). */
@@ -74,7 +78,10 @@ export class Session implements SyncSessionHandle, ConnectionClient {
     this.maxConsecutiveResets = options.maxConsecutiveResets ?? 3;
     this.connection = connectionFor();
     this.unsubscribeCommit = replica.onCommit((e) => {
-      if (e.origin === 'local' && e.clientVersion !== undefined) this.scheduleUpload();
+      if (e.origin === 'local' && e.clientVersion !== undefined) {
+        this.scheduleUpload();
+        if (this.progress.active) this.updateUploadProgress();
+      }
     });
     this.connection.attach(this);
   }
@@ -138,6 +145,32 @@ export class Session implements SyncSessionHandle, ConnectionClient {
     });
   }
 
+  /**
+   * realm-js progress notifications: `callback(transferred, transferable)` in changeset bytes.
+   * `direction`: 'upload' | 'download'; `mode`: 'reportIndefinitely' |
+   * 'forCurrentlyOutstandingWork' (stops once what was outstanding at registration is done).
+   */
+  addProgressNotification(direction: ProgressDirection, mode: ProgressMode, callback: ProgressCallback): void {
+    if (direction !== 'upload' && direction !== 'download') throw new TributaryError('INVALID_ARGUMENT', `progress direction must be 'upload' or 'download', not ${String(direction)}`);
+    if (mode !== 'reportIndefinitely' && mode !== 'forCurrentlyOutstandingWork') {
+      throw new TributaryError('INVALID_ARGUMENT', `progress mode must be 'reportIndefinitely' or 'forCurrentlyOutstandingWork', not ${String(mode)}`);
+    }
+    if (typeof callback !== 'function') throw new TributaryError('INVALID_ARGUMENT', 'addProgressNotification expects a callback');
+    if (direction === 'upload') this.updateUploadProgress();
+    this.progress.add(direction, mode, callback);
+  }
+
+  removeProgressNotification(callback: ProgressCallback): void {
+    this.progress.remove(callback);
+  }
+
+  private updateUploadProgress(): void {
+    if (this.replica.isClosed) return;
+    const acked = this.replica.progress.acknowledged.clientVersion;
+    const pending = this.replica.changesetsAfter(acked).reduce((n, c) => n + c.data.length, 0);
+    this.progress.update('upload', this.uploadAckedBytes, this.uploadAckedBytes + pending);
+  }
+
   addErrorListener(listener: (error: Error) => void): void {
     this.errorListeners.add(listener);
   }
@@ -153,6 +186,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
     this.state_ = 'inactive';
     if (this.rebindTimer) clearTimeout(this.rebindTimer);
     this.unsubscribeCommit();
+    this.progress.clear();
     this.connection.detach(this);
     this.rejectAll(new TributaryError('REALM_CLOSED', 'the session was closed'));
   }
@@ -300,6 +334,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
     const bytes = concat(this.stateSegments);
     this.stateSegments = [];
     const instructions: Instruction[] = bytes.length === 0 ? [] : decodeChangeset(bytes);
+    this.downloadedBytes += bytes.length;
     this.replica.applySnapshot({
       serverVersion: message.serverVersion,
       serverVersionSalt: message.serverVersionSalt,
@@ -312,6 +347,10 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   private receiveDownload(message: DownloadMessage): void {
     if (this.phase === 'bootstrapping') return; // the snapshot covers it; DOWNLOADs resume after it
     if (this.phase !== 'ready') throw new TributaryError('BAD_MESSAGE_ORDER', 'DOWNLOAD before IDENT');
+    const ackBefore = this.replica.progress.acknowledged.clientVersion;
+    if (this.progress.active && message.uploadClientVersion > ackBefore) {
+      for (const c of this.replica.changesetsAfter(ackBefore)) if (c.clientVersion <= message.uploadClientVersion) this.uploadAckedBytes += c.data.length;
+    }
     this.replica.integrate({
       serverVersion: message.serverVersion,
       lastIntegratedClientVersion: message.lastIntegratedClientVersion,
@@ -329,6 +368,11 @@ export class Session implements SyncSessionHandle, ConnectionClient {
     });
     this.stats.downloads++;
     this.consecutiveResets = 0;
+    this.downloadedBytes += message.changesets.reduce((n, c) => n + c.data.length, 0);
+    if (this.progress.active) {
+      this.progress.update('download', this.downloadedBytes, this.downloadedBytes + message.downloadableBytes);
+      this.updateUploadProgress();
+    }
     const acked = this.replica.progress.acknowledged.clientVersion;
     if (acked > this.uploadedUpTo) this.uploadedUpTo = acked;
     for (const w of [...this.uploadWaiters]) {

@@ -2,6 +2,7 @@ import { TributaryError, type ErrorCode } from '../errors';
 import type { OpenSessionOptions, SyncUserLike } from '../realm/sync-types';
 import { parseRealmUrl, parseServerUrl } from '../store';
 import { Connection, type ConnectionOptions, type TokenSource } from './connection';
+import { Credentials } from './credentials';
 import { decodeTokenClaims, tokenExpiry } from './jwt';
 import { Session, type SessionOptions } from './session';
 
@@ -48,12 +49,45 @@ export class User implements SyncUserLike, TokenSource {
     return users[0];
   }
 
-  static login(server: string, username: string, password: string, options?: UserOptions): Promise<User> {
-    return User.authenticate(server, { provider: 'password', username, password }, options);
+  /**
+   * Logs in. Forms (realm-js 2.x): `login(server, credentials)` — synchronous for
+   * `Credentials.adminToken` (no round trip), a Promise otherwise; `login(server, username,
+   * password)` → Promise; `login(server, username, password, (error, user) => …)` (node callback,
+   * returns undefined). The last argument may instead be {@link UserOptions}.
+   */
+  static login(server: string, credentials: Credentials, options?: UserOptions): Promise<User> | User;
+  static login(server: string, username: string, password: string, options?: UserOptions): Promise<User>;
+  static login(server: string, username: string, password: string, callback: NodeCallback<User>): void;
+  static login(server: string, a: string | Credentials, b?: string | UserOptions, c?: UserOptions | NodeCallback<User>): Promise<User> | User | void {
+    if (a instanceof Credentials) return User.loginWith(server, a, b as UserOptions | undefined);
+    if (typeof a !== 'string' || typeof b !== 'string') {
+      throw new TributaryError('INVALID_ARGUMENT', 'User.login expects (server, credentials) or (server, username, password[, callback])');
+    }
+    return withCallback(User.authenticate(server, { provider: 'password', username: a, password: b }, optionsOf(c)), c);
   }
 
-  static register(server: string, username: string, password: string, options?: UserOptions): Promise<User> {
-    return User.authenticate(server, { provider: 'password', username, password, register: true }, options);
+  /** Creates an account and logs in: `register(server, username, password[, callback | options])`. */
+  static register(server: string, username: string, password: string, options?: UserOptions): Promise<User>;
+  static register(server: string, username: string, password: string, callback: NodeCallback<User>): void;
+  static register(server: string, username: string, password: string, c?: UserOptions | NodeCallback<User>): Promise<User> | void {
+    return withCallback(User.authenticate(server, { provider: 'password', username, password, register: true }, optionsOf(c)), c);
+  }
+
+  /** ROS anonymous login (this server does not offer it: AUTH_FAILED). */
+  static anonymous(server: string, options?: UserOptions): Promise<User> {
+    return User.loginWith(server, Credentials.anonymous(), options) as Promise<User>;
+  }
+
+  private static loginWith(server: string, credentials: Credentials, options?: UserOptions): Promise<User> | User {
+    const provider = credentials.identityProvider;
+    if (provider === 'adminToken') return User.adminUser(credentials.token!, server, options);
+    return User.authenticate(server, credentials._authBody(), options).catch((e: unknown) => {
+      // The server offers password and adminToken only; it rejects other providers as a bad request.
+      if (provider !== 'password' && e instanceof TributaryError && (e.code === 'INVALID_ARGUMENT' || /HTTP 40[04]/.test(e.message))) {
+        throw new TributaryError('AUTH_FAILED', `the server at ${parseServerUrl(server).httpBase} does not support the '${provider}' login provider (${e.message})`, { cause: e });
+      }
+      throw e;
+    });
   }
 
   /**
@@ -224,9 +258,36 @@ export class User implements SyncUserLike, TokenSource {
     for (const [k, u] of User.registry) if (u === this) User.registry.delete(k);
   }
 
+  /**
+   * realm-js `user.createConfiguration(config?)`: a Realm configuration syncing as this user; the
+   * default URL is the realm `/~/default` on the user's server.
+   */
+  createConfiguration<C extends { sync?: Record<string, unknown> }>(config?: C): C & { sync: { user: User; url: string } } {
+    const base = this.server.replace(/^http/, 'realm');
+    const sync = { url: `${base}/~/default`, ...(config?.sync ?? {}), user: this };
+    return { ...(config ?? ({} as C)), sync };
+  }
+
   toJSON(): { identity: string; isAdmin: boolean; server: string } {
     return { identity: this.identity, isAdmin: this.isAdmin, server: this.server };
   }
+}
+
+/** A node-style callback, as the old realm-js login forms took. */
+export type NodeCallback<T> = (error: Error | null, result?: T) => void;
+
+function optionsOf(c: UserOptions | NodeCallback<User> | undefined): UserOptions | undefined {
+  return typeof c === 'function' ? undefined : c;
+}
+
+/** With a callback: settle through it and return nothing; without: the promise. */
+function withCallback<T>(promise: Promise<T>, c: unknown): Promise<T> | void {
+  if (typeof c !== 'function') return promise;
+  const cb = c as NodeCallback<T>;
+  promise.then(
+    (v) => cb(null, v),
+    (e: Error) => cb(e),
+  );
 }
 
 async function postAuth(base: string, body: Record<string, unknown>, timeoutMs = 15_000): Promise<AuthResponse> {

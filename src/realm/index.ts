@@ -1,7 +1,10 @@
-export { Realm, type RealmConfiguration } from './realm';
+export { Realm, type RealmConfiguration, type RealmObjectClass, type TypeArgument } from './realm';
 export { RealmObject } from './object';
 export { List } from './list';
 export { Results, type SortDescriptor } from './results';
 export { Collection } from './collection';
+export { diff, emptyChangeSet, isEmptyChangeSet, type CollectionChangeSet } from './collection-diff';
+export type { ObjectChanges, CollectionListener, ObjectListener, RealmListener, RealmEventName } from './notifications';
+export type { RealmSchemaView, RealmPropertyView } from './schema-view';
 export type { UpdateMode } from './context';
 export * from './sync-types';

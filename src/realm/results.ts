@@ -156,7 +156,7 @@ export class Results<T = unknown> extends Collection<T> implements ListenableCol
     checkAggregate(operation, resolveKeyPath(this.ctx, this.objectType, property), property);
     const keys = this.currentKeys();
     const engine = queryEngine();
-    if (engine) return engine.aggregate(this.ctx.store, this.objectType, this.records(keys), operation, property);
+    if (engine) return engine.aggregate(this.ctx.store, this.objectType, this.records(keys), operation, property) ?? undefined;
     return aggregateValues(operation, keys.map((k) => valueAtPath(this.ctx, this.objectType, k, property)));
   }
 

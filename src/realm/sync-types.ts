@@ -20,6 +20,9 @@ export interface SyncSessionHandle {
   uploadAllLocalChanges(timeoutMs?: number): Promise<void>;
   /** Resolves when everything the server had when asked has been downloaded and applied. */
   downloadAllServerChanges(timeoutMs?: number): Promise<void>;
+  /** realm-js progress notifications (see src/client/progress.ts). */
+  addProgressNotification?(direction: 'upload' | 'download', mode: 'reportIndefinitely' | 'forCurrentlyOutstandingWork', callback: (transferred: number, transferable: number) => void): void;
+  removeProgressNotification?(callback: (transferred: number, transferable: number) => void): void;
   addErrorListener(listener: (error: Error) => void): void;
   removeErrorListener(listener: (error: Error) => void): void;
   close(): void;
