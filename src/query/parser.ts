@@ -196,7 +196,12 @@ class Parser {
   private parseSubquery(): Expr {
     const start = this.next();
     this.pos++; // '('
-    const collection = this.parseKeyPath();
+    const first = this.peek();
+    let collection: KeyPathExpr;
+    if (first.kind === 'var') {
+      this.pos++;
+      collection = this.parseKeyPathRest({ kind: 'keypath', variable: first.text, segments: [], offset: first.offset }, true);
+    } else collection = this.parseKeyPath();
     this.expectOp(',', "expected ',' after the SUBQUERY collection");
     const v = this.peek();
     if (v.kind !== 'var') throw this.fail(`expected a variable such as $x as the second SUBQUERY argument, found ${describe(v)}`);
