@@ -37,7 +37,7 @@ class Parser {
     const post: PostClause[] = [];
     while (this.isPostKeyword(this.peek())) post.push(this.parsePost());
     const t = this.peek();
-    if (t.kind !== 'end') throw this.fail(`unexpected ${describe(t)}; expected AND, OR, SORT, DISTINCT, LIMIT or the end of the query`);
+    if (t.kind !== 'end') throw this.fail(`unexpected ${describe(t, this.text)}; expected AND, OR, SORT, DISTINCT, LIMIT or the end of the query`);
     return { predicate, post };
   }
 
@@ -98,7 +98,7 @@ class Parser {
     else if (opToken.kind === 'ident') op = WORD_OPS[opToken.text.toUpperCase()];
     if (!op) {
       const after = left.kind === 'keypath' ? `after '${this.text.slice(left.offset, opToken.offset).trim()}'` : 'after the value';
-      throw this.fail(`expected a comparison operator (==, !=, <, <=, >, >=, BEGINSWITH, ENDSWITH, CONTAINS, LIKE, IN, BETWEEN) ${after}, found ${describe(opToken)}`);
+      throw this.fail(`expected a comparison operator (==, !=, <, <=, >, >=, BEGINSWITH, ENDSWITH, CONTAINS, LIKE, IN, BETWEEN) ${after}, found ${describe(opToken, this.text)}`);
     }
     this.pos++;
     let caseInsensitive = false;
@@ -154,7 +154,7 @@ class Parser {
       default:
         break;
     }
-    throw this.fail(`expected ${what}, found ${describe(t)}`);
+    throw this.fail(`expected ${what}, found ${describe(t, this.text)}`);
   }
 
   private parseKeyPath(): KeyPathExpr {
@@ -168,7 +168,7 @@ class Parser {
     if (afterVariable) this.pos++;
     for (;;) {
       const t = this.peek();
-      if (t.kind !== 'ident' && t.kind !== 'at') throw this.fail(`expected a property name, found ${describe(t)}`);
+      if (t.kind !== 'ident' && t.kind !== 'at') throw this.fail(`expected a property name, found ${describe(t, this.text)}`);
       path.segments.push({ name: t.text, at: t.kind === 'at', offset: t.offset });
       this.pos++;
       if (!this.isOp('.')) return path;
@@ -204,7 +204,7 @@ class Parser {
     } else collection = this.parseKeyPath();
     this.expectOp(',', "expected ',' after the SUBQUERY collection");
     const v = this.peek();
-    if (v.kind !== 'var') throw this.fail(`expected a variable such as $x as the second SUBQUERY argument, found ${describe(v)}`);
+    if (v.kind !== 'var') throw this.fail(`expected a variable such as $x as the second SUBQUERY argument, found ${describe(v, this.text)}`);
     this.pos++;
     this.expectOp(',', "expected ',' after the SUBQUERY variable");
     const predicate = this.parseOr();
@@ -232,7 +232,7 @@ class Parser {
     const keys: Array<{ path: KeyPathExpr; descending: boolean }> = [];
     for (;;) {
       const t = this.peek();
-      if (t.kind !== 'ident') throw this.fail(`expected a property name in ${word}, found ${describe(t)}`);
+      if (t.kind !== 'ident') throw this.fail(`expected a property name in ${word}, found ${describe(t, this.text)}`);
       const path = this.parseKeyPath();
       let descending = false;
       if (word === 'SORT') {
@@ -240,7 +240,7 @@ class Parser {
         const d = dir.kind === 'ident' ? dir.text.toUpperCase() : '';
         if (d === 'ASC' || d === 'ASCENDING') descending = false;
         else if (d === 'DESC' || d === 'DESCENDING') descending = true;
-        else throw this.fail(`expected ASC or DESC after the SORT key path, found ${describe(dir)}`);
+        else throw this.fail(`expected ASC or DESC after the SORT key path, found ${describe(dir, this.text)}`);
         this.pos++;
       }
       keys.push({ path, descending });
@@ -274,7 +274,7 @@ class Parser {
     return t.kind === 'op' && t.text === op;
   }
   private expectOp(op: string, message: string): void {
-    if (!this.isOp(op)) throw this.fail(`${message}, found ${describe(this.peek())}`);
+    if (!this.isOp(op)) throw this.fail(`${message}, found ${describe(this.peek(), this.text)}`);
     this.pos++;
   }
   private fail(message: string): Error {
@@ -282,7 +282,7 @@ class Parser {
   }
 }
 
-function describe(t: Token): string {
+function describe(t: Token, text?: string): string {
   switch (t.kind) {
     case 'end':
       return 'the end of the query';
@@ -294,6 +294,6 @@ function describe(t: Token): string {
     case 'var':
       return `'$${t.text}'`;
     default:
-      return `'${t.text}'`;
+      return `'${text !== undefined ? text.slice(t.offset, t.end) : t.text}'`;
   }
 }
