@@ -4,6 +4,7 @@
  */
 const BENCHMARKS: Record<string, () => Promise<{ main: (argv: string[]) => Promise<void> }>> = {
   sync: () => import('./sync'),
+  query: () => import('./query'),
 };
 
 async function run(): Promise<void> {
