@@ -84,6 +84,20 @@ describe('compiled queries', () => {
   });
 });
 
+describe('LIKE patterns', () => {
+  it('treats regular-expression characters literally and only * and ? as wildcards', () => {
+    const s = makeStore();
+    const run = (pattern: string) => ids(runQuery(compileQuery(s, 'Person', 'name LIKE $0', [pattern]), s, s.objects('Person')));
+    expect(run("x' OR *")).toEqual(["x' OR TRUEPREDICATE"]);
+    expect(run('a.n')).toEqual([]);
+    expect(run('?n?')).toEqual(['ann']);
+    expect(run('*(*')).toEqual([]);
+    expect(run('[ab]*')).toEqual([]);
+    expect(run('*E')).toEqual(["x' OR TRUEPREDICATE"]);
+    expect(run('b\\?b')).toEqual([]);
+  });
+});
+
 describe('sortRecords', () => {
   const s = makeStore();
   const all = [...s.objects('Person')];
