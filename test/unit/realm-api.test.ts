@@ -104,7 +104,7 @@ describe('create and update modes', () => {
     const realm = makeRealm();
     const [ann, bob] = seed(realm);
     expect(bob.age).toBe(25);
-    expect(realm.objects('Person')[2].age).toBe(30);
+    expect(realm.objects<any>('Person')[2].age).toBe(30);
     expect(() => realm.write(() => realm.create('Person', { id: 1, name: 'x' }))).toThrow(/existing primary key/);
     realm.write(() => realm.create('Person', { id: 1, name: 'Ann B', scores: [9] }, true));
     expect(ann.name).toBe('Ann B');
