@@ -42,6 +42,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   private uploadScheduled = false;
   private stateSegments: Uint8Array[] = [];
   private deferred: Exclude<ServerMessage, { type: 'PONG' }>[] = [];
+  private holds = 0;
   private nextRequestId = 1;
   /** MARK requests in flight on the current binding, by request id. */
   private readonly marks = new Map<number, Waiter>();
@@ -220,10 +221,45 @@ export class Session implements SyncSessionHandle, ConnectionClient {
     this.rejectAll(error);
   }
 
+  /**
+   * Admin tools (notifier, Adapter): while at least one hold is taken, server messages queue and
+   * are integrated in arrival order after the last release. Taking a hold inside an `onCommit`
+   * listener stops integration right after that commit. Returns the (idempotent) release.
+   */
+  holdIntegration(): () => void {
+    this.holds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (--this.holds === 0 && this.deferred.length > 0) setImmediate(() => this.drainDeferred());
+    };
+  }
+
+  /** True while a hold is taken. */
+  get isHeld(): boolean {
+    return this.holds > 0;
+  }
+
+  /**
+   * Admin tools: integrate every downloaded changeset in its own transaction (one commit per server
+   * transaction), with the cursor the server gave for it, instead of one per DOWNLOAD message.
+   */
+  splitDownloads = false;
+
   message(message: Exclude<ServerMessage, { type: 'PONG' }>): void {
     if (message.session !== this.sessionId || this.sessionId === 0) return;
-    // A user's write transaction holds the replica: integrate after it ends, in arrival order.
-    if (this.deferred.length > 0 || this.replica.isInWrite) {
+    if (this.splitDownloads && message.type === 'DOWNLOAD' && message.changesets.length > 1) {
+      for (const part of splitDownload(message)) this.accept(part);
+      return;
+    }
+    this.accept(message);
+  }
+
+  private accept(message: Exclude<ServerMessage, { type: 'PONG' }>): void {
+    // A user's write transaction (or an admin tool's hold) holds the replica: integrate after it
+    // ends, in arrival order.
+    if (this.deferred.length > 0 || this.replica.isInWrite || this.holds > 0) {
       this.deferred.push(message);
       if (this.deferred.length === 1) this.drainDeferred();
       return;
@@ -236,13 +272,15 @@ export class Session implements SyncSessionHandle, ConnectionClient {
       this.deferred = [];
       return;
     }
-    if (this.replica.isInWrite) {
-      setTimeout(() => this.drainDeferred(), 2);
-      return;
+    while (this.deferred.length > 0) {
+      if (this.holds > 0) return; // the last release drains
+      if (this.replica.isInWrite) {
+        setTimeout(() => this.drainDeferred(), 2);
+        return;
+      }
+      const m = this.deferred.shift()!;
+      if (m.session === this.sessionId && this.sessionId !== 0) this.handle(m);
     }
-    const queue = this.deferred;
-    this.deferred = [];
-    for (const m of queue) if (m.session === this.sessionId && this.sessionId !== 0) this.handle(m);
   }
 
   private handle(message: Exclude<ServerMessage, { type: 'PONG' }>): void {
@@ -527,6 +565,20 @@ export class Session implements SyncSessionHandle, ConnectionClient {
       }
     }
   }
+}
+
+/**
+ * One DOWNLOAD per changeset. Each part's cursor is the one the server gave its changeset
+ * (`serverVersion`, `lastIntegratedClientVersion` as of it); the last part keeps the message's,
+ * which may be further on (own changesets are skipped, not sent).
+ */
+function splitDownload(message: DownloadMessage): DownloadMessage[] {
+  const n = message.changesets.length;
+  return message.changesets.map((c, i) =>
+    i === n - 1
+      ? { ...message, changesets: [c] }
+      : { ...message, serverVersion: c.serverVersion, lastIntegratedClientVersion: c.lastIntegratedClientVersion, changesets: [c] },
+  );
 }
 
 function concat(parts: Uint8Array[]): Uint8Array {

@@ -84,6 +84,25 @@ export interface CommitEvent {
   clientVersion?: number;
 }
 
+/**
+ * Told, inside the transaction, before a stored object or schema changes while its row still holds
+ * the previous content (the notifier's `oldRealm` undo log). `read` returns that previous row
+ * (`undefined` when the object is being created); call it only for the first touch you care about.
+ */
+export interface PreImageHook {
+  object(type: string, key: string, read: () => { seq: number; data: Uint8Array } | undefined): void;
+  schema(name: string, previous: ObjectSchema | undefined): void;
+  /** Every object and schema is about to be replaced (a snapshot); `rows` lists them as stored. */
+  reset(rows: () => Iterable<{ type: string; key: string; seq: number; data: Uint8Array }>, schemas: ObjectSchema[]): void;
+}
+
+/**
+ * Applies downloaded changesets and snapshots in place of `apply(replica, instructions,
+ * replica.observer)`, inside their transaction; `applyNow` does the actual application. The Adapter
+ * records the instructions it applies in the same transaction as their integration.
+ */
+export type RemoteApplier = (instructions: readonly Instruction[], origin: 'download' | 'snapshot', applyNow: (instructions: readonly Instruction[]) => void) => void;
+
 /** What a replica is bound to; checked on open so a file is never synced to another realm. */
 export interface ReplicaBinding {
   serverUrl: string;
@@ -108,6 +127,10 @@ export class Replica implements StateStore {
   readonly path: string;
   /** Receives every effect of every applied instruction (local, downloaded and snapshot). */
   observer: ApplyObserver | undefined;
+  /** Admin tools: see {@link PreImageHook}. */
+  preImageHook: PreImageHook | undefined;
+  /** Admin tools: see {@link RemoteApplier}. */
+  remoteApplier: RemoteApplier | undefined;
   private readonly db: Database.Database;
   private readonly clock: HybridLogicalClock;
   private meta: Meta;
@@ -162,6 +185,8 @@ export class Replica implements StateStore {
         'INSERT INTO schemas (name, seq, data) VALUES (?, (SELECT COUNT(*) FROM schemas), ?) ON CONFLICT (name) DO UPDATE SET data = excluded.data',
       ),
       objectGet: db.prepare('SELECT data FROM objects WHERE type = ? AND key = ?'),
+      objectRow: db.prepare('SELECT seq, data FROM objects WHERE type = ? AND key = ?'),
+      objectRowsAll: db.prepare('SELECT type, key, seq, data FROM objects'),
       objectUpdate: db.prepare('UPDATE objects SET data = ? WHERE type = ? AND key = ?'),
       objectInsert: db.prepare('INSERT INTO objects (type, key, seq, data) VALUES (?, ?, ?, ?)'),
       objectDelete: db.prepare('DELETE FROM objects WHERE type = ? AND key = ?'),
@@ -307,6 +332,7 @@ export class Replica implements StateStore {
 
   putSchema(schema: ObjectSchema): void {
     this.requireTransaction();
+    this.preImageHook?.schema(schema.name, this.schemaCache.get(schema.name));
     this.stmt.schemaPut.run(schema.name, encodeObjectSchema(schema));
     this.dataCounter++;
     this.schemaCache.set(schema.name, schema);
@@ -327,6 +353,7 @@ export class Replica implements StateStore {
   putObject(type: string, record: ObjectRecord): void {
     this.requireTransaction();
     const key = keyString(record.id);
+    this.preImageHook?.object(type, key, () => this.storedRow(type, key));
     const data = encodeRecord(record);
     this.dataCounter++;
     if (this.stmt.objectUpdate.run(data, type, key).changes === 0) {
@@ -340,6 +367,7 @@ export class Replica implements StateStore {
   deleteObject(type: string, id: ObjectKey): void {
     this.requireTransaction();
     const key = keyString(id);
+    this.preImageHook?.object(type, key, () => this.storedRow(type, key));
     this.stmt.objectDelete.run(type, key);
     this.dataCounter++;
     this.recordCache.delete(type + '\u0000' + key);
@@ -358,6 +386,20 @@ export class Replica implements StateStore {
       out.push(record);
     }
     return out;
+  }
+
+  /** The stored row of an object as the database holds it now (no cache). */
+  private storedRow(type: string, key: string): { seq: number; data: Uint8Array } | undefined {
+    return this.stmt.objectRow.get(type, key) as { seq: number; data: Uint8Array } | undefined;
+  }
+
+  /**
+   * @internal The SQLite handle, for admin tools that keep their own tables in the replica file
+   * (the Adapter's log and cursor) and write them inside the replica's transactions.
+   */
+  get sqlite(): Database.Database {
+    this.checkOpen();
+    return this.db;
   }
 
   /** The keys (keyString form) of a type's objects in creation order, without decoding records. */
@@ -607,7 +649,7 @@ export class Replica implements StateStore {
             if (i >= 0) pending[i] = p;
           }
         }
-        apply(this, toApply, this.observer);
+        this.applyRemote(toApply, 'download');
         this.clock.observe(cs.originTimestamp);
       }
       for (const [clientVersion, instructions] of rebased) this.stmt.historySetRebased.run(encodeChangeset(instructions), clientVersion);
@@ -634,11 +676,12 @@ export class Replica implements StateStore {
     let dropped = 0;
     this.transaction(() => {
       const local = this.pendingOriginals(this.meta.ackClientVersion);
+      this.preImageHook?.reset(() => this.stmt.objectRowsAll.iterate() as Iterable<{ type: string; key: string; seq: number; data: Uint8Array }>, this.schemas());
       this.db.exec('DELETE FROM objects; DELETE FROM schemas; DELETE FROM history;');
       this.recordCache.clear();
       this.schemaCache.clear();
       this.dataCounter++;
-      apply(this, snapshot.instructions, this.observer);
+      this.applyRemote(snapshot.instructions, 'snapshot');
       this.setMeta('downloadServerVersion', snapshot.serverVersion);
       this.setMeta('downloadClientVersion', snapshot.lastIntegratedClientVersion);
       this.setMeta('latestServerVersion', snapshot.serverVersion);
@@ -659,6 +702,12 @@ export class Replica implements StateStore {
       this.setMeta('hlc', this.clock.current);
     }, 'snapshot');
     return { recovered, dropped };
+  }
+
+  private applyRemote(instructions: readonly Instruction[], origin: 'download' | 'snapshot'): void {
+    const applyNow = (ins: readonly Instruction[]) => apply(this, ins, this.observer);
+    if (this.remoteApplier) this.remoteApplier(instructions, origin, applyNow);
+    else applyNow(instructions);
   }
 
   private pendingOriginals(after: number): { clientVersion: number; instructions: Instruction[] }[] {
