@@ -54,16 +54,19 @@ export class ChangeTracker implements ApplyObserver {
     this.previous?.schemaChanged?.(type);
   }
   created(type: string, id: ObjectKey): void {
-    bucket(this.pending.created, type, () => new Set<string>()).add(keyString(id));
+    // Nothing is recorded while no Realm listens (a bootstrap of many objects stays cheap).
+    if (this.subscribers.size > 0) bucket(this.pending.created, type, () => new Set<string>()).add(keyString(id));
     this.previous?.created?.(type, id);
   }
   modified(type: string, id: ObjectKey, property: string): void {
-    const byKey = bucket(this.pending.modified, type, () => new Map<string, Set<string>>());
-    bucket(byKey, keyString(id), () => new Set<string>()).add(property);
+    if (this.subscribers.size > 0) {
+      const byKey = bucket(this.pending.modified, type, () => new Map<string, Set<string>>());
+      bucket(byKey, keyString(id), () => new Set<string>()).add(property);
+    }
     this.previous?.modified?.(type, id, property);
   }
   deleted(type: string, id: ObjectKey): void {
-    bucket(this.pending.deleted, type, () => new Set<string>()).add(keyString(id));
+    if (this.subscribers.size > 0) bucket(this.pending.deleted, type, () => new Set<string>()).add(keyString(id));
     this.previous?.deleted?.(type, id);
   }
 

@@ -130,6 +130,16 @@ describe('listeners', () => {
     ]);
   });
 
+  test("a 'schema' listener sees types and properties added by another instance", () => {
+    const realm = makeRealm();
+    const seen: string[][] = [];
+    realm.addListener('schema', (_r, name, schema: any) => seen.push([name, ...schema.map((s: any) => `${s.name}:${Object.keys(s.properties).length}`)]));
+    const other = new Realm({ schema: [{ ...Item, properties: { ...Item.properties, extra: 'string?' } }, { name: 'New', properties: { a: 'int' } }], path: path.join(dir, 'l.db') });
+    open.push(other);
+    expect(seen).toEqual([['schema', 'Item:5', 'New:1']]);
+    expect(realm.schema.find((s) => s.name === 'Item')!.properties.extra).toMatchObject({ type: 'string', optional: true });
+  });
+
   test('removeAllListeners and close stop notifications', async () => {
     const realm = makeRealm();
     const items = realm.objects<any>('Item');
