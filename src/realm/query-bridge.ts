@@ -1,6 +1,7 @@
 import type { ObjectRecord, StateStore } from '../changeset';
 import { TributaryError } from '../errors';
 import type { ObjectKey, Value } from '../model';
+import * as query_ from '../query';
 import { objectInternals } from './object-internals';
 
 export type SortSpec = [keyPath: string, descending: boolean];
@@ -23,24 +24,16 @@ export interface QueryEngine {
   LinkArg: new (type: string, id: ObjectKey) => unknown;
 }
 
-let engine: QueryEngine | null | undefined;
+/** src/query, checked against the interface above at compile time. */
+const engine: QueryEngine = {
+  compileQuery: (store, type, query, args) => query_.compileQuery(store, type, query, [...args]),
+  sortRecords: (store, type, records, specs) => query_.sortRecords(store, type, records, specs.map(([p, d]) => [p, d])),
+  aggregate: (store, type, records, operation, property) => query_.aggregate(store, type, records, operation, property),
+  LinkArg: query_.LinkArg,
+};
 
-/**
- * The query engine, loaded on first use. It is a separate module (src/query) written against
- * the StateStore interface; loading it lazily keeps `realm` usable, with a clear error from
- * `filtered`, in a build that does not ship it.
- */
+/** The query engine (kept behind a function so a build without it fails in one place). */
 export function queryEngine(): QueryEngine | null {
-  if (engine === undefined) {
-    try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      const mod = require('../query') as Partial<QueryEngine>;
-      engine = typeof mod.compileQuery === 'function' ? (mod as QueryEngine) : null;
-    } catch (e) {
-      if ((e as { code?: string }).code !== 'MODULE_NOT_FOUND') throw e;
-      engine = null;
-    }
-  }
   return engine;
 }
 
