@@ -1,0 +1,304 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FunctionLog, FunctionsRuntime, lastLines, loadFunctionFile, parseMilliseconds, resolveFunctionsOptions, type NotifierLike } from '../../src/functions';
+import { JsonLogger } from '../../src/server/logger';
+
+const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'functions');
+
+type Listener = { regex: RegExp; event: string; handler: (arg: any) => unknown };
+
+/** Stands in for src/notifier: same contract (per call, waits for every matching handler). */
+class FakeNotifier implements NotifierLike {
+  listeners: Listener[] = [];
+  closed = false;
+  async addListener(regex: RegExp | string, event: any, handler: (arg: any) => unknown): Promise<void> {
+    this.listeners.push({ regex: typeof regex === 'string' ? new RegExp(regex) : regex, event, handler });
+  }
+  async removeListener(regex: RegExp | string, event: any, handler: (arg: any) => unknown): Promise<void> {
+    this.listeners = this.listeners.filter((l) => !(l.event === event && l.handler === handler && String(l.regex) === String(regex)));
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+  async deliver(event: string, realmPath: string, arg?: unknown): Promise<void> {
+    const matching = this.listeners.filter((l) => l.event === event && l.regex.test(realmPath));
+    await Promise.all(matching.map((l) => l.handler(arg ?? realmPath)));
+  }
+}
+
+const tmpDirs: string[] = [];
+function tmp(prefix: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tmpDirs.push(d);
+  return d;
+}
+afterAll(() => {
+  for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function quietConsole(): Console {
+  return new FunctionLog(tmp('trib-fn-log-'), 'x').console();
+}
+
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('function files', () => {
+  test('an object export with handlers, name, regex string and timeout', () => {
+    const def = loadFunctionFile(path.join(FIXTURES, 'object-export.js'), { console: quietConsole() });
+    expect(def.name).toBe('object-example');
+    expect(def.pathRegex.test('/abc/orders')).toBe(true);
+    expect(def.pathRegex.test('/abc/private')).toBe(false);
+    expect(Object.keys(def.handlers).sort()).toEqual(['available', 'change', 'delete']);
+    expect(def.timeoutMs).toBe(1234);
+  });
+
+  test('a bare function is the change handler (ROS 1.x Realm Functions), regex from its property or all non-system realms', () => {
+    const bare = loadFunctionFile(path.join(FIXTURES, 'bare-function.js'), { console: quietConsole() });
+    expect(bare.name).toBe('bare-function');
+    expect(Object.keys(bare.handlers)).toEqual(['change']);
+    expect(bare.pathRegex.test('/0123abcd/realmtasks')).toBe(true);
+    expect(bare.pathRegex.test('/0123abcd/other')).toBe(false);
+
+    const dir = tmp('trib-fn-');
+    fs.writeFileSync(path.join(dir, 'anything.js'), 'module.exports = function (event) {};');
+    const all = loadFunctionFile(path.join(dir, 'anything.js'), { console: quietConsole() });
+    expect(all.pathRegex.test('/u/x')).toBe(true);
+    expect(all.pathRegex.test('/__admin')).toBe(false);
+  });
+
+  test('TypeScript files are transpiled (types, export default, import of tributary)', async () => {
+    const def = loadFunctionFile(path.join(FIXTURES, 'typed.ts'), { console: quietConsole() });
+    expect(def.name).toBe('typed');
+    expect(def.pathRegex.source).toBe('^\\/shop\\/');
+    await expect(Promise.resolve(def.handlers.available!.call(def.receiver, '/shop/x'))).resolves.toBe('function:/shop/x');
+  });
+
+  test('bad files fail with a reason', () => {
+    const dir = tmp('trib-fn-bad-');
+    const cases: [string, string, RegExp][] = [
+      ['syntax.js', 'module.exports = { onchange(e) { return ( } };', /SyntaxError|Unexpected/],
+      ['nothing.js', 'module.exports = 42;', /exports nothing usable/],
+      ['nohandler.js', 'module.exports = { pathRegex: /x/ };', /no handler/],
+      ['regex.js', "module.exports = { pathRegex: '(', onchange() {} };", /not a valid regular expression/],
+      ['throws.js', "throw new Error('boom at load');", /evaluating the file threw: Error: boom at load/],
+      ['name.js', "module.exports = { name: '../etc', onchange() {} };", /name must be/],
+      ['types.ts', 'const x: number = ;\nexport default { onchange() {} };', /TypeScript: .*types\.ts:1/],
+      ['timeout.js', 'module.exports = { timeoutMs: -1, onchange() {} };', /timeoutMs must be/],
+    ];
+    for (const [file, text, reason] of cases) {
+      fs.writeFileSync(path.join(dir, file), text);
+      expect(() => loadFunctionFile(path.join(dir, file), { console: quietConsole() })).toThrow(reason);
+    }
+  });
+
+  test('each load reads the current text of the file and of helpers in the folder', () => {
+    const dir = tmp('trib-fn-helper-');
+    fs.writeFileSync(path.join(dir, '_helper.js'), 'module.exports = 1;');
+    fs.writeFileSync(path.join(dir, 'f.js'), "const h = require('./_helper'); module.exports = { onchange() { return h; } };");
+    const first = loadFunctionFile(path.join(dir, 'f.js'), { console: quietConsole() });
+    expect(first.handlers.change!({})).toBe(1);
+    fs.writeFileSync(path.join(dir, '_helper.js'), 'module.exports = 2;');
+    const second = loadFunctionFile(path.join(dir, 'f.js'), { console: quietConsole() });
+    expect(second.handlers.change!({})).toBe(2);
+    expect(first.handlers.change!({})).toBe(1);
+  });
+});
+
+describe('function logs', () => {
+  test('console output of a function goes to its own file with timestamps, and to the tap', () => {
+    const dir = tmp('trib-fn-logs-');
+    const tapped: string[] = [];
+    const log = new FunctionLog(dir, 'fn', (level, text) => tapped.push(`${level}:${text}`));
+    const c = log.console();
+    c.log('hello %s', 'world', { a: 1 });
+    c.error(new Error('bad thing'));
+    c.warn('two\nlines');
+    log.close();
+    const lines = fs.readFileSync(path.join(dir, 'fn.log'), 'utf8').trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z log +hello world \{ a: 1 \}$/);
+    expect(lines[1]).toMatch(/ error +Error: bad thing$/);
+    expect(lines.some((l) => /^  at /.test(l.trimStart()) || l.startsWith('      at '))).toBe(true);
+    expect(tapped[0]).toBe('log:hello world { a: 1 }');
+    expect(tapped[2]).toBe('warn:two\n  lines');
+    expect(lastLines(path.join(dir, 'fn.log'), 2)).toEqual(lines.slice(-2));
+  });
+
+  test('a log is rotated past its size limit', () => {
+    const dir = tmp('trib-fn-rot-');
+    const log = new FunctionLog(dir, 'big', undefined, 200);
+    for (let i = 0; i < 10; i++) log.write('log', `line ${i} ${'x'.repeat(40)}`);
+    log.close();
+    expect(fs.existsSync(path.join(dir, 'big.log.1'))).toBe(true);
+    expect(fs.statSync(path.join(dir, 'big.log')).size).toBeLessThanOrEqual(200);
+    expect(lastLines(path.join(dir, 'big.log'), 1)[0]).toContain('line 9');
+  });
+});
+
+describe('options', () => {
+  test('defaults, environment and flags; durations in ms', () => {
+    expect(resolveFunctionsOptions().functionTimeout).toBe(30_000);
+    expect(resolveFunctionsOptions({}, { TRIBUTARY_FUNCTION_TIMEOUT: '2s' }).functionTimeout).toBe(2000);
+    expect(resolveFunctionsOptions({ functionTimeout: '250ms' }, { TRIBUTARY_FUNCTION_TIMEOUT: '2s' }).functionTimeout).toBe(250);
+    expect(parseMilliseconds('1.5m')).toBe(90_000);
+    expect(() => resolveFunctionsOptions({ functionTimeout: 'soon' })).toThrow(/functionTimeout.*--function-timeout/);
+    expect(() => resolveFunctionsOptions({ nope: 1 })).toThrow(/unknown functions option/);
+  });
+});
+
+describe('FunctionsRuntime (fake notifier, real folder watcher)', () => {
+  let dir: string;
+  let logDir: string;
+  let notifier: FakeNotifier;
+  let runtime: FunctionsRuntime;
+  let logLines: string[];
+
+  beforeEach(async () => {
+    dir = tmp('trib-fn-dir-');
+    logDir = tmp('trib-fn-logdir-');
+    notifier = new FakeNotifier();
+    logLines = [];
+  });
+  afterEach(async () => {
+    await runtime?.stop();
+  });
+
+  async function start(timeoutMs = 30_000): Promise<void> {
+    runtime = new FunctionsRuntime({ dir, serverUrl: 'http://127.0.0.1:1', notifier, logDir, timeoutMs, log: new JsonLogger('debug', {}, (l) => logLines.push(l)) });
+    await runtime.start();
+  }
+  const info = (name: string) => runtime.list().find((f) => f.name === name);
+  const logOf = (name: string) => (fs.existsSync(path.join(logDir, `${name}.log`)) ? fs.readFileSync(path.join(logDir, `${name}.log`), 'utf8') : '');
+  const msgs = () => logLines.map((l) => JSON.parse(l) as { msg: string; function?: string });
+
+  test('add, edit, broken edit, delete take effect without a restart', async () => {
+    const file = path.join(dir, 'counter.js');
+    fs.writeFileSync(file, "module.exports = { pathRegex: /^\\/shop$/, onchange(e) { console.log('v1 saw', e.path); e.seen.push('v1'); } };");
+    await start();
+    expect(info('counter')).toMatchObject({ status: 'loaded', events: ['change'], pathRegex: '/^\\/shop$/' });
+    let seen: string[] = [];
+    await notifier.deliver('change', '/shop', { path: '/shop', seen });
+    expect(seen).toEqual(['v1']);
+
+    fs.writeFileSync(file, "module.exports = { pathRegex: /^\\/shop$/, onchange(e) { console.log('v2 saw', e.path); e.seen.push('v2'); } };");
+    await waitFor('reload', () => info('counter')?.reloads === 1);
+    const wrappersAfterInPlaceSwap = notifier.listeners.length;
+    seen = [];
+    await notifier.deliver('change', '/shop', { path: '/shop', seen });
+    expect(seen).toEqual(['v2']);
+    expect(wrappersAfterInPlaceSwap).toBe(1);
+
+    fs.writeFileSync(file, 'module.exports = { onchange(e) { e.seen.push( } };');
+    await waitFor('failed reload', () => info('counter')?.lastError?.during === 'load');
+    expect(info('counter')!.status).toBe('loaded');
+    seen = [];
+    await notifier.deliver('change', '/shop', { path: '/shop', seen });
+    expect(seen).toEqual(['v2']);
+    expect(logOf('counter')).toMatch(/failed to load: [\s\S]*SyntaxError[\s\S]*the previous version keeps running/);
+
+    fs.writeFileSync(file, "module.exports = { pathRegex: '^/other$', onchange(e) { e.seen.push('v3'); } };");
+    await waitFor('reload with a new regex', () => info('counter')?.reloads === 2);
+    seen = [];
+    await notifier.deliver('change', '/shop', { path: '/shop', seen });
+    await notifier.deliver('change', '/other', { path: '/other', seen });
+    expect(seen).toEqual(['v3']);
+    expect(notifier.listeners).toHaveLength(1);
+
+    fs.unlinkSync(file);
+    await waitFor('unload', () => info('counter')?.status === 'unloaded');
+    expect(notifier.listeners).toHaveLength(0);
+
+    const log = logOf('counter');
+    expect(log).toMatch(/Z log +v1 saw \/shop\n/);
+    expect(log).toMatch(/Z log +v2 saw \/shop\n/);
+    expect(log).toMatch(/runtime +unloaded\n$/);
+    const lifecycle = msgs().filter((m) => m.function === 'counter').map((m) => m.msg).filter((m) => m.startsWith('function ') && m !== 'function output');
+    expect(lifecycle).toEqual(['function loaded', 'function reloaded', 'function failed to load', 'function reloaded', 'function unloaded']);
+    expect(msgs().some((m) => m.msg === 'function output' && (m as any).text === 'v1 saw /shop')).toBe(true);
+  });
+
+  test('a file that never loaded is reported failed, and loads once fixed', async () => {
+    fs.writeFileSync(path.join(dir, 'late.ts'), 'export default { onchange(e: any) { e.seen.push("late" }; }');
+    await start();
+    expect(info('late')).toMatchObject({ status: 'failed', events: [] });
+    fs.writeFileSync(path.join(dir, 'late.ts'), 'export default { onchange(e: { seen: string[] }) { e.seen.push("late"); } };');
+    await waitFor('load', () => info('late')?.status === 'loaded');
+    const seen: string[] = [];
+    await notifier.deliver('change', '/u/x', { path: '/u/x', seen });
+    expect(seen).toEqual(['late']);
+  });
+
+  test('a throwing and a slow function do not hold up another one; the timeout lets the queue move on', async () => {
+    fs.writeFileSync(path.join(dir, 'fast.js'), "module.exports = { onchange(e) { e.stamps.push(['fast', Date.now()]); console.log('fast ok'); } };");
+    fs.writeFileSync(path.join(dir, 'thrower.js'), "module.exports = { onchange(e) { throw new Error('thrower broke on ' + e.path); } };");
+    fs.writeFileSync(path.join(dir, 'slow.js'), "module.exports = { async onchange(e) { await new Promise((r) => setTimeout(r, 1500)); e.stamps.push(['slow', Date.now()]); throw new Error('late failure'); } };");
+    await start(300);
+    const stamps: [string, number][] = [];
+    const t0 = Date.now();
+    await notifier.deliver('change', '/u/x', { path: '/u/x', stamps });
+    const waited = Date.now() - t0;
+    expect(waited).toBeGreaterThanOrEqual(280);
+    expect(waited).toBeLessThan(1200);
+    expect(stamps.map((s) => s[0])).toEqual(['fast']);
+    expect(stamps[0]![1] - t0).toBeLessThan(200);
+
+    expect(info('thrower')).toMatchObject({ counts: { calls: 1, errors: 1, timeouts: 0 } });
+    expect(info('thrower')!.lastError!.message).toBe('thrower broke on /u/x');
+    expect(logOf('thrower')).toMatch(/error +onchange\(\/u\/x\) failed: Error: thrower broke on \/u\/x/);
+    expect(info('slow')).toMatchObject({ counts: { calls: 1, timeouts: 1, running: 1 } });
+    expect(logOf('slow')).toMatch(/has not finished after 300 ms/);
+
+    await waitFor('the abandoned call to finish and be logged', () => /failed after its timeout: Error: late failure/.test(logOf('slow')), 4000);
+    expect(info('slow')).toMatchObject({ counts: { running: 0, errors: 1 } });
+    expect(info('fast')).toMatchObject({ counts: { calls: 1, errors: 0, timeouts: 0 } });
+    expect(logOf('fast')).toMatch(/log +fast ok/);
+  });
+
+  test('a per-function timeoutMs overrides the runtime default', async () => {
+    fs.writeFileSync(path.join(dir, 'patient.js'), 'module.exports = { timeoutMs: 100, onchange() { return new Promise((r) => setTimeout(r, 400)); } };');
+    await start(10_000);
+    const t0 = Date.now();
+    await notifier.deliver('change', '/u/x', { path: '/u/x' });
+    expect(Date.now() - t0).toBeLessThan(350);
+    expect(info('patient')).toMatchObject({ timeoutMs: 100, counts: { timeouts: 1 } });
+  });
+
+  test('names must be unique; the status file lists every function', async () => {
+    fs.writeFileSync(path.join(dir, 'a.js'), "module.exports = { name: 'same', onavailable() {} };");
+    await start();
+    fs.writeFileSync(path.join(dir, 'b.js'), "module.exports = { name: 'same', ondelete() {} };");
+    await waitFor('b to fail', () => runtime.list().some((f) => f.file.endsWith('b.js') && f.status === 'failed'));
+    expect(runtime.list().find((f) => f.file.endsWith('b.js'))!.lastError!.message).toMatch(/already used by .*a\.js/);
+    const status = await waitFor('status file', () => {
+      const f = path.join(logDir, 'functions.json');
+      if (!fs.existsSync(f)) return false;
+      const s = JSON.parse(fs.readFileSync(f, 'utf8'));
+      return s.functions.length === 2 ? s : false;
+    });
+    expect(status.state).toBe('running');
+    expect(status.functions.map((f: { name: string; status: string }) => `${f.name}:${f.status}`).sort()).toEqual(['b:failed', 'same:loaded']);
+  });
+
+  test('stop() unregisters everything and leaves an injected notifier open', async () => {
+    fs.writeFileSync(path.join(dir, 'a.js'), 'module.exports = { onchange() {}, onavailable() {} };');
+    await start();
+    expect(notifier.listeners).toHaveLength(2);
+    await runtime.stop();
+    expect(notifier.listeners).toHaveLength(0);
+    expect(notifier.closed).toBe(false);
+    expect(JSON.parse(fs.readFileSync(path.join(logDir, 'functions.json'), 'utf8')).state).toBe('stopped');
+  });
+
+  test('a missing folder is an error', async () => {
+    runtime = new FunctionsRuntime({ dir: path.join(dir, 'nope'), serverUrl: 'http://127.0.0.1:1', notifier, logDir });
+    await expect(runtime.start()).rejects.toThrow(/functions folder .*nope does not exist/);
+  });
+});
