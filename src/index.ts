@@ -9,6 +9,7 @@
 import { Session, User } from './client';
 import { Credentials } from './client/credentials';
 import { Collection, Realm as RealmBase } from './realm';
+import * as notifierApi from './notifier';
 
 /**
  * Accepted and ignored: realm-js needed a feature token to unlock the notifier and Adapter;
@@ -26,6 +27,13 @@ const Sync = {
   setFeatureToken,
   /** The realm-js 1.x name of setFeatureToken; accepted and ignored. */
   setAccessToken: setFeatureToken,
+  // The global notifier (API.md §3).
+  addListener: notifierApi.addListener,
+  removeListener: notifierApi.removeListener,
+  removeAllListeners: notifierApi.removeAllListeners,
+  localListenerRealms: notifierApi.localListenerRealms,
+  setListenerDirectory: notifierApi.setListenerDirectory,
+  getListenerDirectory: notifierApi.getListenerDirectory,
 };
 
 /** Realm with the `Realm.Sync` namespace of realm-js. */
@@ -54,6 +62,8 @@ export type {
   RealmPropertyView,
 } from './realm';
 export { Server, type ServerConfig } from './server';
+export { Notifier } from './notifier';
+export type { ChangeEvent, ChangeSet, NotifierEvent, NotifierOptions, NotifierLogger, NotifierHandler, RealmListenerConfiguration } from './notifier';
 export { TributaryError, ERROR_CODES, type ErrorCode } from './errors';
 export { ObjectId, UUID, Decimal128 } from './model';
 export default Realm;
