@@ -1,9 +1,12 @@
+import * as path from 'node:path';
 import yargs, { type Argv, type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { FUNCTIONS_OPTIONS, FunctionsRuntime, resolveFunctionsOptions, type FunctionsOptionName } from '../functions';
 import { readAdminToken } from '../server/keys';
 import { JsonLogger } from '../server/logger';
 import { SERVER_OPTIONS, describeDefault, envName, flagName, resolveOptions, type OptionSpec, type ServerOptionName } from '../server/options';
 import { Server } from '../server/server';
+import { UsageError, checkFunctionsDir, functionsCommand, functionsFlags, givenFunctionsOptions, notGiven } from './functions-commands';
 
 /**
  * The `tributary` command. Server flags come from the option table (src/server/options.ts); each
@@ -38,20 +41,53 @@ function givenOptions(argv: Record<string, unknown>): Record<string, unknown> {
   return out;
 }
 
+/** The functions options `tributary start` takes (the server is in-process, so no --server or token). */
+const START_FUNCTIONS_KEYS = ['functionsDir', 'functionsLogDir', 'listenerDir', 'functionTimeout'] as const satisfies readonly FunctionsOptionName[];
+
 async function runServer(argv: Record<string, unknown>, withFunctions: boolean): Promise<void> {
-  const options = resolveOptions(givenOptions(argv), process.env);
+  let options: ReturnType<typeof resolveOptions>;
+  let functions: ReturnType<typeof resolveFunctionsOptions> | null = null;
+  try {
+    options = resolveOptions(givenOptions(argv), process.env);
+    if (withFunctions) {
+      const given = givenFunctionsOptions(argv, START_FUNCTIONS_KEYS);
+      functions = resolveFunctionsOptions(given, process.env);
+      // Logs and local copies live with the server's data unless placed elsewhere.
+      if (notGiven('functionsLogDir', given)) functions.functionsLogDir = path.join(options.dataPath, 'functions', 'logs');
+      if (notGiven('listenerDir', given)) functions.listenerDir = path.join(options.dataPath, 'functions', 'listener');
+      checkFunctionsDir(functions.functionsDir);
+    }
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
   const log = new JsonLogger(options.logLevel as 'info');
   const server = new Server({ ...options, logger: log });
   await server.start();
-  if (withFunctions) log.info('no functions runtime is configured; running the sync server only');
   log.info('admin token', { file: server.adminTokenPath, hint: 'run `tributary token` to print it' });
+
+  let runtime: FunctionsRuntime | null = null;
+  if (functions) {
+    // The runtime is an ordinary sync client of the in-process server, over loopback, as admin.
+    runtime = new FunctionsRuntime({
+      dir: functions.functionsDir,
+      serverUrl: server.url,
+      adminToken: readAdminToken(options.dataPath),
+      logDir: functions.functionsLogDir,
+      listenerDirectory: functions.listenerDir,
+      timeoutMs: functions.functionTimeout,
+      log: log.child({ component: 'functions' }),
+    });
+  }
   let stopping = false;
-  const shutdown = (signal: string) => {
+  const shutdown = (signal: string, code = 0) => {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
-    server.stop().then(
-      () => process.exit(0),
+    (async () => {
+      await runtime?.stop();
+      await server.stop();
+    })().then(
+      () => process.exit(code),
       (e) => {
         log.error('shutdown failed', { error: e });
         process.exit(1);
@@ -60,6 +96,15 @@ async function runServer(argv: Record<string, unknown>, withFunctions: boolean):
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  if (runtime) {
+    try {
+      await runtime.start();
+      log.info('functions folder', { dir: runtime.dir, logs: runtime.logDir, hint: 'run `tributary functions list` / `tributary functions logs <name>`' });
+    } catch (e) {
+      log.error('functions runtime failed to start', { error: e });
+      shutdown('functions runtime failed', 1);
+    }
+  }
 }
 
 export async function main(args: string[]): Promise<void> {
@@ -74,8 +119,8 @@ export async function main(args: string[]): Promise<void> {
     )
     .command(
       'start',
-      'Run the server (and, once configured, functions and connectors).',
-      (y) => serverFlags(y),
+      `Run the server and the functions runtime (function files of --functions, default ${FUNCTIONS_OPTIONS.functionsDir.default}) in one process.`,
+      (y) => functionsFlags(serverFlags(y), START_FUNCTIONS_KEYS),
       (argv) => runServer(argv as Record<string, unknown>, true),
     )
     .command(
@@ -91,7 +136,8 @@ export async function main(args: string[]): Promise<void> {
         process.stdout.write(readAdminToken(dataPath) + '\n');
       },
     )
-    .demandCommand(1, 'name a command: serve, start or token (see --help)')
+    .command(functionsCommand)
+    .demandCommand(1, 'name a command: serve, start, functions or token (see --help)')
     .strict()
     .help()
     .alias('h', 'help')
