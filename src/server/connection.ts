@@ -10,6 +10,11 @@ import type { TokenClaims, TokenService } from './tokens';
 export interface ConnectionOptions extends SessionLimits {
   protocol: ProtocolLimits;
   maxSessionsPerConnection: number;
+  /**
+   * Upload bytes received on the connection and not yet committed (or failed) above which the
+   * server stops reading the socket until half of them are done.
+   */
+  maxPendingUploadBytes: number;
 }
 
 /** WebSocket close codes used when a connection-level error ends the connection. */
@@ -25,6 +30,10 @@ const CLOSE_TOO_BIG = 1009;
  * oversized message, text frame) send ERROR with session 0 and close the connection. Misuse of a
  * session id (0, unknown, reused) rejects that one message with an ERROR for session 0 and keeps
  * the connection and its other sessions. Everything about one session is a session ERROR.
+ *
+ * Backpressure: uploads are committed in the background (pipelined per session), so the bytes of
+ * received, not yet committed UPLOADs are counted; above `maxPendingUploadBytes` the socket is
+ * paused (TCP pushes back on the client) and resumed once they are down to half of that.
  */
 export class Connection {
   private readonly sessions = new Map<number, Session>();
@@ -32,6 +41,10 @@ export class Connection {
   private closed = false;
   private drainWaiters: (() => void)[] = [];
   private gate: Promise<void> | null = null;
+  private pendingUploadBytes = 0;
+  private readPaused = false;
+  /** Times reading was paused for the upload backlog (tests, metrics). */
+  readPauses = 0;
   lastActivity = Date.now();
 
   constructor(
@@ -127,8 +140,13 @@ export class Connection {
         switch (msg.type) {
           case 'IDENT':
             return session.ident(msg);
-          case 'UPLOAD':
-            return session.upload(msg);
+          case 'UPLOAD': {
+            let size = 64;
+            for (const c of msg.changesets) size += c.data.length + 32;
+            this.pendingUploadBytes += size;
+            if (!this.readPaused && this.pendingUploadBytes > this.options.maxPendingUploadBytes) this.pauseReading();
+            return session.upload(msg, () => this.uploadSettled(size));
+          }
           case 'MARK':
             return session.mark(msg);
           case 'STATE_REQUEST':
@@ -151,6 +169,26 @@ export class Connection {
       if (this.sessions.get(s.id) === s) this.sessions.delete(s.id);
     },
   };
+
+  /** How many received upload bytes are waiting for their commit (tests, metrics). */
+  get pendingUploads(): { bytes: number; paused: boolean } {
+    return { bytes: this.pendingUploadBytes, paused: this.readPaused };
+  }
+
+  private pauseReading(): void {
+    this.readPaused = true;
+    this.readPauses++;
+    this.ws.pause();
+    this.log.debug('upload backlog; reading paused', { pendingUploadBytes: this.pendingUploadBytes });
+  }
+
+  private uploadSettled(size: number): void {
+    this.pendingUploadBytes -= size;
+    if (this.readPaused && this.pendingUploadBytes <= this.options.maxPendingUploadBytes / 2) {
+      this.readPaused = false;
+      if (!this.closed) this.ws.resume();
+    }
+  }
 
   private async refresh(token: string): Promise<void> {
     try {

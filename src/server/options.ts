@@ -42,6 +42,20 @@ export const SERVER_OPTIONS = {
     min: 1,
     description: 'Downloads pause while a connection has more than this many bytes queued for sending.',
   },
+  maxPendingUploadBytes: {
+    kind: 'bytes',
+    default: 4 * 1024 * 1024,
+    min: 1,
+    description:
+      'Backpressure on uploads: when a connection has more than this many bytes of received UPLOADs not yet committed, the server stops reading that socket until half of them are committed.',
+  },
+  historyCacheBytes: {
+    kind: 'bytes',
+    default: 32 * 1024 * 1024,
+    min: 0,
+    description:
+      'Memory for the newest history entries of active realms (encoded bytes; decoded copies take a few times more), so downloads and merges do not re-read and re-decode them; 0 turns the history cache off.',
+  },
   pingTimeout: {
     kind: 'duration',
     default: 15 * 60,

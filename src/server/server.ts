@@ -76,9 +76,11 @@ export class Server {
     return path.resolve(adminTokenFile(this.options.dataPath));
   }
 
-  /** Work counters (group commit batches). */
-  get stats(): { batches: number; jobs: number; largestBatch: number; connections: number } {
-    return { ...(this.queue?.stats ?? { batches: 0, jobs: 0, largestBatch: 0 }), connections: this.connections.size };
+  /** Work counters (group commit batches; upload backpressure pauses of the open connections). */
+  get stats(): { batches: number; jobs: number; largestBatch: number; connections: number; readPauses: number } {
+    let readPauses = 0;
+    for (const c of this.connections) readPauses += c.readPauses;
+    return { ...(this.queue?.stats ?? { batches: 0, jobs: 0, largestBatch: 0 }), connections: this.connections.size, readPauses };
   }
 
   async start(): Promise<void> {
@@ -101,7 +103,7 @@ export class Server {
     const tokens = new TokenService(keys.privateKey, keys.publicKey, { access: o.accessTokenTtl, refresh: o.refreshTokenTtl });
     await this.ensureAdminToken(tokens, keys.created);
 
-    this.storage = this.injectedStorage ?? new SqliteDriver(o.dataPath);
+    this.storage = this.injectedStorage ?? new SqliteDriver(o.dataPath, { historyCacheBytes: o.historyCacheBytes });
     this.queue = new CommitQueue(this.storage, this.log.child({ component: 'commit' }));
     const sync = new SyncService(this.storage, this.queue, this.log.child({ component: 'sync' }), o.maxPathLength);
     await sync.init();
@@ -121,7 +123,9 @@ export class Server {
 
     this.wss = new WebSocketServer({
       noServer: true,
-      perMessageDeflate: { threshold: 1024 },
+      // ws applies the 1 KiB threshold only without context takeover; with takeover every frame,
+      // however small, would go through an asynchronous deflate (one frame per event-loop turn).
+      perMessageDeflate: { threshold: 1024, serverNoContextTakeover: true, clientNoContextTakeover: true },
       // Headroom above the protocol limit, so a slightly oversized message gets a LIMITS_EXCEEDED
       // ERROR from the decoder instead of a bare close from ws.
       maxPayload: o.maxMessageBytes * 2,
@@ -133,6 +137,7 @@ export class Server {
       maxSessionsPerConnection: o.maxSessionsPerConnection,
       downloadBatchBytes: o.downloadBatchBytes,
       maxBufferedBytes: o.maxBufferedBytes,
+      maxPendingUploadBytes: o.maxPendingUploadBytes,
     };
     let nextConnectionId = 1;
     this.httpServer.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {

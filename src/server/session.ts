@@ -55,6 +55,10 @@ export class Session implements RealmListener {
   private ackDirty = false;
   private marks: { requestId: number; target: number }[] = [];
   private tail: Promise<void> = Promise.resolve();
+  /** Settles when every upload submitted so far has committed (or failed). */
+  private uploadTail: Promise<void> = Promise.resolve();
+  /** Shared with the commit jobs of this session's uploads: once one fails, the later ones fail too. */
+  private readonly uploadGuard = { failed: false };
   private attached = false;
   private pumping = false;
   private wanted = false;
@@ -69,15 +73,28 @@ export class Session implements RealmListener {
     private readonly log: Logger,
   ) {}
 
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
   get realmPath(): string | undefined {
     return this.realm?.path;
   }
 
-  /** Queues a message handler behind the session's earlier ones. */
-  enqueue(task: () => Promise<void> | void): void {
+  /**
+   * Queues a message handler behind the session's earlier ones. Handlers also wait for the
+   * uploads before them to commit, except a `pipelined` one (UPLOAD), which only needs the
+   * earlier handlers to have run: its commit may overlap earlier commits (the group commit keeps
+   * their order). `skipped` runs when the session closed before the handler's turn.
+   */
+  enqueue(task: () => Promise<void> | void, pipelined = false, skipped?: () => void): void {
     this.tail = this.tail
       .then(async () => {
-        if (this.state === 'closed') return;
+        if (this.state === 'closed') return skipped?.();
+        if (!pipelined) {
+          await this.uploadTail;
+          if (this.isClosed()) return;
+        }
         await task();
       })
       .catch((e) => this.fail(e));
@@ -118,22 +135,48 @@ export class Session implements RealmListener {
     });
   }
 
-  upload(msg: UploadMessage): void {
-    this.enqueue(async () => {
-      if (!this.usable('UPLOAD')) return;
-      if (!atLeast(this.access!.level, 'write')) throw new TributaryError('PERMISSION_DENIED', `no write access to ${this.realm!.path}`);
-      const decoded = this.checkUpload(msg);
-      const progress = { clientVersion: msg.progressClientVersion, serverVersion: msg.progressServerVersion };
-      this.progress = progress;
-      const realmId = this.realm!.id;
-      await this.service.upload(realmId, this.fileIdent, decoded, progress);
-      if (this.state === 'ready') {
-        // Set before the realm is notified, so the DOWNLOAD that carries our new entry also acknowledges it.
-        this.acked = progress;
-        this.ackDirty = true;
-      }
-      this.service.notify(realmId);
-    });
+  /**
+   * Checks an UPLOAD in order and submits it to the group commit without waiting for the earlier
+   * uploads' commits (so a client streaming changesets gets them committed together). Commits,
+   * and so acknowledgements, keep the upload order; a failed upload fails every later one of
+   * this session. `settled` runs once the upload committed, failed or was dropped.
+   */
+  upload(msg: UploadMessage, settled?: () => void): void {
+    let pending = true;
+    const finish = () => {
+      if (!pending) return;
+      pending = false;
+      settled?.();
+    };
+    this.enqueue(
+      () => {
+        try {
+          if (!this.usable('UPLOAD')) return finish();
+          if (!atLeast(this.access!.level, 'write')) throw new TributaryError('PERMISSION_DENIED', `no write access to ${this.realm!.path}`);
+          const decoded = this.checkUpload(msg);
+          const progress = { clientVersion: msg.progressClientVersion, serverVersion: msg.progressServerVersion };
+          this.progress = progress;
+          const realmId = this.realm!.id;
+          const committed = this.service.upload(realmId, this.fileIdent, decoded, progress, this.uploadGuard).then(
+            () => {
+              if (this.state === 'ready' && progress.clientVersion >= this.acked.clientVersion) {
+                // Set before the realm is notified, so the DOWNLOAD that carries our new entry also acknowledges it.
+                this.acked = progress;
+                this.ackDirty = true;
+              }
+              this.service.notify(realmId);
+            },
+            (e) => this.fail(e),
+          );
+          this.uploadTail = this.uploadTail.then(() => committed).finally(finish);
+        } catch (e) {
+          finish();
+          throw e;
+        }
+      },
+      true,
+      finish,
+    );
   }
 
   mark(msg: MarkMessage): void {
@@ -308,6 +351,8 @@ export class Session implements RealmListener {
           this.cursor = { serverVersion, lastIntegratedClientVersion: lic };
           this.sendDownload(changesets, batch.latestVersion, batch.latestSalt, batch.remainingBytes);
           this.flushMarks();
+          // Caught up with what the read saw: newer versions wake the pump again (`wanted`).
+          if (serverVersion >= batch.latestVersion) break;
         }
       }
     } catch (e) {

@@ -11,7 +11,7 @@ import type { CommitQueue } from './commit-queue';
 import type { Logger } from './logger';
 import { accessFor, ownerOf, type Access } from './permissions';
 import { snapshotInstructions } from './snapshot';
-import type { ClientFileRecord, ReadTransaction, RealmRecord, StorageDriver, StoredHistoryEntry } from './storage/types';
+import type { ClientFileRecord, ReadTransaction, RealmRecord, StorageDriver, StoredHistoryEntry, WriteTransaction } from './storage/types';
 
 /** The user behind a connection, from its verified token. */
 export interface SyncUser {
@@ -85,10 +85,25 @@ export class SyncService {
     if (set.size === 0) this.listeners.delete(realmId);
   }
 
-  /** Tells every session bound to the realm that its history grew. */
+  private readonly changed = new Set<number>();
+
+  /**
+   * Tells every session bound to the realm that its history grew. Calls made while the promise
+   * continuations of one commit batch run are merged (process.nextTick runs after them), so each
+   * session reads the batch's entries once and sends them in one DOWNLOAD.
+   */
   notify(realmId: number): void {
-    const set = this.listeners.get(realmId);
-    if (set) for (const l of [...set]) l.realmChanged();
+    if (this.changed.size === 0) process.nextTick(() => this.flushNotifications());
+    this.changed.add(realmId);
+  }
+
+  private flushNotifications(): void {
+    const ids = [...this.changed];
+    this.changed.clear();
+    for (const realmId of ids) {
+      const set = this.listeners.get(realmId);
+      if (set) for (const l of [...set]) l.realmChanged();
+    }
   }
 
   get openRealms(): number {
@@ -157,29 +172,52 @@ export class SyncService {
    * commit, and records the upload cursor. Already-integrated client versions are skipped. Nothing
    * of the message is kept if any changeset fails. Resolves after the commit is durable; the caller
    * then records its acknowledgement and calls {@link notify}.
+   *
+   * `guard` chains the uploads of one session that are in the commit queue together: once one of
+   * them fails (in its job or with its batch), the later ones fail without writing, so a client's
+   * changesets are never integrated with a gap before them.
    */
-  async upload(realmId: number, fileIdent: number, changesets: DecodedUpload[], progress: { clientVersion: number; serverVersion: number }): Promise<number> {
+  async upload(
+    realmId: number,
+    fileIdent: number,
+    changesets: DecodedUpload[],
+    progress: { clientVersion: number; serverVersion: number },
+    guard?: { failed: boolean },
+  ): Promise<number> {
     for (const c of changesets) this.clock.observe(c.originTimestamp);
-    const latest = await this.queue.submit((tx) => {
-      const rt = tx.realm(realmId);
-      const latestBefore = rt.latestVersion();
-      if (progress.serverVersion > latestBefore) {
-        throw new TributaryError('BAD_SERVER_VERSION', `upload based on server version ${progress.serverVersion}, the server is at ${latestBefore}`);
+    const job = this.queue.submit((tx) => {
+      if (guard?.failed) throw new TributaryError('OTHER_ERROR', 'an earlier upload of this session failed');
+      try {
+        return this.integrate(tx, realmId, fileIdent, changesets, progress);
+      } catch (e) {
+        if (guard) guard.failed = true;
+        throw e;
       }
-      let last = rt.lastIntegratedClientVersion(fileIdent);
-      for (const c of changesets) {
-        if (c.clientVersion <= last) continue; // idempotent re-upload
-        if (c.lastIntegratedServerVersion > latestBefore) {
-          throw new TributaryError('BAD_SERVER_VERSION', `changeset based on server version ${c.lastIntegratedServerVersion}, the server is at ${latestBefore}`);
-        }
-        const result = integrateUpload(rt, fileIdent, c);
-        if (result.version !== undefined) apply(rt, result.instructions);
-        last = c.clientVersion;
-      }
-      tx.setUploadProgress(realmId, fileIdent, progress.clientVersion, progress.serverVersion, Date.now());
-      return rt.latestVersion();
     });
-    return latest;
+    // Marked before any later batch runs (its flush is scheduled after these handlers).
+    if (guard) job.catch(() => (guard.failed = true));
+    return job;
+  }
+
+  /** The body of an upload's commit job: merges, applies and appends each new changeset. */
+  private integrate(tx: WriteTransaction, realmId: number, fileIdent: number, changesets: DecodedUpload[], progress: { clientVersion: number; serverVersion: number }): number {
+    const rt = tx.realm(realmId);
+    const latestBefore = rt.latestVersion();
+    if (progress.serverVersion > latestBefore) {
+      throw new TributaryError('BAD_SERVER_VERSION', `upload based on server version ${progress.serverVersion}, the server is at ${latestBefore}`);
+    }
+    let last = rt.lastIntegratedClientVersion(fileIdent);
+    for (const c of changesets) {
+      if (c.clientVersion <= last) continue; // idempotent re-upload
+      if (c.lastIntegratedServerVersion > latestBefore) {
+        throw new TributaryError('BAD_SERVER_VERSION', `changeset based on server version ${c.lastIntegratedServerVersion}, the server is at ${latestBefore}`);
+      }
+      const result = integrateUpload(rt, fileIdent, c);
+      if (result.version !== undefined) apply(rt, result.instructions);
+      last = c.clientVersion;
+    }
+    tx.setUploadProgress(realmId, fileIdent, progress.clientVersion, progress.serverVersion, Date.now());
+    return rt.latestVersion();
   }
 
   /** The next DOWNLOAD batch after `after`. */

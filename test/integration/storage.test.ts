@@ -17,7 +17,13 @@ interface DriverFactory {
   open(dir: string): StorageDriver;
 }
 
-const DRIVERS: DriverFactory[] = [{ name: 'sqlite', open: (dir) => new SqliteDriver(dir) }];
+const DRIVERS: DriverFactory[] = [
+  { name: 'sqlite', open: (dir) => new SqliteDriver(dir) },
+  // The same suite with the in-memory history cache off (realm and client-file rows stay cached).
+  { name: 'sqlite without history cache', open: (dir) => new SqliteDriver(dir, { historyCacheBytes: 0 }) },
+  // A tiny cache: history reads fall back to the database for all but the newest entries.
+  { name: 'sqlite with a 64-byte history cache', open: (dir) => new SqliteDriver(dir, { historyCacheBytes: 64 }) },
+];
 
 const SCHEMA: Instruction[] = [
   {
@@ -227,6 +233,63 @@ describe.each(DRIVERS)('storage driver: $name', (factory) => {
       expect(tx.getUserByName('dave')).toBeUndefined();
       expect(tx.getRealm('/r')!.latestVersion).toBe(0);
     });
+  });
+
+  test('cached metadata and history follow rollbacks without reopening', async () => {
+    const realmId = await newRealm();
+    const ident = await driver.write((tx) => tx.allocateClientFile(realmId, 0).ident);
+    const append = (tx: Parameters<Parameters<StorageDriver['write']>[0]>[0], clientVersion: number) =>
+      tx.realm(realmId).append({ originFileIdent: ident, originTimestamp: clientVersion, clientVersion, instructions: SCHEMA });
+    await driver.write((tx) => append(tx, 1));
+    const seen = () =>
+      driver.read((tx) => ({
+        latest: tx.getRealmById(realmId)!.latestVersion,
+        byPath: tx.getRealm('/r')!.latestVersion,
+        versions: tx.readHistory(realmId, 0, Infinity).map((e) => e.version),
+        cumulative: tx.cumulativeBytes(realmId, tx.getRealmById(realmId)!.latestVersion),
+        integrated: tx.getClientFile(realmId, ident)!.lastIntegratedClientVersion,
+        upload: tx.getClientFile(realmId, ident)!.uploadClientVersion,
+        salt: tx.versionSalt(realmId, 2),
+      }));
+    const before = await seen();
+    expect(before).toMatchObject({ latest: 1, byPath: 1, versions: [1], integrated: 1, upload: 0, salt: undefined });
+    // A whole transaction that fails after appending, and a savepoint that is undone.
+    await expect(
+      driver.write((tx) => {
+        append(tx, 2);
+        tx.setUploadProgress(realmId, ident, 2, 1, 9);
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await seen()).toEqual(before);
+    await driver.write((tx) => {
+      expect(() =>
+        tx.savepoint(() => {
+          append(tx, 2);
+          tx.realm(realmId).setReciprocal(ident, 1, []);
+          throw new Error('undo me');
+        }),
+      ).toThrow('undo me');
+      expect(tx.realm(realmId).latestVersion()).toBe(1);
+      expect(tx.realm(realmId).getReciprocal(ident, 1)).toBeUndefined();
+    });
+    expect(await seen()).toEqual(before);
+    // What does commit is seen at once, and after reopening.
+    await driver.write((tx) => {
+      append(tx, 2);
+      append(tx, 3);
+      tx.setUploadProgress(realmId, ident, 3, 1, 9);
+    });
+    const after = await seen();
+    expect(after).toMatchObject({ latest: 3, byPath: 3, versions: [1, 2, 3], integrated: 3, upload: 3 });
+    expect(after.salt).toEqual(expect.any(Number));
+    const entries = await driver.write((tx) => [...tx.realm(realmId).entriesAfter(1)].map((e) => [e.version, e.clientVersion, e.instructions]));
+    expect(entries).toEqual([
+      [2, 2, SCHEMA],
+      [3, 3, SCHEMA],
+    ]);
+    await reopen();
+    expect(await seen()).toEqual(after);
   });
 
   test('users: unique names and ids; client files: increasing idents with random salts', async () => {

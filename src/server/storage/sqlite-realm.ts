@@ -6,7 +6,15 @@ import type { HistoryEntry } from '../../merge/integrate';
 import { keyString, type ObjectKey, type ObjectSchema } from '../../model';
 import { TributaryError } from '../../errors';
 import { randomSalt } from './salt';
-import type { RealmTransaction } from './types';
+import type { CachedRealm, ReciprocalRange, SqliteCache } from './sqlite-cache';
+import type { ClientFileRecord, RealmTransaction, StoredHistoryEntry } from './types';
+
+/** What a realm transaction needs from its write transaction to use the driver's cache. */
+export interface RealmCacheAccess {
+  readonly cache: SqliteCache;
+  cachedRealm(realmId: number): CachedRealm | undefined;
+  getClientFile(realmId: number, ident: number): ClientFileRecord | undefined;
+}
 
 type Db = BetterSqlite3.Database;
 type Stmt = BetterSqlite3.Statement;
@@ -23,6 +31,7 @@ export class RealmStatements {
   readonly getReciprocal: Stmt;
   readonly setReciprocal: Stmt;
   readonly trimReciprocal: Stmt;
+  readonly reciprocalRange: Stmt;
   readonly setReciprocalBase: Stmt;
   readonly getSchema: Stmt;
   readonly allSchemas: Stmt;
@@ -48,6 +57,7 @@ export class RealmStatements {
     this.getReciprocal = db.prepare('SELECT changeset FROM reciprocal_history WHERE realm_id = ? AND ident = ? AND version = ?').pluck();
     this.setReciprocal = db.prepare('INSERT OR REPLACE INTO reciprocal_history (realm_id, ident, version, changeset) VALUES (?, ?, ?, ?)');
     this.trimReciprocal = db.prepare('DELETE FROM reciprocal_history WHERE realm_id = ? AND ident = ? AND version <= ?');
+    this.reciprocalRange = db.prepare('SELECT MIN(version) AS min, MAX(version) AS max FROM reciprocal_history WHERE realm_id = ? AND ident = ?');
     this.setReciprocalBase = db.prepare('UPDATE client_files SET reciprocal_base = MAX(reciprocal_base, ?) WHERE realm_id = ? AND ident = ?');
     this.getSchema = db.prepare('SELECT schema FROM schemas WHERE realm_id = ? AND name = ?').pluck();
     this.allSchemas = db.prepare('SELECT schema FROM schemas WHERE realm_id = ? ORDER BY seq').pluck();
@@ -107,6 +117,14 @@ export class SqliteRealmState implements StateStore {
 
 /** History, reciprocal history and state of one realm inside an open SQLite transaction. */
 export class SqliteRealmTransaction extends SqliteRealmState implements RealmTransaction {
+  constructor(
+    st: RealmStatements,
+    realmId: number,
+    private readonly access?: RealmCacheAccess,
+  ) {
+    super(st, realmId);
+  }
+
   latestVersion(): number {
     return this.latestRow().version;
   }
@@ -116,6 +134,11 @@ export class SqliteRealmTransaction extends SqliteRealmState implements RealmTra
   }
 
   *entriesAfter(after: number): Iterable<HistoryEntry> {
+    const cached = this.access?.cachedRealm(this.realmId)?.historyAfter(after);
+    if (cached) {
+      for (const e of cached) yield e.entry;
+      return;
+    }
     const rows = this.st.historyAfter.all(this.realmId, after) as {
       version: number;
       origin_file_ident: number;
@@ -135,30 +158,73 @@ export class SqliteRealmTransaction extends SqliteRealmState implements RealmTra
   }
 
   lastIntegratedClientVersion(fileIdent: number): number {
+    if (this.access) return this.access.getClientFile(this.realmId, fileIdent)?.lastIntegratedClientVersion ?? 0;
     return (this.st.clientFile.get(this.realmId, fileIdent) as number | undefined) ?? 0;
   }
 
+  /** The version range of the file's stored reciprocal rows (loaded once, then kept up to date). */
+  private reciprocalRange(fileIdent: number): ReciprocalRange | undefined {
+    const c = this.access?.cachedRealm(this.realmId);
+    if (!c) return undefined;
+    let range = c.reciprocal.get(fileIdent);
+    if (!range) {
+      const row = this.st.reciprocalRange.get(this.realmId, fileIdent) as { min: number | null; max: number | null };
+      range = row.min === null || row.max === null ? { min: Infinity, max: -Infinity } : { min: row.min, max: row.max };
+      c.reciprocal.set(fileIdent, range);
+    }
+    return range;
+  }
+
   getReciprocal(fileIdent: number, version: number): Instruction[] | undefined {
+    const range = this.reciprocalRange(fileIdent);
+    if (range && (version < range.min || version > range.max)) return undefined;
     const b = this.st.getReciprocal.get(this.realmId, fileIdent, version) as Buffer | undefined;
     return b === undefined ? undefined : decodeChangeset(bytes(b));
   }
 
   setReciprocal(fileIdent: number, version: number, instructions: Instruction[]): void {
     this.st.setReciprocal.run(this.realmId, fileIdent, version, encodeChangeset(instructions));
+    const range = this.reciprocalRange(fileIdent);
+    if (range) {
+      range.min = Math.min(range.min, version);
+      range.max = Math.max(range.max, version);
+    }
   }
 
   trimReciprocal(fileIdent: number, upTo: number): void {
-    this.st.trimReciprocal.run(this.realmId, fileIdent, upTo);
+    const range = this.reciprocalRange(fileIdent);
+    // Skip the DELETE when no stored row is at or below `upTo` (the common case: every upload trims).
+    if (!range || range.min <= upTo) {
+      this.st.trimReciprocal.run(this.realmId, fileIdent, upTo);
+      if (range) {
+        if (range.max <= upTo) {
+          range.min = Infinity;
+          range.max = -Infinity;
+        } else range.min = upTo + 1;
+      }
+    }
+    const c = this.access?.cachedRealm(this.realmId);
+    const file = this.access?.getClientFile(this.realmId, fileIdent);
+    if (file && upTo <= file.reciprocalBase) return; // the base only grows (MAX)
     this.st.setReciprocalBase.run(upTo, this.realmId, fileIdent);
+    if (file && c) c.files.set(fileIdent, { ...file, reciprocalBase: upTo });
   }
 
   append(entry: Omit<HistoryEntry, 'version'>): number {
-    if (entry.originFileIdent !== 0 && this.st.clientFile.get(this.realmId, entry.originFileIdent) === undefined) {
+    const file =
+      entry.originFileIdent === 0
+        ? undefined
+        : this.access
+          ? this.access.getClientFile(this.realmId, entry.originFileIdent)
+          : (this.st.clientFile.get(this.realmId, entry.originFileIdent) as number | undefined);
+    if (entry.originFileIdent !== 0 && file === undefined) {
       throw new TributaryError('BAD_CLIENT_FILE_IDENT', `no client file ${entry.originFileIdent} in realm ${this.realmId}`);
     }
+    const c = this.access?.cachedRealm(this.realmId);
     const version = this.latestVersion() + 1;
     const data = encodeChangeset(entry.instructions);
-    const previous = version === 1 ? 0 : ((this.st.lastCumulative.get(this.realmId, version - 1) as number | undefined) ?? 0);
+    const previous =
+      version === 1 ? 0 : c?.cumulative !== undefined ? c.cumulative : ((this.st.lastCumulative.get(this.realmId, version - 1) as number | undefined) ?? 0);
     const salt = randomSalt();
     this.st.insertHistory.run(
       this.realmId,
@@ -173,10 +239,36 @@ export class SqliteRealmTransaction extends SqliteRealmState implements RealmTra
     );
     this.st.setLatest.run(version, salt, this.realmId);
     if (entry.originFileIdent !== 0) this.st.setLastIntegrated.run(entry.clientVersion, this.realmId, entry.originFileIdent);
+    if (c) {
+      const stored: StoredHistoryEntry = {
+        version,
+        salt,
+        originFileIdent: entry.originFileIdent,
+        originTimestamp: entry.originTimestamp,
+        clientVersion: entry.clientVersion,
+        data,
+        byteSize: data.length,
+        cumulativeBytes: previous + data.length,
+      };
+      const decoded: HistoryEntry = {
+        version,
+        originFileIdent: entry.originFileIdent,
+        originTimestamp: entry.originTimestamp,
+        clientVersion: entry.clientVersion,
+        instructions: entry.instructions,
+      };
+      this.access!.cache.appended(c, stored, decoded);
+      if (typeof file === 'object') c.files.set(entry.originFileIdent, { ...file, lastIntegratedClientVersion: entry.clientVersion });
+    }
     return version;
   }
 
   private latestRow(): { version: number; salt: number } {
+    if (this.access) {
+      const c = this.access.cachedRealm(this.realmId);
+      if (!c) throw new TributaryError('STORAGE_FAILURE', `realm ${this.realmId} does not exist`);
+      return { version: c.record.latestVersion, salt: c.record.latestSalt };
+    }
     const row = this.st.latest.get(this.realmId) as { version: number; salt: number } | undefined;
     if (!row) throw new TributaryError('STORAGE_FAILURE', `realm ${this.realmId} does not exist`);
     return row;

@@ -5,8 +5,9 @@ import * as path from 'node:path';
 import type { StateStore } from '../../changeset/state';
 import { TributaryError } from '../../errors';
 import { randomSalt } from './salt';
+import { CachedRealm, SqliteCache } from './sqlite-cache';
 import { DDL, SCHEMA_VERSION } from './sqlite-schema';
-import { RealmStatements, SqliteRealmState, SqliteRealmTransaction } from './sqlite-realm';
+import { RealmStatements, SqliteRealmState, SqliteRealmTransaction, type RealmCacheAccess } from './sqlite-realm';
 import type {
   ClientFileRecord,
   PermissionLevel,
@@ -128,7 +129,18 @@ class Statements {
 }
 
 class SqliteReadTransaction implements ReadTransaction {
-  constructor(protected readonly st: Statements) {}
+  constructor(
+    protected readonly st: Statements,
+    readonly cache: SqliteCache,
+  ) {}
+
+  /** The cached rows of a realm, loading its row on a miss; undefined when the realm does not exist. */
+  cachedRealm(id: number): CachedRealm | undefined {
+    const hit = this.cache.realm(id);
+    if (hit) return hit;
+    const r = this.st.realmById.get(id) as RealmRow | undefined;
+    return r && this.cache.putRealm(realmFromRow(r));
+  }
 
   getUserById(id: string): UserRecord | undefined {
     const r = this.st.userById.get(id) as UserRow | undefined;
@@ -142,12 +154,13 @@ class SqliteReadTransaction implements ReadTransaction {
     return (this.st.users.all() as UserRow[]).map(userFromRow);
   }
   getRealm(realmPath: string): RealmRecord | undefined {
+    const hit = this.cache.realmByPath(realmPath);
+    if (hit) return hit.record;
     const r = this.st.realmByPath.get(realmPath) as RealmRow | undefined;
-    return r && realmFromRow(r);
+    return r && this.cache.putRealm(realmFromRow(r)).record;
   }
   getRealmById(id: number): RealmRecord | undefined {
-    const r = this.st.realmById.get(id) as RealmRow | undefined;
-    return r && realmFromRow(r);
+    return this.cachedRealm(id)?.record;
   }
   listRealms(): RealmRecord[] {
     return (this.st.realms.all() as RealmRow[]).map(realmFromRow);
@@ -156,16 +169,38 @@ class SqliteReadTransaction implements ReadTransaction {
     return this.st.permission.get(realmPath, userId) as PermissionLevel | undefined;
   }
   getClientFile(realmId: number, ident: number): ClientFileRecord | undefined {
+    const c = this.cachedRealm(realmId);
+    const hit = c?.files.get(ident);
+    if (hit) return hit;
     const r = this.st.clientFile.get(realmId, ident) as ClientFileRow | undefined;
-    return r && clientFileFromRow(r);
+    if (!r) return undefined;
+    const file = clientFileFromRow(r);
+    c?.files.set(ident, file);
+    return file;
   }
   versionSalt(realmId: number, version: number): number | undefined {
     if (version === 0) return 0;
+    const c = this.cachedRealm(realmId);
+    if (c) {
+      if (version === c.record.latestVersion) return c.record.latestSalt;
+      if (version > c.record.latestVersion) return undefined;
+      const e = c.at(version);
+      if (e) return e.stored.salt;
+    }
     return this.st.versionSalt.get(realmId, version) as number | undefined;
   }
   readHistory(realmId: number, after: number, maxBytes: number, maxCount = 10_000): StoredHistoryEntry[] {
     const out: StoredHistoryEntry[] = [];
     let total = 0;
+    const cached = this.cachedRealm(realmId)?.historyAfter(after);
+    if (cached) {
+      for (const e of cached) {
+        if (out.length >= maxCount || total >= maxBytes) break;
+        out.push(e.stored);
+        total += e.stored.byteSize;
+      }
+      return out;
+    }
     // Pages keep memory bounded when a realm has a long history of small changesets.
     while (out.length < maxCount && total < maxBytes) {
       const page = this.st.historyPage.all(realmId, after, Math.min(256, maxCount - out.length)) as {
@@ -199,6 +234,12 @@ class SqliteReadTransaction implements ReadTransaction {
   }
   cumulativeBytes(realmId: number, version: number): number {
     if (version === 0) return 0;
+    const c = this.cachedRealm(realmId);
+    if (c) {
+      if (version === c.record.latestVersion && c.cumulative !== undefined) return c.cumulative;
+      const e = c.at(version);
+      if (e) return e.stored.cumulativeBytes;
+    }
     return (this.st.cumulative.get(realmId, version) as number | undefined) ?? 0;
   }
   realmState(realmId: number): StateStore {
@@ -206,12 +247,13 @@ class SqliteReadTransaction implements ReadTransaction {
   }
 }
 
-class SqliteWriteTransaction extends SqliteReadTransaction implements WriteTransaction {
+class SqliteWriteTransaction extends SqliteReadTransaction implements WriteTransaction, RealmCacheAccess {
   constructor(
     st: Statements,
+    cache: SqliteCache,
     private readonly db: BetterSqlite3.Database,
   ) {
-    super(st);
+    super(st, cache);
   }
 
   createUser(user: UserRecord): void {
@@ -224,7 +266,10 @@ class SqliteWriteTransaction extends SqliteReadTransaction implements WriteTrans
   }
   createRealm(realmPath: string, owner: string | null, createdAt: number): RealmRecord {
     const id = Number(this.st.insertRealm.run(realmPath, owner, createdAt).lastInsertRowid);
-    return { id, path: realmPath, owner, createdAt, deleted: false, latestVersion: 0, latestSalt: 0 };
+    const record: RealmRecord = { id, path: realmPath, owner, createdAt, deleted: false, latestVersion: 0, latestSalt: 0 };
+    const c = this.cache.putRealm(record);
+    c.cumulative = 0;
+    return record;
   }
   setPermission(realmPath: string, userId: string, level: PermissionLevel | null): void {
     if (level === null) this.st.deletePermission.run(realmPath, userId);
@@ -236,7 +281,7 @@ class SqliteWriteTransaction extends SqliteReadTransaction implements WriteTrans
     this.st.bumpIdent.run(realmId);
     const salt = randomSalt();
     this.st.insertClientFile.run(realmId, ident, salt, now);
-    return {
+    const file: ClientFileRecord = {
       realmId,
       ident,
       salt,
@@ -246,16 +291,31 @@ class SqliteWriteTransaction extends SqliteReadTransaction implements WriteTrans
       reciprocalBase: 0,
       lastSeen: now,
     };
+    const c = this.cache.realm(realmId);
+    if (c) {
+      c.files.set(ident, file);
+      c.reciprocal.set(ident, { min: Infinity, max: -Infinity });
+    }
+    return file;
   }
   setUploadProgress(realmId: number, ident: number, clientVersion: number, serverVersion: number, now: number): void {
     this.st.setUploadProgress.run(clientVersion, serverVersion, now, realmId, ident);
+    const c = this.cache.realm(realmId);
+    const f = c?.files.get(ident);
+    if (f) c!.files.set(ident, { ...f, uploadClientVersion: clientVersion, uploadServerVersion: serverVersion, lastSeen: now });
   }
   realm(realmId: number): RealmTransaction {
-    return new SqliteRealmTransaction(this.st.realm, realmId);
+    return new SqliteRealmTransaction(this.st.realm, realmId, this);
   }
   savepoint<T>(fn: () => T): T {
     // A better-sqlite3 transaction function called inside a transaction runs as a SAVEPOINT.
-    return this.db.transaction(fn)();
+    try {
+      return this.db.transaction(fn)();
+    } catch (e) {
+      // The savepoint's writes are undone: so are any cache updates (of any realm) they made.
+      this.cache.clear();
+      throw e;
+    }
   }
 }
 
@@ -277,10 +337,15 @@ export class SqliteDriver implements StorageDriver {
   readonly kind = 'sqlite';
   private readonly db: BetterSqlite3.Database;
   private readonly st: Statements;
+  private readonly cache: SqliteCache;
   private closed = false;
 
-  /** Opens (creating when missing) the database in `dataPath`, or at `:memory:` for tests. */
-  constructor(dataPath: string | ':memory:') {
+  /**
+   * Opens (creating when missing) the database in `dataPath`, or at `:memory:` for tests.
+   * `historyCacheBytes` bounds the newest history kept in memory for downloads and merges.
+   */
+  constructor(dataPath: string | ':memory:', options: { historyCacheBytes?: number } = {}) {
+    this.cache = new SqliteCache(options.historyCacheBytes ?? 32 * 1024 * 1024);
     let file = ':memory:';
     if (dataPath !== ':memory:') {
       fs.mkdirSync(dataPath, { recursive: true });
@@ -321,7 +386,7 @@ export class SqliteDriver implements StorageDriver {
   readSync<T>(fn: (tx: ReadTransaction) => T): T {
     this.checkOpen();
     try {
-      return fn(new SqliteReadTransaction(this.st));
+      return fn(new SqliteReadTransaction(this.st, this.cache));
     } catch (e) {
       throw storageFailure(e);
     }
@@ -330,8 +395,10 @@ export class SqliteDriver implements StorageDriver {
   async write<T>(fn: (tx: WriteTransaction) => T): Promise<T> {
     this.checkOpen();
     try {
-      return this.db.transaction(() => fn(new SqliteWriteTransaction(this.st, this.db))).immediate();
+      return this.db.transaction(() => fn(new SqliteWriteTransaction(this.st, this.cache, this.db))).immediate();
     } catch (e) {
+      // Rolled back (or COMMIT failed): forget whatever the body cached.
+      this.cache.clear();
       throw storageFailure(e);
     }
   }
