@@ -1,12 +1,11 @@
-import { readValue } from '../changeset';
 import { TributaryError } from '../errors';
-import { Decimal128, ObjectId, UUID, type ObjectKey, type PropertySchema, type Value } from '../model';
+import { Decimal128, ObjectId, UUID, type PropertySchema, type Value } from '../model';
 import type { RealmContext } from './context';
-import type { AggregateOperation, SortSpec } from './query-bridge';
+import type { AggregateOperation } from './query-bridge';
 
 /**
- * Sorting and aggregates done here when the query engine is absent, and the key-path checks
- * both share. Same rules as the engine: nulls first ascending, key paths through links.
+ * Key-path checks done when a sort or aggregate is declared (so a bad path fails at once, not on
+ * the first read), and ordering/aggregates over lists of primitives (objects go through src/query).
  */
 
 /** Checks a key path (`'owner.name'`) and returns its last property. */
@@ -23,23 +22,6 @@ export function resolveKeyPath(ctx: RealmContext, type: string, path: string): P
     }
   }
   return prop!;
-}
-
-export function valueAtPath(ctx: RealmContext, type: string, key: ObjectKey, path: string): Value {
-  let current = type;
-  let id: ObjectKey | null = key;
-  const parts = path.split('.');
-  for (let i = 0; i < parts.length; i++) {
-    if (id === null) return null;
-    const schema = ctx.objectSchema(current);
-    const record = ctx.record(current, id);
-    if (!record) return null;
-    const v = readValue(schema, record, parts[i]);
-    if (i === parts.length - 1) return v;
-    current = schema.properties.find((q) => q.name === parts[i])!.objectType!;
-    id = (v as ObjectKey | null) ?? null;
-  }
-  return null;
 }
 
 function rank(v: Value): number {
@@ -63,19 +45,6 @@ export function compareValues(a: Value, b: Value): number {
   const ta = a instanceof ObjectId || a instanceof UUID || a instanceof Decimal128 ? a.toString() : String(a);
   const tb = b instanceof ObjectId || b instanceof UUID || b instanceof Decimal128 ? b.toString() : String(b);
   return ta < tb ? -1 : ta > tb ? 1 : 0;
-}
-
-/** A stable sort of keys by several key paths. */
-export function localSort(ctx: RealmContext, type: string, keys: readonly ObjectKey[], specs: readonly SortSpec[]): ObjectKey[] {
-  const rows = keys.map((k) => ({ k, v: specs.map(([p]) => valueAtPath(ctx, type, k, p)) }));
-  rows.sort((a, b) => {
-    for (let i = 0; i < specs.length; i++) {
-      const c = compareValues(a.v[i], b.v[i]);
-      if (c !== 0) return specs[i][1] ? -c : c;
-    }
-    return 0;
-  });
-  return rows.map((r) => r.k);
 }
 
 const NUMERIC = new Set(['int', 'float', 'double', 'decimal128']);

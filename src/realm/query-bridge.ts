@@ -1,53 +1,15 @@
-import type { ObjectRecord, StateStore } from '../changeset';
 import { TributaryError } from '../errors';
-import type { ObjectKey, Value } from '../model';
-import * as query_ from '../query';
+import { LinkArg } from '../query';
 import { objectInternals } from './object-internals';
 
 export type SortSpec = [keyPath: string, descending: boolean];
 export type AggregateOperation = 'min' | 'max' | 'sum' | 'avg';
 
-/** A compiled Realm query (src/query): a per-record predicate plus SORT/DISTINCT/LIMIT clauses. */
-export interface CompiledQuery {
-  readonly type: string;
-  matches(record: ObjectRecord, store: StateStore): boolean;
-  /** Applies the trailing SORT(…) DISTINCT(…) LIMIT(n) clauses to the matching records. */
-  post(records: ObjectRecord[], store: StateStore): ObjectRecord[];
-  readonly hasPostClauses: boolean;
-}
-
-/** The query engine's interface as this layer uses it (src/query/index.ts). */
-export interface QueryEngine {
-  compileQuery(store: StateStore, type: string, query: string, args: readonly unknown[]): CompiledQuery;
-  sortRecords(store: StateStore, type: string, records: ObjectRecord[], specs: readonly SortSpec[]): ObjectRecord[];
-  aggregate(store: StateStore, type: string, records: ObjectRecord[], operation: AggregateOperation, property: string): Value | undefined;
-  LinkArg: new (type: string, id: ObjectKey) => unknown;
-}
-
-/** src/query, checked against the interface above at compile time. */
-const engine: QueryEngine = {
-  compileQuery: (store, type, query, args) => query_.compileQuery(store, type, query, [...args]),
-  sortRecords: (store, type, records, specs) => query_.sortRecords(store, type, records, specs.map(([p, d]) => [p, d])),
-  aggregate: (store, type, records, operation, property) => query_.aggregate(store, type, records, operation, property),
-  LinkArg: query_.LinkArg,
-};
-
-/** The query engine (kept behind a function so a build without it fails in one place). */
-export function queryEngine(): QueryEngine | null {
-  return engine;
-}
-
-export function requireQueryEngine(what: string): QueryEngine {
-  const e = queryEngine();
-  if (!e) throw new TributaryError('INVALID_ARGUMENT', `${what}: the query engine (src/query) is not available in this build`);
-  return e;
-}
-
 /** Query arguments as the engine takes them: Realm objects become links (type, key). */
-export function queryArgs(args: readonly unknown[], engine: QueryEngine): unknown[] {
+export function queryArgs(args: readonly unknown[]): unknown[] {
   return args.map((a) => {
     const i = objectInternals(a);
-    return i ? new engine.LinkArg(i.type, i.id) : a;
+    return i ? new LinkArg(i.type, i.id) : a;
   });
 }
 

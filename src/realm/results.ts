@@ -4,9 +4,10 @@ import type { CommitChanges } from './change-tracker';
 import { touched } from './change-tracker';
 import { Collection } from './collection';
 import type { RealmContext } from './context';
-import { aggregateValues, checkAggregate, localSort, resolveKeyPath, valueAtPath } from './local-query';
+import { aggregate as aggregateRecords, compileQuery, sortRecords } from '../query';
+import { checkAggregate, resolveKeyPath } from './local-query';
 import type { CollectionListener, ListenableCollection } from './notifications';
-import { queryArgs, queryEngine, requireQueryEngine, sortSpecs, type AggregateOperation, type SortSpec } from './query-bridge';
+import { queryArgs, sortSpecs, type AggregateOperation, type SortSpec } from './query-bridge';
 import { sameObject } from './object-internals';
 
 type KeySource = () => readonly ObjectKey[];
@@ -111,9 +112,8 @@ export class Results<T = unknown> extends Collection<T> implements ListenableCol
    * realm.objects('Dog').filtered('age > $0 AND owner.name BEGINSWITH[c] "a"', 3)
    */
   filtered(query: string, ...args: unknown[]): Results<T> {
-    const engine = requireQueryEngine('filtered()');
     const store = this.ctx.store;
-    const compiled = engine.compileQuery(store, this.objectType, query, queryArgs(args, engine));
+    const compiled = compileQuery(store, this.objectType, query, queryArgs(args));
     const parent = () => this.currentKeys();
     return new Results<T>(this.ctx, this.objectType, () => {
       let records = this.records(parent()).filter((r) => compiled.matches(r, store));
@@ -134,9 +134,7 @@ export class Results<T = unknown> extends Collection<T> implements ListenableCol
   }
 
   private sortKeys(keys: readonly ObjectKey[], specs: readonly SortSpec[]): ObjectKey[] {
-    const engine = queryEngine();
-    if (!engine) return localSort(this.ctx, this.objectType, keys, specs);
-    return engine.sortRecords(this.ctx.store, this.objectType, this.records(keys), specs).map((r) => r.id);
+    return sortRecords(this.ctx.store, this.objectType, this.records(keys), specs.map(([p, d]) => [p, d])).map((r) => r.id);
   }
 
   min(property: string): Value | undefined {
@@ -155,9 +153,7 @@ export class Results<T = unknown> extends Collection<T> implements ListenableCol
   private aggregate(operation: AggregateOperation, property: string): Value | undefined {
     checkAggregate(operation, resolveKeyPath(this.ctx, this.objectType, property), property);
     const keys = this.currentKeys();
-    const engine = queryEngine();
-    if (engine) return engine.aggregate(this.ctx.store, this.objectType, this.records(keys), operation, property) ?? undefined;
-    return aggregateValues(operation, keys.map((k) => valueAtPath(this.ctx, this.objectType, k, property)));
+    return aggregateRecords(this.ctx.store, this.objectType, this.records(keys), operation, property) ?? undefined;
   }
 
   // ---- listeners -----------------------------------------------------------------------------
