@@ -23,3 +23,9 @@ export function flag(argv: string[], name: string, fallback: number): number {
   }
   return fallback;
 }
+
+/** CPU time (user + system) this process has used so far, in ms. */
+export function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}

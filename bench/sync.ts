@@ -6,13 +6,19 @@ import { User } from '../src/client';
 import { Realm } from '../src/realm';
 import { Server, silentLogger } from '../src/server';
 import { rawBroadcast } from './raw-ws';
-import { flag, fmt, summarize } from './stats';
+import { startBenchServer } from './server-process';
+import { cpuMs, flag, fmt, summarize } from './stats';
 
 /**
  * One writer, N readers on one realm (each reader on its own connection, as separate devices
  * would be). Phase 1 measures throughput with a bounded window of unacknowledged changesets;
  * phase 2 paces the writer at a fixed rate and measures commit-to-reader latency. Both phases run
  * the same payloads through a bare `ws` relay in the same process as the baseline.
+ *
+ * By default the server runs in this process (everything shares one core's event loop);
+ * `--server-process` runs it as a `tributary serve` child process, so server and clients use
+ * separate cores. CPU time per delivered changeset is reported for this process and the server
+ * child (it is steadier than rates on a shared machine).
  */
 const schema = [{ name: 'Item', primaryKey: 'id', properties: { id: 'int', sentAt: 'double', body: 'string' } }];
 const BODY = 'x'.repeat(64);
@@ -23,17 +29,29 @@ export async function main(argv: string[]): Promise<void> {
   const windowSize = flag(argv, 'window', 32);
   const rate = flag(argv, 'rate', 500);
   const pacedCount = flag(argv, 'paced', 1500);
-  console.log(`sync: 1 writer, ${readers} readers, ${count} changesets (window ${windowSize}); then ${pacedCount} at ${rate}/s`);
+  const serverProcess = argv.includes('--server-process');
+  console.log(
+    `sync: 1 writer, ${readers} readers, ${count} changesets (window ${windowSize}); then ${pacedCount} at ${rate}/s; server ${serverProcess ? 'in a child process' : 'in this process'}`,
+  );
 
   const payloads = Array.from({ length: Math.max(count, pacedCount) }, (_, i) =>
     encodeChangeset([{ op: 'Create', type: 'Item', id: i, values: { sentAt: 0, body: BODY } }]),
   );
+  const rawCpuStart = cpuMs();
   const rawThroughput = await rawBroadcast(payloads.slice(0, count), readers, windowSize);
+  const rawCpu = (cpuMs() - rawCpuStart) / (count * readers);
   const rawPaced = await rawBroadcast(payloads.slice(0, pacedCount), readers, 1, rate);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-bench-'));
-  const server = new Server({ dataPath: path.join(dir, 'server'), port: 0, address: '127.0.0.1', logger: silentLogger });
-  await server.start();
+  let server: { url: string; port: number; serverCpuMs(): number; stop(): Promise<void> };
+  if (serverProcess) {
+    const child = await startBenchServer(path.join(dir, 'server'));
+    server = { url: child.url, port: child.port, serverCpuMs: () => child.cpuMs(), stop: () => child.stop() };
+  } else {
+    const inProcess = new Server({ dataPath: path.join(dir, 'server'), port: 0, address: '127.0.0.1', logger: silentLogger });
+    await inProcess.start();
+    server = { url: inProcess.url, port: inProcess.port, serverCpuMs: () => 0, stop: () => inProcess.stop() };
+  }
   try {
     const writerUser = await User.register(server.url, 'bench', 'bench-password');
     const url = `realm://127.0.0.1:${server.port}/~/bench`;
@@ -65,6 +83,8 @@ export async function main(argv: string[]): Promise<void> {
       delivered = 0;
       const replica = writer._replica;
       const allDelivered = new Promise<void>((resolve) => (onDelivered = () => delivered === n * readers && resolve()));
+      const cpuStart = cpuMs();
+      const serverCpuStart = server.serverCpuMs();
       const start = performance.now();
       for (let i = 0; i < n; i++) {
         if (perSecond) {
@@ -78,7 +98,8 @@ export async function main(argv: string[]): Promise<void> {
       }
       await allDelivered;
       const seconds = (performance.now() - start) / 1000;
-      return { perSecond: delivered / seconds, ...summarize(latencies) };
+      const cpu = { clients: (cpuMs() - cpuStart) / delivered, server: (server.serverCpuMs() - serverCpuStart) / delivered };
+      return { perSecond: delivered / seconds, cpu, ...summarize(latencies) };
     };
 
     const ours = await run(0, count, windowSize);
@@ -92,6 +113,10 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`paced ${rate}/s p50 (ms)     ${fmt(paced.p50, 2).padStart(11)} ${fmt(rawPaced.p50, 2).padStart(11)}   ${fmt(paced.p50 / rawPaced.p50, 2)}`);
     console.log(`paced ${rate}/s p99 (ms)     ${fmt(paced.p99, 2).padStart(11)} ${fmt(rawPaced.p99, 2).padStart(11)}   ${fmt(paced.p99 / rawPaced.p99, 2)}`);
     console.log(`changesets/s delivered per reader: ${fmt(ours.perSecond / readers, 0)} (raw ${fmt(rawThroughput.perSecond / readers, 0)})`);
+    const cpuLine = (label: string, c: { clients: number; server: number }) =>
+      serverProcess ? `${label}: ${fmt(c.clients * 1000, 0)} µs in the client process + ${fmt(c.server * 1000, 0)} µs in the server process` : `${label}: ${fmt(c.clients * 1000, 0)} µs`;
+    console.log(`${cpuLine('CPU per delivery, throughput phase', ours.cpu)} (raw relay ${fmt(rawCpu * 1000, 0)} µs)`);
+    console.log(cpuLine('CPU per delivery, paced phase', paced.cpu));
 
     writer.close();
     for (const r of readerRealms) r.close();

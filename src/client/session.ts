@@ -258,10 +258,15 @@ export class Session implements SyncSessionHandle, ConnectionClient {
 
   private accept(message: Exclude<ServerMessage, { type: 'PONG' }>): void {
     // A user's write transaction (or an admin tool's hold) holds the replica: integrate after it
-    // ends, in arrival order.
-    if (this.deferred.length > 0 || this.replica.isInWrite || this.holds > 0) {
+    // ends, in arrival order. DOWNLOADs also wait for the end of the current turn (a microtask),
+    // so those that arrived together are integrated in one replica transaction.
+    const coalesce = message.type === 'DOWNLOAD' && !this.splitDownloads;
+    if (this.deferred.length > 0 || this.replica.isInWrite || this.holds > 0 || coalesce) {
       this.deferred.push(message);
-      if (this.deferred.length === 1) this.drainDeferred();
+      if (this.deferred.length === 1) {
+        if (coalesce && !this.replica.isInWrite && this.holds === 0) queueMicrotask(() => this.drainDeferred());
+        else this.drainDeferred();
+      }
       return;
     }
     this.handle(message);
@@ -279,7 +284,16 @@ export class Session implements SyncSessionHandle, ConnectionClient {
         return;
       }
       const m = this.deferred.shift()!;
-      if (m.session === this.sessionId && this.sessionId !== 0) this.handle(m);
+      if (m.session !== this.sessionId || this.sessionId === 0) continue;
+      if (m.type === 'DOWNLOAD' && !this.splitDownloads && this.deferred[0]?.type === 'DOWNLOAD') {
+        const batch: DownloadMessage[] = [m];
+        while (this.deferred[0]?.type === 'DOWNLOAD' && this.deferred[0].session === m.session) batch.push(this.deferred.shift() as DownloadMessage);
+        try {
+          this.receiveDownloads(batch);
+        } catch (e) {
+          this.localFailure(e);
+        }
+      } else this.handle(m);
     }
   }
 
@@ -383,32 +397,41 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   }
 
   private receiveDownload(message: DownloadMessage): void {
+    this.receiveDownloads([message]);
+  }
+
+  /** Integrates consecutive DOWNLOADs in one replica transaction (see {@link Replica.integrateAll}). */
+  private receiveDownloads(messages: DownloadMessage[]): void {
     if (this.phase === 'bootstrapping') return; // the snapshot covers it; DOWNLOADs resume after it
     if (this.phase !== 'ready') throw new TributaryError('BAD_MESSAGE_ORDER', 'DOWNLOAD before IDENT');
+    const last = messages[messages.length - 1]!;
     const ackBefore = this.replica.progress.acknowledged.clientVersion;
-    if (this.progress.active && message.uploadClientVersion > ackBefore) {
-      for (const c of this.replica.changesetsAfter(ackBefore)) if (c.clientVersion <= message.uploadClientVersion) this.uploadAckedBytes += c.data.length;
+    const ackAfter = Math.max(...messages.map((m) => m.uploadClientVersion));
+    if (this.progress.active && ackAfter > ackBefore) {
+      for (const c of this.replica.changesetsAfter(ackBefore)) if (c.clientVersion <= ackAfter) this.uploadAckedBytes += c.data.length;
     }
-    this.replica.integrate({
-      serverVersion: message.serverVersion,
-      lastIntegratedClientVersion: message.lastIntegratedClientVersion,
-      latestServerVersion: message.latestServerVersion,
-      latestServerVersionSalt: message.latestServerVersionSalt,
-      uploadClientVersion: message.uploadClientVersion,
-      uploadServerVersion: message.uploadServerVersion,
-      changesets: message.changesets.map((c) => ({
-        serverVersion: c.serverVersion,
-        lastIntegratedClientVersion: c.lastIntegratedClientVersion,
-        originTimestamp: c.originTimestamp,
-        originFileIdent: c.originFileIdent,
-        instructions: decodeChangeset(c.data),
+    this.replica.integrateAll(
+      messages.map((message) => ({
+        serverVersion: message.serverVersion,
+        lastIntegratedClientVersion: message.lastIntegratedClientVersion,
+        latestServerVersion: message.latestServerVersion,
+        latestServerVersionSalt: message.latestServerVersionSalt,
+        uploadClientVersion: message.uploadClientVersion,
+        uploadServerVersion: message.uploadServerVersion,
+        changesets: message.changesets.map((c) => ({
+          serverVersion: c.serverVersion,
+          lastIntegratedClientVersion: c.lastIntegratedClientVersion,
+          originTimestamp: c.originTimestamp,
+          originFileIdent: c.originFileIdent,
+          instructions: decodeChangeset(c.data),
+        })),
       })),
-    });
-    this.stats.downloads++;
+    );
+    this.stats.downloads += messages.length;
     this.consecutiveResets = 0;
-    this.downloadedBytes += message.changesets.reduce((n, c) => n + c.data.length, 0);
+    for (const message of messages) this.downloadedBytes += message.changesets.reduce((n, c) => n + c.data.length, 0);
     if (this.progress.active) {
-      this.progress.update('download', this.downloadedBytes, this.downloadedBytes + message.downloadableBytes);
+      this.progress.update('download', this.downloadedBytes, this.downloadedBytes + last.downloadableBytes);
       this.updateUploadProgress();
     }
     const acked = this.replica.progress.acknowledged.clientVersion;

@@ -315,9 +315,9 @@ export class Replica implements StateStore {
     });
   }
 
-  /** Records how far uploads have been sent (informational; resends start from the ack). */
+  /** Records how far uploads have been sent (informational; resends start from the ack, so no fsync). */
   noteUploaded(clientVersion: number): void {
-    if (clientVersion > this.meta.uploadedClientVersion) this.transaction(() => this.setMeta('uploadedClientVersion', clientVersion));
+    if (clientVersion > this.meta.uploadedClientVersion) this.transaction(() => this.setMeta('uploadedClientVersion', clientVersion), undefined, undefined, false);
   }
 
   // ---- StateStore ----------------------------------------------------------------------------
@@ -430,12 +430,12 @@ export class Replica implements StateStore {
   }
 
   /** Runs `fn` in one IMMEDIATE transaction; on a throw everything (caches included) rolls back. */
-  private transaction<T>(fn: () => T, origin?: CommitOrigin, clientVersion?: () => number | undefined): T {
+  private transaction<T>(fn: () => T, origin?: CommitOrigin, clientVersion?: () => number | undefined, durable = origin !== 'download'): T {
     this.checkOpen();
     if (this.inTransaction) throw new TributaryError('INVALID_ARGUMENT', 'a replica transaction is already open');
     // Downloads commit without an fsync: they are atomic with their cursor, so a power loss can
     // only roll both back together and they are downloaded again. Local writes always fsync.
-    this.setSynchronous(origin === 'download' ? 'NORMAL' : 'FULL');
+    this.setSynchronous(durable ? 'FULL' : 'NORMAL');
     this.db.exec('BEGIN IMMEDIATE');
     this.inTransaction = true;
     let result: T;
@@ -617,53 +617,67 @@ export class Replica implements StateStore {
    * nothing) on a cursor that moves backwards or a changeset that cannot be applied.
    */
   integrate(batch: DownloadBatch): void {
+    this.integrateAll([batch]);
+  }
+
+  /**
+   * Integrates consecutive DOWNLOADs, in order, in one transaction (the sync session coalesces the
+   * DOWNLOADs that arrive together): each is checked against the cursors the one before it left,
+   * exactly as separate {@link integrate} calls would, but they commit once. Throws (and changes
+   * nothing) if any of them fails.
+   */
+  integrateAll(batches: readonly DownloadBatch[]): void {
     this.transaction(() => {
-      const m = this.meta;
-      checkCursor(batch.serverVersion >= m.downloadServerVersion, 'BAD_SERVER_VERSION', `download cursor moved back from ${m.downloadServerVersion} to ${batch.serverVersion}`);
-      checkCursor(
-        batch.lastIntegratedClientVersion >= m.downloadClientVersion && batch.lastIntegratedClientVersion <= m.lastClientVersion,
-        'BAD_CLIENT_VERSION',
-        `download cursor's client version ${batch.lastIntegratedClientVersion} is outside ${m.downloadClientVersion}..${m.lastClientVersion}`,
-      );
-      checkCursor(batch.latestServerVersion >= batch.serverVersion, 'BAD_SERVER_VERSION', `latest server version ${batch.latestServerVersion} is behind ${batch.serverVersion}`);
-      checkCursor(
-        batch.uploadClientVersion <= m.lastClientVersion,
-        'BAD_CLIENT_VERSION',
-        `server acknowledged client version ${batch.uploadClientVersion} beyond the last one made (${m.lastClientVersion})`,
-      );
-      let previous = m.downloadServerVersion;
-      let pending: PendingChangeset[] | undefined;
-      const rebased = new Map<number, Instruction[]>();
-      for (const cs of batch.changesets) {
-        checkCursor(cs.serverVersion > previous && cs.serverVersion <= batch.serverVersion, 'BAD_SERVER_VERSION', `changeset server version ${cs.serverVersion} out of order`);
-        previous = cs.serverVersion;
-        pending ??= this.pendingAfter(m.downloadClientVersion);
-        const concurrent = pending.filter((p) => p.clientVersion > cs.lastIntegratedClientVersion);
-        let toApply = cs.instructions;
-        if (concurrent.length > 0) {
-          const result = integrateDownload(m.fileIdent, concurrent, cs, this);
-          toApply = result.apply;
-          for (const p of result.pending) {
-            rebased.set(p.clientVersion, p.instructions);
-            const i = pending.findIndex((q) => q.clientVersion === p.clientVersion);
-            if (i >= 0) pending[i] = p;
-          }
-        }
-        this.applyRemote(toApply, 'download');
-        this.clock.observe(cs.originTimestamp);
-      }
-      for (const [clientVersion, instructions] of rebased) this.stmt.historySetRebased.run(encodeChangeset(instructions), clientVersion);
-      this.setMeta('downloadServerVersion', batch.serverVersion);
-      this.setMeta('downloadClientVersion', batch.lastIntegratedClientVersion);
-      this.setMeta('latestServerVersion', batch.latestServerVersion);
-      this.setMeta('latestServerVersionSalt', batch.latestServerVersionSalt);
-      if (batch.uploadClientVersion > m.ackClientVersion) {
-        this.setMeta('ackClientVersion', batch.uploadClientVersion);
-        this.setMeta('ackServerVersion', batch.uploadServerVersion);
-      }
-      this.setMeta('hlc', this.clock.current);
-      this.stmt.historyTrim.run(Math.min(this.meta.ackClientVersion, this.meta.downloadClientVersion));
+      for (const batch of batches) this.integrateOne(batch);
     }, 'download');
+  }
+
+  private integrateOne(batch: DownloadBatch): void {
+    const m = this.meta;
+    checkCursor(batch.serverVersion >= m.downloadServerVersion, 'BAD_SERVER_VERSION', `download cursor moved back from ${m.downloadServerVersion} to ${batch.serverVersion}`);
+    checkCursor(
+      batch.lastIntegratedClientVersion >= m.downloadClientVersion && batch.lastIntegratedClientVersion <= m.lastClientVersion,
+      'BAD_CLIENT_VERSION',
+      `download cursor's client version ${batch.lastIntegratedClientVersion} is outside ${m.downloadClientVersion}..${m.lastClientVersion}`,
+    );
+    checkCursor(batch.latestServerVersion >= batch.serverVersion, 'BAD_SERVER_VERSION', `latest server version ${batch.latestServerVersion} is behind ${batch.serverVersion}`);
+    checkCursor(
+      batch.uploadClientVersion <= m.lastClientVersion,
+      'BAD_CLIENT_VERSION',
+      `server acknowledged client version ${batch.uploadClientVersion} beyond the last one made (${m.lastClientVersion})`,
+    );
+    let previous = m.downloadServerVersion;
+    let pending: PendingChangeset[] | undefined;
+    const rebased = new Map<number, Instruction[]>();
+    for (const cs of batch.changesets) {
+      checkCursor(cs.serverVersion > previous && cs.serverVersion <= batch.serverVersion, 'BAD_SERVER_VERSION', `changeset server version ${cs.serverVersion} out of order`);
+      previous = cs.serverVersion;
+      pending ??= this.pendingAfter(m.downloadClientVersion);
+      const concurrent = pending.filter((p) => p.clientVersion > cs.lastIntegratedClientVersion);
+      let toApply = cs.instructions;
+      if (concurrent.length > 0) {
+        const result = integrateDownload(m.fileIdent, concurrent, cs, this);
+        toApply = result.apply;
+        for (const p of result.pending) {
+          rebased.set(p.clientVersion, p.instructions);
+          const i = pending.findIndex((q) => q.clientVersion === p.clientVersion);
+          if (i >= 0) pending[i] = p;
+        }
+      }
+      this.applyRemote(toApply, 'download');
+      this.clock.observe(cs.originTimestamp);
+    }
+    for (const [clientVersion, instructions] of rebased) this.stmt.historySetRebased.run(encodeChangeset(instructions), clientVersion);
+    this.setMeta('downloadServerVersion', batch.serverVersion);
+    this.setMeta('downloadClientVersion', batch.lastIntegratedClientVersion);
+    this.setMeta('latestServerVersion', batch.latestServerVersion);
+    this.setMeta('latestServerVersionSalt', batch.latestServerVersionSalt);
+    if (batch.uploadClientVersion > m.ackClientVersion) {
+      this.setMeta('ackClientVersion', batch.uploadClientVersion);
+      this.setMeta('ackServerVersion', batch.uploadServerVersion);
+    }
+    this.setMeta('hlc', this.clock.current);
+    this.stmt.historyTrim.run(Math.min(this.meta.ackClientVersion, this.meta.downloadClientVersion));
   }
 
   /**

@@ -213,6 +213,34 @@ describe('Replica', () => {
     ).toThrow(expect.objectContaining({ code: 'BAD_CLIENT_VERSION' }));
   });
 
+  test('several DOWNLOADs integrate in one transaction, each checked against the cursors of the one before', () => {
+    const r = openReplica();
+    r.setIdent(5, 1);
+    r.write((w) => w.apply(schema));
+    const commits: string[] = [];
+    r.onCommit((e) => commits.push(e.origin));
+    const download = (v: number, extra: Partial<Parameters<Replica['integrate']>[0]> = {}) => ({
+      serverVersion: v,
+      lastIntegratedClientVersion: 1,
+      latestServerVersion: v,
+      latestServerVersionSalt: 70 + v,
+      uploadClientVersion: 1,
+      uploadServerVersion: 0,
+      changesets: [{ serverVersion: v, lastIntegratedClientVersion: 1, originTimestamp: v, originFileIdent: 6, instructions: [create(v, `v${v}`)] }],
+      ...extra,
+    });
+    r.integrateAll([download(2), download(3), download(4)]);
+    expect(commits).toEqual(['download']);
+    expect([2, 3, 4].map((id) => r.getObject('Item', id)?.values.name)).toEqual(['v2', 'v3', 'v4']);
+    expect(r.progress.download).toEqual({ serverVersion: 4, lastIntegratedClientVersion: 1 });
+    expect(r.progress.latestServerVersionSalt).toBe(74);
+    // The second one moves the cursor back relative to the first: nothing of either is kept.
+    expect(() => r.integrateAll([download(6), download(5)])).toThrow(expect.objectContaining({ code: 'BAD_SERVER_VERSION' }));
+    expect(r.getObject('Item', 6)).toBeUndefined();
+    expect(r.progress.download.serverVersion).toBe(4);
+    expect(commits).toEqual(['download']);
+  });
+
   test('history acknowledged but not yet integrated per the download cursor is kept', () => {
     const r = openReplica();
     r.setIdent(5, 1);
