@@ -10,6 +10,7 @@ import { Session, User } from './client';
 import { Credentials } from './client/credentials';
 import { Collection, Realm as RealmBase } from './realm';
 import * as notifierApi from './notifier';
+import { Adapter } from './adapter';
 
 /**
  * Accepted and ignored: realm-js needed a feature token to unlock the notifier and Adapter;
@@ -34,6 +35,8 @@ const Sync = {
   localListenerRealms: notifierApi.localListenerRealms,
   setListenerDirectory: notifierApi.setListenerDirectory,
   getListenerDirectory: notifierApi.getListenerDirectory,
+  /** The Data Adapter (API.md §4). */
+  Adapter,
 };
 
 /** Realm with the `Realm.Sync` namespace of realm-js. */
@@ -63,6 +66,8 @@ export type {
 } from './realm';
 export { Server, type ServerConfig } from './server';
 export { Notifier } from './notifier';
+export { Adapter } from './adapter';
+export type { AdapterInstruction, AdapterInstructionType, AdapterTransaction, AdapterValue } from './adapter';
 export type { ChangeEvent, ChangeSet, NotifierEvent, NotifierOptions, NotifierLogger, NotifierHandler, RealmListenerConfiguration } from './notifier';
 export { TributaryError, ERROR_CODES, type ErrorCode } from './errors';
 export { ObjectId, UUID, Decimal128 } from './model';

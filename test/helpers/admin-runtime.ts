@@ -12,6 +12,11 @@ export interface AdminFixture {
   /** `realm://127.0.0.1:<port>` */
   realmUrl: string;
   dir: string;
+  adminToken: string;
+  /** A non-admin user writing through its own connection; its realms live under /<identity>/. */
+  writer: User;
+  /** `/<writer identity>/<name>` */
+  userPath(name: string): string;
   /** A writer realm (as the admin user, its own local file). */
   open(realmPath: string, schema: unknown[], user?: User): Realm;
   /** Waits until the writer's changes reached the server. */
@@ -26,7 +31,8 @@ export async function adminFixture(config: ServerConfig = {}): Promise<AdminFixt
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-admin-cli-'));
   const server = new Server({ dataPath, port: 0, logger: silentLogger, ...config });
   await server.start();
-  const admin = User.adminUser(readAdminToken(dataPath), server.url, { connection: { backoff: { initialMs: 20, maxMs: 200 } } });
+ const adminToken = readAdminToken(dataPath);
+  const admin = User.adminUser(adminToken, server.url, { connection: { backoff: { initialMs: 20, maxMs: 200 } } });
   const realmUrl = `realm://127.0.0.1:${server.port}`;
   const realms: Realm[] = [];
   // Writers use their own user object so that the admin user's connection is the notifier's alone.
@@ -36,6 +42,9 @@ export async function adminFixture(config: ServerConfig = {}): Promise<AdminFixt
     admin,
     realmUrl,
     dir,
+    adminToken,
+    writer,
+    userPath: (name) => `/${writer.identity}/${name}`,
     open(realmPath, schema, user = writer) {
       const r = new Realm({ schema: schema as any, sync: { user, url: realmUrl + realmPath }, path: path.join(dir, 'writers', `w${counter++}.db`) });
       realms.push(r);

@@ -1,0 +1,98 @@
+import type Database from 'better-sqlite3';
+import type { AdapterInstruction } from './instructions';
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS adapter_log (
+  seq            INTEGER PRIMARY KEY AUTOINCREMENT,
+  origin         TEXT NOT NULL,
+  instructions   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS adapter_cursor (
+  id         INTEGER PRIMARY KEY CHECK (id = 0),
+  processed  INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO adapter_cursor (id, processed) VALUES (0, 0);
+`;
+
+/** JSON with Date and ArrayBuffer tagged (instruction values never hold other objects). */
+function encode(instructions: AdapterInstruction[]): string {
+  return JSON.stringify(instructions, function (this: Record<string, unknown>, key, value) {
+    const raw = this[key];
+    if (raw instanceof Date) return { $date: raw.getTime() };
+    if (raw instanceof ArrayBuffer) return { $data: Buffer.from(raw).toString('base64') };
+    return value;
+  });
+}
+
+function decode(text: string): AdapterInstruction[] {
+  return JSON.parse(text, (_key, value) => {
+    if (value && typeof value === 'object' && !Array.isArray(value)) {
+      const keys = Object.keys(value);
+      if (keys.length === 1 && keys[0] === '$date') return new Date(value.$date);
+      if (keys.length === 1 && keys[0] === '$data') {
+        const b = Buffer.from(value.$data, 'base64');
+        return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+      }
+    }
+    return value;
+  }) as AdapterInstruction[];
+}
+
+export interface LoggedTransaction {
+  seq: number;
+  instructions: AdapterInstruction[];
+}
+
+/**
+ * The Adapter's transaction log and cursor, kept in the local copy's own SQLite file. Rows are
+ * appended inside the replica's integrate transaction (so a crash keeps both or neither); the
+ * cursor moves in its own durable transaction, which also drops the processed rows.
+ */
+export class AdapterLog {
+  private readonly stmt;
+
+  constructor(private readonly db: Database.Database) {
+    db.exec(DDL);
+    this.stmt = {
+      append: db.prepare('INSERT INTO adapter_log (origin, instructions) VALUES (?, ?)'),
+      next: db.prepare('SELECT seq, instructions FROM adapter_log WHERE seq > ? ORDER BY seq LIMIT 1'),
+      cursor: db.prepare('SELECT processed FROM adapter_cursor WHERE id = 0'),
+      setCursor: db.prepare('UPDATE adapter_cursor SET processed = ? WHERE id = 0'),
+      trim: db.prepare('DELETE FROM adapter_log WHERE seq <= ?'),
+      pending: db.prepare('SELECT COUNT(*) AS n FROM adapter_log WHERE seq > ?'),
+    };
+  }
+
+  /** Must run inside the replica's open transaction. */
+  append(origin: string, instructions: AdapterInstruction[]): void {
+    this.stmt.append.run(origin, encode(instructions));
+  }
+
+  get processed(): number {
+    return (this.stmt.cursor.get() as { processed: number }).processed;
+  }
+
+  next(): LoggedTransaction | undefined {
+    const row = this.stmt.next.get(this.processed) as { seq: number; instructions: string } | undefined;
+    return row ? { seq: row.seq, instructions: decode(row.instructions) } : undefined;
+  }
+
+  get pendingCount(): number {
+    return (this.stmt.pending.get(this.processed) as { n: number }).n;
+  }
+
+  /** Marks `seq` processed, durably (fsync), and forgets the rows up to it. */
+  advanceTo(seq: number): void {
+    const db = this.db;
+    const previous = db.pragma('synchronous', { simple: true });
+    db.pragma('synchronous = FULL');
+    try {
+      db.transaction(() => {
+        this.stmt.setCursor.run(seq);
+        this.stmt.trim.run(seq);
+      }).immediate();
+    } finally {
+      db.pragma(`synchronous = ${Number(previous)}`);
+    }
+  }
+}

@@ -1,0 +1,3 @@
+export { Adapter, type AdapterTransaction, type AdapterOptions } from './adapter';
+export type { AdapterInstruction, AdapterInstructionType, AdapterValue, AdapterPropertyDescription, Identity } from './instructions';
+export { AdapterTranslator } from './translate';
