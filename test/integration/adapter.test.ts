@@ -148,7 +148,7 @@ describe('Adapter instruction stream', () => {
         { type: 'CLEAR', object_type: 'Dog' },
       ],
     ]);
-    const insert = txs[1][0] as { values: { born: unknown; avatar: ArrayBuffer } };
+    const insert = txs[1][0] as unknown as { values: { born: unknown; avatar: ArrayBuffer } };
     expect(insert.values.born).toBeInstanceOf(Date);
     expect([...new Uint8Array(insert.values.avatar)]).toEqual([1, 2]);
     expect(adapter.current(p)).toBeUndefined();
@@ -222,7 +222,7 @@ describe('Adapter filters and writes', () => {
     await fx.upload(w);
     await waitFor(() => txs.length >= 2, 15_000, 'client write after');
     await new Promise((r) => setTimeout(r, 300));
-    const names = txs.flat().filter((i) => i.type === 'INSERT').map((i) => (i as { values: { name: string } }).values.name);
+    const names = txs.flat().filter((i) => i.type === 'INSERT').map((i) => (i as unknown as { values: { name: string } }).values.name);
     expect(names).toEqual(['from-client', 'later']);
     local.close();
     adapter.close();
