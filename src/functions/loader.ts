@@ -173,7 +173,9 @@ function normalise(file: string, exported: unknown): FunctionDefinition {
   const rawRegex = spec.pathRegex ?? spec.regex;
   let pathRegex: RegExp;
   if (rawRegex === undefined) pathRegex = DEFAULT_PATH_REGEX;
-  else if (rawRegex instanceof RegExp || Object.prototype.toString.call(rawRegex) === '[object RegExp]') pathRegex = rawRegex as RegExp;
+  // Rebuilt, so a RegExp made in another realm (vm context) is an ordinary one here, and the
+  // function cannot change it (lastIndex, source) after registration.
+  else if (types.isRegExp(rawRegex)) pathRegex = new RegExp((rawRegex as RegExp).source, (rawRegex as RegExp).flags.replace(/[gy]/g, ''));
   else if (typeof rawRegex === 'string') {
     try {
       pathRegex = new RegExp(rawRegex);

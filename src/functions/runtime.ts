@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import { User } from '../client';
+import { Notifier } from '../notifier';
 import { TributaryError } from '../errors';
 import { writeFileAtomic } from '../server/keys';
 import { silentLogger, type Logger } from '../server/logger';
@@ -214,8 +215,6 @@ export class FunctionsRuntime extends EventEmitter {
       log: this.log.child({ component: 'notifier' }),
     };
     if (this.config.createNotifier) return this.config.createNotifier(options);
-    // Loaded here rather than imported so the runtime's pure parts do not pull in the notifier.
-    const { Notifier } = require('../notifier') as { Notifier: new (o: NotifierFactoryOptions) => NotifierLike };
     return new Notifier(options);
   }
 
