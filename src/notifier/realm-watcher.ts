@@ -3,7 +3,8 @@ import { lazyReplica, type LazyReplica } from '../admin-client';
 import { Realm } from '../realm';
 import type { CommitChanges } from '../realm/change-tracker';
 import { acquireReplica, releaseReplica, type SharedReplica } from '../realm/registry';
-import { Replica } from '../store';
+import { Replica, type PreImageHook } from '../store';
+import type { ObjectSchema } from '../model';
 import { computeChanges, type ChangeSet } from './changes';
 import { OldStateView, UndoLog } from './undo-log';
 
@@ -15,6 +16,11 @@ export interface ChangeEvent {
   /** The state before it, read-only; null on the first event of a realm seen for the first time. */
   oldRealm: Realm | null;
   changes: Record<string, ChangeSet>;
+  /**
+   * Tributary addition: `'local'` when the changeset was written by this process (a handler's own
+   * write through `realm`), `'remote'` when it was downloaded. realm-js did not tell them apart.
+   */
+  origin: 'remote' | 'local';
 }
 
 export interface WatcherHost {
@@ -24,16 +30,31 @@ export interface WatcherHost {
   touched(watcher: RealmWatcher): void;
 }
 
+interface QueuedEvent {
+  log: UndoLog;
+  view: OldStateView;
+  changes: Record<string, ChangeSet>;
+  first: boolean;
+  origin: 'remote' | 'local';
+}
+
 let viewCounter = 0;
 
 /**
  * One watched realm: a local copy synced on the admin user's shared connection, with every
- * downloaded changeset integrated in its own transaction. After each such commit integration is
- * held until the event's handlers settle, so the event's `realm` does not move under them and its
- * `oldRealm` — the live replica seen through an undo log of pre-images — stays exact.
+ * downloaded changeset integrated in its own transaction. Each committed transaction that changed
+ * data (downloaded, or written by this process) becomes an event; while events are queued or
+ * running, integration of further downloads is held, so an event's `realm` does not move under its
+ * handlers (except by their own writes) and its `oldRealm` stays exact.
+ *
+ * `oldRealm` is the live replica seen through an undo log: the replica's pre-image hook gives
+ * every live log the first pre-image of each object touched; a log starts with its transaction
+ * and lives until its event settles, so it covers every later change too.
  */
-export class RealmWatcher {
-  private readonly log = new UndoLog();
+export class RealmWatcher implements PreImageHook {
+  /** Logs receiving pre-images: the open transaction's, and those of queued or running events. */
+  private readonly live = new Set<UndoLog>();
+  private txLog = new UndoLog();
   private entry: SharedReplica | null = null;
   private lazy: LazyReplica | null = null;
   private realm_: Realm | null = null;
@@ -41,8 +62,9 @@ export class RealmWatcher {
   private unsubscribe: (() => void) | null = null;
   private fresh = false;
   private delivered = false;
-  /** Events computed and not yet settled (at most one while integration is held). */
-  private busy = 0;
+  private readonly queue: QueuedEvent[] = [];
+  private running = false;
+  private release: (() => void) | null = null;
   private idleWaiters: (() => void)[] = [];
   private stopped = false;
   lastUsed = 0;
@@ -53,14 +75,16 @@ export class RealmWatcher {
     private readonly user: User,
     private readonly url: string,
     private readonly host: WatcherHost,
-  ) {}
+  ) {
+    this.live.add(this.txLog);
+  }
 
   start(): void {
     const lazy = lazyReplica(() => Replica.open({ path: this.file }));
     this.lazy = lazy;
     this.entry = acquireReplica(this.file, () => lazy.replica);
     const replica = this.entry.replica;
-    replica.preImageHook = this.log;
+    replica.preImageHook = this;
     const p = replica.progress;
     this.fresh = p.download.serverVersion === 0 && p.latestServerVersion === 0;
     this.unsubscribe = this.entry.tracker.subscribe((c) => this.committed(c));
@@ -70,6 +94,25 @@ export class RealmWatcher {
     this.lastUsed = Date.now();
   }
 
+  // ---- PreImageHook: fan out to the live logs ------------------------------------------------
+
+  object(type: string, key: string, read: () => { seq: number; data: Uint8Array } | undefined): void {
+    let row: { seq: number; data: Uint8Array } | undefined | null = null;
+    const once = () => (row === null ? (row = read()) : row);
+    for (const l of this.live) l.object(type, key, once);
+  }
+
+  schema(name: string, previous: ObjectSchema | undefined): void {
+    for (const l of this.live) l.schema(name, previous);
+  }
+
+  reset(rows: () => Iterable<{ type: string; key: string; seq: number; data: Uint8Array }>, schemas: ObjectSchema[]): void {
+    const all = [...rows()];
+    for (const l of this.live) l.reset(() => all, schemas);
+  }
+
+  // ---- state ---------------------------------------------------------------------------------
+
   /** The live copy as a Realm (opened again after an eviction). */
   get realm(): Realm {
     if (!this.realm_ || this.realm_.isClosed) this.realm_ = new Realm({ path: this.file });
@@ -77,7 +120,7 @@ export class RealmWatcher {
   }
 
   get isIdle(): boolean {
-    return this.busy === 0 && !(this.session?.isHeld ?? false);
+    return !this.running && this.queue.length === 0 && !(this.session?.isHeld ?? false);
   }
 
   get isOpen(): boolean {
@@ -99,39 +142,54 @@ export class RealmWatcher {
   private committed(c: CommitChanges): void {
     if (this.stopped || !this.entry) return;
     const replica = this.entry.replica;
-    if (c.origin === 'local' || !c.dataChanged) {
-      // The log must describe the state right before the next downloaded changeset.
-      if (this.busy === 0) this.log.clear();
+    const log = this.txLog;
+    this.txLog = new UndoLog();
+    this.live.add(this.txLog);
+    if (!c.dataChanged) {
+      this.live.delete(log);
       return;
     }
-    const release = this.session!.holdIntegration();
-    const view = new OldStateView(replica, this.log, `${this.file}#before-${++viewCounter}`);
+    const view = new OldStateView(replica, log, `${this.file}#before-${++viewCounter}`);
     let changes: Record<string, ChangeSet>;
     try {
       changes = computeChanges(view, replica, c);
     } catch (e) {
       view.close();
-      this.log.clear();
-      release();
+      this.live.delete(log);
       throw e;
     }
     if (Object.keys(changes).length === 0) {
       view.close();
-      this.log.clear();
-      release();
+      this.live.delete(log);
       return;
     }
     const first = this.fresh && !this.delivered;
     this.delivered = true;
-    this.busy++;
+    this.queue.push({ log, view, changes, first, origin: c.origin === 'local' ? 'local' : 'remote' });
+    // Hold before returning from the commit: the session integrates nothing more until released.
+    this.release ??= this.session!.holdIntegration();
     this.lastUsed = Date.now();
     this.host.touched(this);
-    void this.run(view, changes, first, release);
+    if (!this.running) void this.pump();
   }
 
-  private async run(view: OldStateView, changes: Record<string, ChangeSet>, first: boolean, release: () => void): Promise<void> {
+  private async pump(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length > 0) await this.run(this.queue.shift()!);
+    } finally {
+      this.running = false;
+      this.lastUsed = Date.now();
+      const release = this.release;
+      this.release = null;
+      release?.();
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  private async run(item: QueuedEvent): Promise<void> {
     let old: { realm: Realm; entry: SharedReplica } | null = null;
-    const watcher = this;
+    const { view, first } = item;
     const event: ChangeEvent = {
       path: this.path,
       realm: this.realm,
@@ -143,21 +201,19 @@ export class RealmWatcher {
         }
         return old.realm;
       },
-      changes,
+      changes: item.changes,
+      origin: item.origin,
     };
     try {
-      await this.host.deliver(event);
+      if (!this.stopped) await this.host.deliver(event);
     } finally {
-      if (old) {
-        (old as { realm: Realm }).realm.close();
-        releaseReplica((old as { entry: SharedReplica }).entry);
+      const o = old as { realm: Realm; entry: SharedReplica } | null;
+      if (o) {
+        o.realm.close();
+        releaseReplica(o.entry);
       }
       view.close();
-      watcher.log.clear();
-      this.busy--;
-      this.lastUsed = Date.now();
-      release();
-      if (this.busy === 0) for (const w of this.idleWaiters.splice(0)) w();
+      this.live.delete(item.log);
     }
   }
 
@@ -165,7 +221,7 @@ export class RealmWatcher {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.busy > 0) await new Promise<void>((r) => this.idleWaiters.push(r));
+    if (this.running) await new Promise<void>((r) => this.idleWaiters.push(r));
     this.unsubscribe?.();
     this.realm_?.close();
     this.realm_ = null;

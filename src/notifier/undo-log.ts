@@ -11,11 +11,11 @@ interface PreImage {
 }
 
 /**
- * The notifier's undo log: the first pre-image of every object and schema touched since the log
- * was last cleared, recorded by the replica inside its transactions (while the row still holds
- * the previous content). With the live replica it describes the state as of the last clear —
- * which the notifier makes the state before the event's changeset — without copying anything
- * that did not change.
+ * An undo log: the first pre-image of every object and schema touched since the log started,
+ * recorded by the replica inside its transactions (while the row still holds the previous
+ * content). With the live replica it describes the state as of the log's start — the notifier
+ * starts one per transaction, so that is the state before the event's changeset — without copying
+ * anything that did not change.
  */
 export class UndoLog implements PreImageHook {
   /** type → key → pre-image, or null when the object did not exist. */
@@ -51,15 +51,6 @@ export class UndoLog implements PreImageHook {
     this.objects.clear();
     this.schemas.clear();
     this.size_ = 0;
-  }
-
-  /** Hands the current entries to a view and starts an empty log (entries are shared, not copied). */
-  detach(): UndoLog {
-    const out = new UndoLog();
-    for (const [t, m] of this.objects) out.objects.set(t, m);
-    for (const [t, s] of this.schemas) out.schemas.set(t, s);
-    out.size_ = this.size_;
-    return out;
   }
 }
 
