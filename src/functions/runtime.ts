@@ -172,6 +172,7 @@ export class FunctionsRuntime extends EventEmitter {
     await this.idle();
     for (const rec of this.records.values()) {
       await this.unregisterAll(rec);
+      if (rec.status === 'loaded') rec.log.write('runtime', 'stopped with the runtime');
       rec.log.close();
     }
     if (this.ownNotifier) await this.notifier?.close();
