@@ -15,7 +15,9 @@ export interface BenchServer {
 }
 
 export async function startBenchServer(dataPath: string, args: string[] = []): Promise<BenchServer> {
-  const argv = ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'serve', '--port', '0', '--address', '127.0.0.1', '--data', dataPath, ...args];
+  // BENCH_SERVER_NODE_ARGS: extra node flags for the child, e.g. "--cpu-prof --cpu-prof-dir=prof".
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const argv = [...nodeArgs, '--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'serve', '--port', '0', '--address', '127.0.0.1', '--data', dataPath, ...args];
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (k.startsWith('TRIBUTARY_')) delete env[k];
   const child = spawn(process.execPath, argv, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -43,14 +43,14 @@ export async function main(argv: string[]): Promise<void> {
   const rawPaced = await rawBroadcast(payloads.slice(0, pacedCount), readers, 1, rate);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-bench-'));
-  let server: { url: string; port: number; serverCpuMs(): number; stop(): Promise<void> };
+  let server: { url: string; port: number; serverCpuMs(): number; stats(): { batches: number; jobs: number } | undefined; stop(): Promise<void> };
   if (serverProcess) {
     const child = await startBenchServer(path.join(dir, 'server'));
-    server = { url: child.url, port: child.port, serverCpuMs: () => child.cpuMs(), stop: () => child.stop() };
+    server = { url: child.url, port: child.port, serverCpuMs: () => child.cpuMs(), stats: () => undefined, stop: () => child.stop() };
   } else {
     const inProcess = new Server({ dataPath: path.join(dir, 'server'), port: 0, address: '127.0.0.1', logger: silentLogger });
     await inProcess.start();
-    server = { url: inProcess.url, port: inProcess.port, serverCpuMs: () => 0, stop: () => inProcess.stop() };
+    server = { url: inProcess.url, port: inProcess.port, serverCpuMs: () => 0, stats: () => inProcess.stats, stop: () => inProcess.stop() };
   }
   try {
     const writerUser = await User.register(server.url, 'bench', 'bench-password');
@@ -85,6 +85,8 @@ export async function main(argv: string[]): Promise<void> {
       const allDelivered = new Promise<void>((resolve) => (onDelivered = () => delivered === n * readers && resolve()));
       const cpuStart = cpuMs();
       const serverCpuStart = server.serverCpuMs();
+      const statsStart = server.stats();
+      const commitsStart = readerRealms.reduce((n, r) => n + r._replica.version, 0);
       const start = performance.now();
       for (let i = 0; i < n; i++) {
         if (perSecond) {
@@ -99,7 +101,10 @@ export async function main(argv: string[]): Promise<void> {
       await allDelivered;
       const seconds = (performance.now() - start) / 1000;
       const cpu = { clients: (cpuMs() - cpuStart) / delivered, server: (server.serverCpuMs() - serverCpuStart) / delivered };
-      return { perSecond: delivered / seconds, cpu, ...summarize(latencies) };
+      const statsEnd = server.stats();
+      const commitBatches = statsStart && statsEnd ? statsEnd.batches - statsStart.batches : NaN;
+      const readerCommits = (readerRealms.reduce((n, r) => n + r._replica.version, 0) - commitsStart) / readers;
+      return { perSecond: delivered / seconds, cpu, commitBatches, readerCommits, ...summarize(latencies) };
     };
 
     const ours = await run(0, count, windowSize);
@@ -117,6 +122,10 @@ export async function main(argv: string[]): Promise<void> {
       serverProcess ? `${label}: ${fmt(c.clients * 1000, 0)} µs in the client process + ${fmt(c.server * 1000, 0)} µs in the server process` : `${label}: ${fmt(c.clients * 1000, 0)} µs`;
     console.log(`${cpuLine('CPU per delivery, throughput phase', ours.cpu)} (raw relay ${fmt(rawCpu * 1000, 0)} µs)`);
     console.log(cpuLine('CPU per delivery, paced phase', paced.cpu));
+    for (const [label, r, n] of [['throughput', ours, count], ['paced', paced, pacedCount]] as const) {
+      const commits = Number.isFinite(r.commitBatches) ? `server commits ${r.commitBatches} (${fmt(n / r.commitBatches, 2)} changesets each), ` : '';
+      console.log(`${label} phase: ${commits}reader replica commits ${fmt(r.readerCommits, 0)} per reader for ${n} changesets`);
+    }
 
     writer.close();
     for (const r of readerRealms) r.close();
