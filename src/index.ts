@@ -69,6 +69,7 @@ export { Notifier } from './notifier';
 export { Adapter } from './adapter';
 export type { AdapterInstruction, AdapterInstructionType, AdapterTransaction, AdapterValue } from './adapter';
 export type { ChangeEvent, ChangeSet, NotifierEvent, NotifierOptions, NotifierLogger, NotifierHandler, RealmListenerConfiguration } from './notifier';
+export { FunctionsRuntime, type FunctionsRuntimeConfig, type FunctionInfo, type FunctionStatus } from './functions';
 export { TributaryError, ERROR_CODES, type ErrorCode } from './errors';
 export { ObjectId, UUID, Decimal128 } from './model';
 export default Realm;

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FunctionLog, FunctionsRuntime, lastLines, loadFunctionFile, parseMilliseconds, resolveFunctionsOptions, type NotifierLike } from '../../src/functions';
+import { FunctionLog, FunctionsRuntime, functionsOptionsMarkdownTable, lastLines, loadFunctionFile, parseMilliseconds, resolveFunctionsOptions, type NotifierLike } from '../../src/functions';
 import { JsonLogger } from '../../src/server/logger';
 
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'functions');
@@ -144,6 +144,12 @@ describe('function logs', () => {
 });
 
 describe('options', () => {
+  test('docs/functions.md has the current options table', () => {
+    const doc = fs.readFileSync(path.resolve(__dirname, '..', '..', 'docs', 'functions.md'), 'utf8');
+    const between = /<!-- options:begin[^>]*-->\n([\s\S]*?)\n<!-- options:end -->/.exec(doc);
+    expect(between?.[1]).toBe(functionsOptionsMarkdownTable());
+  });
+
   test('defaults, environment and flags; durations in ms', () => {
     expect(resolveFunctionsOptions().functionTimeout).toBe(30_000);
     expect(resolveFunctionsOptions({}, { TRIBUTARY_FUNCTION_TIMEOUT: '2s' }).functionTimeout).toBe(2000);
