@@ -10,4 +10,7 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!(jose|chokidar|readdirp)/)'],
   testTimeout: 60000,
   maxWorkers: 2,
+  // A throw-away PostgreSQL for the connector tests (TRIBUTARY_TEST_PG_URL overrides it).
+  globalSetup: '<rootDir>/test/helpers/postgres-global-setup.ts',
+  globalTeardown: '<rootDir>/test/helpers/postgres-global-teardown.ts',
 };

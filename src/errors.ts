@@ -53,6 +53,13 @@ export const ERROR_CODES = {
   STORAGE_FAILURE: { action: 'retry', doc: 'The storage layer failed (disk full, locked database); the operation can be retried.' },
   CONFIG_INVALID: { action: 'fatal', doc: 'A configuration value is missing or malformed; the message says which.' },
   TIMEOUT: { action: 'retry', doc: 'An operation did not finish in its time limit.' },
+  CONNECTOR_MAPPING_INVALID: { action: 'fatal', doc: "A connector's mapping names a table, column or type the database does not have, or is malformed; the message names it and lists what exists." },
+  CONNECTOR_SOURCE_UNAVAILABLE: { action: 'retry', doc: "A connector lost or could not open its database connection (network, shutdown, too many connections); it retries with back-off." },
+  CONNECTOR_SOURCE_FAILED: { action: 'fatal', doc: 'The database rejected a connector statement for a reason a retry cannot fix (SQLSTATE in the message); fix the cause and restart.' },
+  PG_WAL_LEVEL_NOT_LOGICAL: { action: 'fatal', doc: 'PostgreSQL runs with wal_level other than logical; set wal_level = logical (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL.' },
+  PG_REPLICATION_PRIVILEGE: { action: 'fatal', doc: 'The connector\'s PostgreSQL role may not replicate; ALTER ROLE <role> WITH REPLICATION (and allow replication connections in pg_hba.conf).' },
+  PG_REPLICA_IDENTITY: { action: 'fatal', doc: 'A mapped table has no primary key and no REPLICA IDENTITY FULL, so updates and deletes cannot be identified; add a primary key or ALTER TABLE … REPLICA IDENTITY FULL.' },
+  PG_SLOT_INVALID: { action: 'fatal', doc: "The connector's replication slot is missing, invalidated (max_slot_wal_keep_size) or belongs to another plugin; reset the connector (new slot, new initial load)." },
   INVALID_QUERY: { action: 'fatal', doc: 'A query string is malformed, names an unknown property or compares incompatible types; the message gives the offset, line and column.' },
 } as const satisfies Record<string, CodeInfo>;
 
