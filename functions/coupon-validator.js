@@ -8,9 +8,10 @@
  * event's realm; the write syncs back to the user's devices.
  *
  * Its own write comes back. The notifier reports the handler's `isValid` write as a later change
- * event on the same realm: a *modification* of that coupon, with no insertion. The handler only
- * validates insertions, so that event is recognised and left alone (it is logged, below) — the
- * loop the documentation warns about cannot start. It also writes only when the value changes,
+ * event on the same realm: a *modification* of that coupon, with no insertion (and, in Tributary,
+ * `changeEvent.origin === 'local'`). The handler only validates insertions, so that event is
+ * recognised and left alone (it is logged, below) — the loop the documentation warns about
+ * cannot start. It also writes only when the value changes,
  * so running it twice on the same coupon writes nothing the second time.
  */
 
@@ -33,8 +34,11 @@ function handleChange(changeEvent) {
   if (!couponChanges) return; // this transaction changed other types only
 
   if (couponChanges.insertions.length === 0) {
-    // Our own isValid write (or a client editing a coupon): nothing was inserted, nothing to validate.
-    console.log(`${changeEvent.path}: ${couponChanges.modifications.length} coupon(s) modified, none inserted; nothing to validate`);
+    // Our own isValid write (or a client editing a coupon): nothing was inserted, nothing to
+    // validate. Tributary also says whose write it was: `origin` is 'local' for this process's
+    // own writes and 'remote' for downloaded ones (realm-js had no such field).
+    const who = changeEvent.origin === 'local' ? 'our own write' : 'a client write';
+    console.log(`${changeEvent.path}: ${couponChanges.modifications.length} coupon(s) modified by ${who}, none inserted; nothing to validate`);
     return;
   }
 

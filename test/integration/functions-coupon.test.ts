@@ -14,8 +14,8 @@ const Coupon = { name: 'Coupon', properties: { code: 'string', isValid: 'bool?' 
  * realm-js lets a schema property named like a Realm.Object method (`isValid`, the ROS
  * documentation's Coupon field) shadow the method. While src/realm lets the method win, reads of
  * `coupon.isValid` give the function and writes are lost, so the documented handler cannot work:
- * the tests that depend on it are then marked failing (they turn red once src/realm is fixed,
- * and the marker must be removed).
+ * the tests that depend on it then run as test.failing; once src/realm is fixed the probe turns
+ * them into ordinary tests (they pass against a patched src/realm as they are).
  */
 function realmShadowsSchemaIsValid(): boolean {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-coupon-probe-'));
@@ -133,13 +133,8 @@ couponTest(`the coupon-validator function validates the coupons a user inserts${
   }
 });
 
-/**
- * API.md §3 and the ROS documentation: the handler's own write through `changeEvent.realm`
- * produces a later change event (here a modification of the coupon, with no insertion), which
- * the handler must recognise. src/notifier's RealmWatcher skips local commits, so this event does
- * not come: marked failing until it does (then remove the marker).
- */
-test.failing('[KNOWN DEFECT src/notifier: own writes produce no later event] the handler’s own isValid write comes back as a modification-only event', async () => {
+/** API.md §3 and the ROS documentation: the handler's own write comes back as a later event. */
+couponTest(`the handler’s own isValid write comes back as a later, modification-only event, which it recognises${defectNote}`, async () => {
   const logDir = path.join(work, 'logs');
   const runtime = await startRuntime(logDir);
   try {
@@ -148,7 +143,7 @@ test.failing('[KNOWN DEFECT src/notifier: own writes produce no later event] the
     await waitFor('validated', () => carol.validity().SAVE30 === true, VALIDATION_WAIT_MS);
     const privatePath = `/${carol.user.identity}/private`;
     const log = () => fs.readFileSync(path.join(logDir, 'coupon-validator.log'), 'utf8');
-    await waitFor('the event of the handler’s own write', () => log().includes(`${privatePath}: 1 coupon(s) modified, none inserted; nothing to validate`), 5000);
+    await waitFor('the event of the handler’s own write', () => log().includes(`${privatePath}: 1 coupon(s) modified by our own write, none inserted; nothing to validate`), VALIDATION_WAIT_MS);
     const audit = fs.readFileSync(path.join(logDir, 'audit-logger.log'), 'utf8');
     expect(audit).toContain(`${privatePath} changed: Coupon +0 -0 ~1`);
   } finally {
@@ -185,6 +180,8 @@ couponTest(`the ROS documentation handler program runs with only its require lin
     expect(out).toContain(`change event ${privatePath} Coupon +2 ~0 -0`);
     expect(out).toContain('coupon SAVE20 valid');
     expect(out).toContain('coupon NOPE invalid');
+    // As documented: the handler's writes trigger a subsequent notification (no insertions).
+    await waitFor('the later event of its own write', () => new RegExp(`change event ${privatePath} Coupon \\+0 ~[12] -0`).test(out), VALIDATION_WAIT_MS);
     expect(out).not.toMatch(/Error|error/);
   } finally {
     child.kill('SIGTERM');

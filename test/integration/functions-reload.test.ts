@@ -90,7 +90,9 @@ const witness = `module.exports = {
   pathRegex: '/tasks$',
   onchange(event) {
     const tasks = event.realm.objects('Task');
-    for (const i of (event.changes.Task || { insertions: [] }).insertions) console.log('seen', tasks[i].id, 'at', Date.now());
+    const c = event.changes.Task || { insertions: [], modifications: [] };
+    console.log('event', event.origin, '+' + c.insertions.length, '~' + c.modifications.length);
+    for (const i of c.insertions) console.log('seen', tasks[i].id, 'at', Date.now());
   },
 };
 `;
@@ -112,6 +114,8 @@ test('adding, editing (a broken edit keeps the working version) and deleting a f
   await waitFor('stamper loaded', () => info('stamper')?.status === 'loaded');
   insert('b');
   await waitFor('b stamped v1 on the device', () => task('b').stamp === 'v1');
+  // The stamper's own write comes back as a later event (origin 'local'), which the witness sees.
+  await waitFor('the event of the stamper’s write', () => /event local \+0 ~1\n/.test(logOf('witness')));
 
   fs.writeFileSync(path.join(dir, 'stamper.js'), stamper('v2'));
   await waitFor('stamper reloaded', () => info('stamper')?.reloads === 1);
@@ -172,6 +176,7 @@ test('a failing and a slow function do not hold up another function; each log ha
   expect(logOf('thrower')).toMatch(/log +thrower about to fail on \/[0-9a-f]{32}\/tasks\n.*error +onchange\(\/[0-9a-f]{32}\/tasks\) failed: Error: thrower is broken/);
   expect(logOf('sleeper')).toMatch(/runtime +onchange\(\/[0-9a-f]{32}\/tasks\) has not finished after 500 ms; no longer waiting for it/);
   expect(logOf('witness')).not.toMatch(/thrower|sleeper/);
+  expect(logOf('witness')).toMatch(/event remote \+1 ~0\n/);
   expect(logOf('thrower')).not.toMatch(/seen|sleeper/);
   expect(info('thrower')).toMatchObject({ status: 'loaded', counts: { calls: 2, errors: 2, timeouts: 0 }, lastError: { message: 'thrower is broken' } });
   await waitFor('the second sleeper call to time out', () => info('sleeper')!.counts.timeouts === 2, 3000);
