@@ -92,7 +92,9 @@ export async function main(argv: string[]): Promise<void> {
         if (perSecond) {
           const due = start + (i * 1000) / perSecond;
           const wait = due - performance.now();
+          // Behind schedule, still yield, as an app writing from a timer would.
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          else await new Promise((r) => setImmediate(r));
         }
         while (replica.lastClientVersion - replica.progress.acknowledged.clientVersion >= window) await new Promise((r) => setImmediate(r));
         writer.write(() => writer.create('Item', { id: from + i, sentAt: performance.now(), body: BODY }));

@@ -14,6 +14,11 @@ interface Job {
  * event-loop turn, run in one storage transaction, each under its own savepoint: a job that throws
  * is undone alone and its promise rejects, the others commit. Every promise settles only after the
  * transaction is durable, so callers acknowledge nothing that could still be lost.
+ *
+ * better-sqlite3 commits synchronously, so "while a commit is running" never happens from
+ * JavaScript's point of view; `extraTurns` (server option `groupCommitTurns`) lets the flush wait
+ * that many more event-loop turns (setImmediate) after the first job, so uploads read from the
+ * sockets in the next turns join the same commit.
  */
 export class CommitQueue {
   private queue: Job[] = [];
@@ -26,6 +31,7 @@ export class CommitQueue {
   constructor(
     private readonly storage: StorageDriver,
     private readonly log: Logger,
+    private readonly extraTurns = 0,
   ) {}
 
   submit<T>(run: (tx: WriteTransaction) => T): Promise<T> {
@@ -53,13 +59,20 @@ export class CommitQueue {
   private schedule(): void {
     if (this.scheduled || this.running) return;
     this.scheduled = true;
-    setImmediate(() => {
+    let waited = 0;
+    const go = () => {
+      if (waited < this.extraTurns && !this.closed) {
+        waited++;
+        setImmediate(go);
+        return;
+      }
       this.scheduled = false;
       this.running = this.flush().finally(() => {
         this.running = null;
         if (this.queue.length > 0) this.schedule();
       });
-    });
+    };
+    setImmediate(go);
   }
 
   private async flush(): Promise<void> {

@@ -49,6 +49,14 @@ export const SERVER_OPTIONS = {
     description:
       'Backpressure on uploads: when a connection has more than this many bytes of received UPLOADs not yet committed, the server stops reading that socket until half of them are committed.',
   },
+  groupCommitTurns: {
+    kind: 'integer',
+    default: 1,
+    min: 0,
+    max: 10,
+    description:
+      'Event-loop turns the group commit waits after the first queued write before committing, so uploads read in those turns share one fsync; 0 commits in the turn the first write arrives.',
+  },
   historyCacheBytes: {
     kind: 'bytes',
     default: 32 * 1024 * 1024,

@@ -104,7 +104,7 @@ export class Server {
     await this.ensureAdminToken(tokens, keys.created);
 
     this.storage = this.injectedStorage ?? new SqliteDriver(o.dataPath, { historyCacheBytes: o.historyCacheBytes });
-    this.queue = new CommitQueue(this.storage, this.log.child({ component: 'commit' }));
+    this.queue = new CommitQueue(this.storage, this.log.child({ component: 'commit' }), o.groupCommitTurns);
     const sync = new SyncService(this.storage, this.queue, this.log.child({ component: 'sync' }), o.maxPathLength);
     await sync.init();
     const auth = new AuthService(this.storage, this.queue, sync, tokens, o.allowRegistration, this.log.child({ component: 'auth' }));

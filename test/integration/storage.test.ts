@@ -341,6 +341,22 @@ describe.each(DRIVERS)('storage driver: $name', (factory) => {
     });
   });
 
+  test('group commit: with extra turns, jobs submitted in the next event-loop turn join the batch', async () => {
+    const realmId = await newRealm();
+    const append = (i: number) => (tx: Parameters<Parameters<StorageDriver['write']>[0]>[0]) =>
+      tx.realm(realmId).append({ originFileIdent: 0, originTimestamp: i, clientVersion: 0, instructions: [] });
+    for (const [turns, batches] of [
+      [0, 2],
+      [1, 1],
+    ] as const) {
+      const queue = new CommitQueue(driver, silentLogger, turns);
+      const first = queue.submit(append(1));
+      const second = new Promise((r) => setImmediate(r)).then(() => queue.submit(append(2)));
+      await Promise.all([first, second]);
+      expect(queue.stats.batches).toBe(batches);
+    }
+  });
+
   test('group commit: jobs submitted while a batch commits go into the next batch, in order', async () => {
     const realmId = await newRealm();
     const queue = new CommitQueue(driver, silentLogger);
