@@ -140,21 +140,31 @@ function backlinks(ctx: RealmContext, type: string, id: ObjectKey, fromType: str
   );
 }
 
+/**
+ * A schema property wins over a method of the same name (a `Coupon.isValid` property hides
+ * `isValid()`, as in realm-js). Methods still answer on a closed realm, where the schema is gone.
+ */
+function schemaProperty(target: RealmObject, name: string | symbol): PropertySchema | undefined {
+  if (typeof name !== 'string') return undefined;
+  const i = internals.get(target)!;
+  try {
+    return findProperty(i, name);
+  } catch (e) {
+    if (name in target) return undefined;
+    throw e;
+  }
+}
+
 const handler: ProxyHandler<RealmObject> = {
   get(target, name, receiver) {
-    // Methods (isValid, toJSON, …) answer even on a closed realm; schema properties come next.
-    if (typeof name !== 'string' || name in target) return Reflect.get(target, name, receiver);
-    const i = internals.get(target)!;
-    const p = findProperty(i, name);
-    if (p) return readProperty(i, p);
+    const p = schemaProperty(target, name);
+    if (p) return readProperty(internals.get(target)!, p);
     return Reflect.get(target, name, receiver);
   },
   set(target, name, value, receiver) {
-    if (typeof name !== 'string' || name in target) return Reflect.set(target, name, value, receiver);
-    const i = internals.get(target)!;
-    const p = findProperty(i, name);
+    const p = schemaProperty(target, name);
     if (!p) return Reflect.set(target, name, value, receiver);
-    setProperty(i, p, value);
+    setProperty(internals.get(target)!, p, value);
     return true;
   },
   has(target, name) {

@@ -10,32 +10,7 @@ import { Server, readAdminToken, silentLogger } from '../../src/server';
 const REPO = path.resolve(__dirname, '..', '..');
 const Coupon = { name: 'Coupon', properties: { code: 'string', isValid: 'bool?' } };
 
-/**
- * realm-js lets a schema property named like a Realm.Object method (`isValid`, the ROS
- * documentation's Coupon field) shadow the method. While src/realm lets the method win, reads of
- * `coupon.isValid` give the function and writes are lost, so the documented handler cannot work:
- * the tests that depend on it then run as test.failing; once src/realm is fixed the probe turns
- * them into ordinary tests (they pass against a patched src/realm as they are).
- */
-function realmShadowsSchemaIsValid(): boolean {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-coupon-probe-'));
-  try {
-    const realm = new Realm({ schema: [Coupon], path: path.join(dir, 'probe.db') } as any);
-    try {
-      const c = realm.write(() => realm.create<any>('Coupon', { code: 'X', isValid: true }));
-      return typeof c.isValid === 'function';
-    } finally {
-      realm.close();
-    }
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-const KNOWN_REALM_DEFECT = realmShadowsSchemaIsValid();
-const couponTest = KNOWN_REALM_DEFECT ? test.failing : test;
-/** A known-failing test need not wait the full time. */
-const VALIDATION_WAIT_MS = KNOWN_REALM_DEFECT ? 4000 : 20_000;
-const defectNote = KNOWN_REALM_DEFECT ? ' [KNOWN DEFECT src/realm: schema property isValid shadowed by RealmObject.isValid()]' : '';
+const VALIDATION_WAIT_MS = 20_000;
 
 let server: Server;
 let dataPath: string;
@@ -104,7 +79,7 @@ test('the sample functions load and register against a real server', async () =>
   }
 });
 
-couponTest(`the coupon-validator function validates the coupons a user inserts${defectNote}`, async () => {
+test(`the coupon-validator function validates the coupons a user inserts`, async () => {
   const logDir = path.join(work, 'logs');
   const runtime = await startRuntime(logDir);
   try {
@@ -134,7 +109,7 @@ couponTest(`the coupon-validator function validates the coupons a user inserts${
 });
 
 /** API.md §3 and the ROS documentation: the handler's own write comes back as a later event. */
-couponTest(`the handler’s own isValid write comes back as a later, modification-only event, which it recognises${defectNote}`, async () => {
+test(`the handler’s own isValid write comes back as a later, modification-only event, which it recognises`, async () => {
   const logDir = path.join(work, 'logs');
   const runtime = await startRuntime(logDir);
   try {
@@ -151,7 +126,7 @@ couponTest(`the handler’s own isValid write comes back as a later, modificatio
   }
 });
 
-couponTest(`the ROS documentation handler program runs with only its require line changed${defectNote}`, async () => {
+test(`the ROS documentation handler program runs with only its require line changed`, async () => {
   const listenerCwd = path.join(work, 'program');
   fs.mkdirSync(listenerCwd);
   const example = path.join(REPO, 'examples', 'coupon-validator');
