@@ -59,7 +59,7 @@ export const SERVER_OPTIONS = {
   },
   historyCacheBytes: {
     kind: 'bytes',
-    default: 32 * 1024 * 1024,
+    default: 8 * 1024 * 1024,
     min: 0,
     description:
       'Memory for the newest history entries of active realms (encoded bytes; decoded copies take a few times more), so downloads and merges do not re-read and re-decode them; 0 turns the history cache off.',

@@ -345,7 +345,7 @@ export class SqliteDriver implements StorageDriver {
    * `historyCacheBytes` bounds the newest history kept in memory for downloads and merges.
    */
   constructor(dataPath: string | ':memory:', options: { historyCacheBytes?: number } = {}) {
-    this.cache = new SqliteCache(options.historyCacheBytes ?? 32 * 1024 * 1024);
+    this.cache = new SqliteCache(options.historyCacheBytes ?? 8 * 1024 * 1024);
     let file = ':memory:';
     if (dataPath !== ':memory:') {
       fs.mkdirSync(dataPath, { recursive: true });
