@@ -1,0 +1,302 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Realm } from '../../src/realm';
+import type { Logger } from '../../src/server/logger';
+import { connectorError } from './errors';
+import { rowKey, keyText, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
+import { decodePgOutput, UNCHANGED_TOAST, type PgOutputMessage, type ReplicationFrame, type TupleValue } from './pgoutput';
+import { maxLsn, type Lsn } from './position';
+import type { RealmSink } from './realm-sink';
+import type { RealmRouter } from './router';
+
+/** A row change in a source transaction, in text form (JSON-safe, so it can spill to disk). */
+type Change =
+  | { op: 'upsert'; table: string; row: RawRow; oldKey: RawRow | null }
+  | { op: 'delete'; table: string; key: RawRow }
+  | { op: 'truncate'; tables: string[] };
+
+/**
+ * One source transaction's changes: in memory up to `threshold`, then appended to a temporary
+ * file as JSON lines. Memory per transaction is therefore bounded whatever its size; the file is
+ * read back synchronously at commit, inside the realm write transactions, so one database
+ * transaction still becomes exactly one realm transaction per realm it touches.
+ */
+export class TransactionBuffer {
+  private memory: Change[] = [];
+  private file: string | null = null;
+  private fd: number | null = null;
+  count = 0;
+
+  constructor(private readonly threshold: number) {}
+
+  add(c: Change): void {
+    this.count++;
+    if (this.fd === null && this.memory.length < this.threshold) {
+      this.memory.push(c);
+      return;
+    }
+    if (this.fd === null) {
+      this.file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-pg-tx-')), 'changes.jsonl');
+      this.fd = fs.openSync(this.file, 'w+');
+    }
+    fs.writeSync(this.fd, JSON.stringify(c) + '\n');
+  }
+
+  get spilled(): boolean {
+    return this.fd !== null;
+  }
+
+  *changes(): Generator<Change> {
+    yield* this.memory;
+    if (this.fd === null) return;
+    const buf = Buffer.alloc(1 << 20);
+    let pos = 0;
+    let rest = '';
+    for (;;) {
+      const n = fs.readSync(this.fd, buf, 0, buf.length, pos);
+      if (n === 0) break;
+      pos += n;
+      const lines = (rest + buf.toString('utf8', 0, n)).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines) if (l) yield JSON.parse(l) as Change;
+    }
+    if (rest) yield JSON.parse(rest) as Change;
+  }
+
+  dispose(): void {
+    if (this.fd !== null) fs.closeSync(this.fd);
+    if (this.file) fs.rmSync(path.dirname(this.file), { recursive: true, force: true });
+    this.fd = null;
+    this.file = null;
+    this.memory = [];
+  }
+}
+
+interface RelationInfo {
+  table: ResolvedTable | null;
+  columns: string[];
+}
+
+export interface CaptureStatus {
+  /** Highest WAL position received from the server. */
+  received: Lsn;
+  /** Highest position confirmed to the server (flush LSN): everything below is acknowledged by the sync server. */
+  confirmed: Lsn;
+  transactions: number;
+  skippedOwn: number;
+  replayedSkipped: number;
+  lastCommitTime: Date | null;
+  pendingAcks: number;
+}
+
+/**
+ * pgoutput → realms. Decodes frames, assembles transactions, skips the connector's own
+ * transactions (replication origin), writes each transaction into the realms it touches together
+ * with their new position, and confirms the flush LSN to PostgreSQL only after the sync server
+ * acknowledged those realm writes, in commit order.
+ */
+export class ChangeCapture {
+  private readonly relations = new Map<number, RelationInfo>();
+  private tx: { commitLsn: Lsn; buffer: TransactionBuffer; origin: string | null } | null = null;
+  private ackChain: Promise<void> = Promise.resolve();
+  private ackError: Error | null = null;
+  readonly status: CaptureStatus = { received: 0n, confirmed: 0n, transactions: 0, skippedOwn: 0, replayedSkipped: 0, lastCommitTime: null, pendingAcks: 0 };
+  /** Called whenever `confirmed` moves (the connector sends the standby status update). */
+  onConfirm: (confirmed: Lsn) => void = () => undefined;
+  onError: (e: Error) => void = () => undefined;
+
+  constructor(
+    private readonly mapping: ResolvedMapping,
+    private readonly sink: RealmSink,
+    private readonly router: RealmRouter,
+    private readonly log: Logger,
+    private readonly ownOrigin: string,
+    startConfirmed: Lsn,
+  ) {
+    this.status.confirmed = startConfirmed;
+  }
+
+  /** Resolves when every applied transaction has been acknowledged and confirmed. */
+  drained(): Promise<void> {
+    return this.ackChain;
+  }
+
+  handleFrame(frame: ReplicationFrame): void {
+    if (this.ackError) throw this.ackError;
+    if (frame.tag === 'keepalive') {
+      this.status.received = maxLsn(this.status.received, frame.walEnd);
+      // Nothing in flight and nothing open: everything up to walEnd has been seen and settled.
+      if (!this.tx && this.status.pendingAcks === 0 && frame.walEnd > this.status.confirmed) {
+        this.status.confirmed = frame.walEnd;
+        this.onConfirm(this.status.confirmed);
+      } else if (frame.replyRequested) this.onConfirm(this.status.confirmed);
+      return;
+    }
+    this.status.received = maxLsn(this.status.received, frame.walEnd);
+    this.handleMessage(decodePgOutput(frame.data));
+  }
+
+  handleMessage(m: PgOutputMessage): void {
+    switch (m.tag) {
+      case 'relation': {
+        const table = m.schema === this.mapping.options.schema ? (this.mapping.tables.get(m.name) ?? null) : null;
+        this.relations.set(m.relationId, { table, columns: m.columns.map((c) => c.name) });
+        return;
+      }
+      case 'begin':
+        this.tx?.buffer.dispose();
+        this.tx = { commitLsn: m.finalLsn, buffer: new TransactionBuffer(this.mapping.options.spillThreshold), origin: null };
+        return;
+      case 'origin':
+        if (this.tx) this.tx.origin = m.name;
+        return;
+      case 'type':
+      case 'message':
+        return;
+      case 'insert':
+      case 'update':
+      case 'delete': {
+        const rel = this.relations.get(m.relationId);
+        if (!rel) throw connectorError('CONNECTOR_SOURCE_FAILED', `pgoutput: change for unknown relation ${m.relationId} (no Relation message first)`);
+        if (!rel.table || !this.tx) return;
+        const t = rel.table;
+        if (m.tag === 'delete') this.tx.buffer.add({ op: 'delete', table: t.table, key: toRow(rel.columns, (m.keyTuple ?? m.oldTuple)!) });
+        else {
+          const old = m.tag === 'update' ? (m.keyTuple ?? m.oldTuple) : null;
+          this.tx.buffer.add({ op: 'upsert', table: t.table, row: toRow(rel.columns, m.newTuple), oldKey: old ? toRow(rel.columns, old) : null });
+        }
+        return;
+      }
+      case 'truncate': {
+        const tables = m.relationIds.map((id) => this.relations.get(id)?.table?.table).filter((x): x is string => !!x);
+        if (tables.length > 0 && this.tx) this.tx.buffer.add({ op: 'truncate', tables });
+        return;
+      }
+      case 'commit': {
+        const tx = this.tx;
+        this.tx = null;
+        if (!tx) return;
+        try {
+          this.commit(tx.commitLsn, m.endLsn, tx.buffer, tx.origin, m.commitTime);
+        } finally {
+          tx.buffer.dispose();
+        }
+        return;
+      }
+    }
+  }
+
+  private commit(commitLsn: Lsn, endLsn: Lsn, buffer: TransactionBuffer, origin: string | null, commitTime: bigint): void {
+    this.status.transactions++;
+    void commitTime;
+    let touched: string[] = [];
+    if (origin === this.ownOrigin) this.status.skippedOwn++;
+    else if (buffer.count > 0) touched = this.apply(commitLsn, buffer);
+    this.status.pendingAcks++;
+    this.ackChain = this.ackChain.then(async () => {
+      if (this.ackError) return;
+      try {
+        await Promise.all(touched.map((p) => this.sink.uploaded(p)));
+        this.status.pendingAcks--;
+        if (endLsn > this.status.confirmed) {
+          this.status.confirmed = endLsn;
+          this.onConfirm(endLsn);
+        }
+      } catch (e) {
+        this.ackError = e as Error;
+        this.onError(e as Error);
+      }
+    });
+  }
+
+  /** Writes one source transaction into its realms (one realm transaction each); returns their paths. */
+  private apply(commitLsn: Lsn, buffer: TransactionBuffer): string[] {
+    const open = new Map<string, Realm>();
+    const skipped = new Set<string>();
+    const realmFor = (p: string | null): Realm | null => {
+      if (p === null || skipped.has(p)) return null;
+      let r = open.get(p);
+      if (r) return r;
+      const pos = this.sink.position(p);
+      if (pos !== null && commitLsn < pos) {
+        skipped.add(p); // already in this realm: a replay after restart
+        this.status.replayedSkipped++;
+        return null;
+      }
+      r = this.sink.realm(p);
+      r.beginTransaction();
+      open.set(p, r);
+      return r;
+    };
+    try {
+      for (const c of buffer.changes()) this.applyChange(c, realmFor);
+      for (const [p, r] of open) {
+        this.sink.writePosition(p, commitLsn + 1n);
+        r.commitTransaction();
+      }
+    } catch (e) {
+      for (const r of open.values()) if (r.isInTransaction) r.cancelTransaction();
+      for (const p of open.keys()) this.sink.forgetPosition(p);
+      throw e;
+    }
+    return [...open.keys()];
+  }
+
+  private applyChange(c: Change, realmFor: (p: string | null) => Realm | null): void {
+    if (c.op === 'truncate') {
+      for (const name of c.tables) {
+        const t = this.mapping.tables.get(name)!;
+        for (const p of this.router.pathsOf(t)) {
+          const r = realmFor(p);
+          if (r) this.sink.clear(r, t);
+        }
+        this.router.clear(t);
+      }
+      return;
+    }
+    const t = this.mapping.tables.get(c.table)!;
+    if (c.op === 'delete') {
+      const key = rowKey(t, c.key);
+      if (key === null) return;
+      const r = realmFor(this.router.pathOf(t, key));
+      if (r) this.sink.remove(r, t, key);
+      this.router.forget(t, key);
+      return;
+    }
+    const key = rowKey(t, c.row);
+    if (key === null) throw connectorError('CONNECTOR_SOURCE_FAILED', `${t.table}: a change without its key columns (${t.keyColumns.join(', ')})`);
+    const oldKey = c.oldKey ? rowKey(t, c.oldKey) : key;
+    const oldPath = oldKey === null ? null : this.router.pathOf(t, oldKey);
+    let newPath = this.router.pathFor(t, c.row);
+    if (newPath === null && oldPath !== null && t.placement.kind === 'template' && t.placement.columns.some((col) => c.row[col] === undefined)) newPath = oldPath;
+    if (newPath === null) {
+      this.log.warn('postgres connector: row has no realm (placement column null or followed row unknown); skipped', { table: t.table, key: keyText(key) });
+      return;
+    }
+    let carry: Record<string, unknown> | undefined;
+    if (oldPath !== null && oldKey !== null && (oldPath !== newPath || keyText(oldKey) !== keyText(key))) {
+      const r = realmFor(oldPath);
+      if (r) {
+        const obj = this.sink.find(r, t, oldKey);
+        if (obj) carry = Object.fromEntries(t.columns.map((col) => [col.property, col.type.list ? Array.from(obj[col.property] as Iterable<unknown>) : obj[col.property]]));
+        this.sink.remove(r, t, oldKey);
+      }
+      this.router.forget(t, oldKey);
+    }
+    const r = realmFor(newPath);
+    if (r) this.sink.upsert(r, t, c.row, carry);
+    this.router.remember(t, key, newPath);
+  }
+}
+
+function toRow(columns: string[], tuple: TupleValue[]): RawRow {
+  const row: RawRow = {};
+  for (let i = 0; i < columns.length; i++) {
+    const v = tuple[i];
+    if (v === UNCHANGED_TOAST) continue;
+    // A key tuple sends null for non-key columns; those are simply absent for our purposes.
+    row[columns[i]] = v as string | null;
+  }
+  return row;
+}
