@@ -5,6 +5,7 @@
 const BENCHMARKS: Record<string, () => Promise<{ main: (argv: string[]) => Promise<void> }>> = {
   sync: () => import('./sync'),
   query: () => import('./query'),
+  notifier: () => import('./notifier'),
 };
 
 async function run(): Promise<void> {

@@ -18,7 +18,7 @@ export interface LazyReplica {
  * database connection and caches. Commit listeners, the observer and the admin hooks survive a
  * reopen; `dataVersion` and `version` keep increasing across reopens (caches key on them).
  */
-export function lazyReplica(open: () => Replica): LazyReplica {
+export function lazyReplica(open: () => Replica, onOpenChange?: (open: boolean) => void): LazyReplica {
   let current: Replica | null = null;
   let closed = false;
   let dataBase = 0;
@@ -34,6 +34,7 @@ export function lazyReplica(open: () => Replica): LazyReplica {
       for (const l of [...listeners]) l(e);
     });
     current = r;
+    onOpenChange?.(true);
     return r;
   };
 
@@ -57,8 +58,11 @@ export function lazyReplica(open: () => Replica): LazyReplica {
           return () => {
             closed = true;
             listeners.clear();
-            current?.close();
-            current = null;
+            if (current) {
+              current.close();
+              current = null;
+              onOpenChange?.(false);
+            }
           };
         case 'then':
           return undefined; // not a thenable
@@ -91,6 +95,7 @@ export function lazyReplica(open: () => Replica): LazyReplica {
       versionBase += current.version + 1;
       current.close();
       current = null;
+      onOpenChange?.(false);
       return true;
     },
   };

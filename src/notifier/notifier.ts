@@ -42,7 +42,10 @@ export interface NotifierOptions {
   directory?: string;
   /** Realms whose handlers run at the same time (default 32). */
   concurrency?: number;
-  /** Local copies kept open when idle; the least recently used are closed beyond it (default 256). */
+  /**
+   * Local copies kept open when idle; the least recently used are closed beyond it (default 1024).
+   * A closed copy's session stays bound, so its changes still arrive; the copy reopens for them.
+   */
   maxOpenRealms?: number;
   log?: NotifierLogger;
   /** Back-off for a failing handler (default 100 ms doubling to 30 s, 8 attempts). */
@@ -92,6 +95,7 @@ export class Notifier implements WatcherHost {
   private unsubscribeDirectory: (() => void) | null = null;
   private readonly deleting = new Set<string>();
   private closed = false;
+  private openCount = 0;
   /** Counters for tests and benchmarks. */
   readonly stats = { events: 0, handlerErrors: 0, evictions: 0 };
 
@@ -104,7 +108,7 @@ export class Notifier implements WatcherHost {
     this.directory = options.directory ?? DEFAULT_LISTENER_DIRECTORY;
     this.copies = new LocalCopies(this.directory);
     this.slots = new Semaphore(positive(options.concurrency, 32, 'concurrency'));
-    this.maxOpenRealms = positive(options.maxOpenRealms, 256, 'maxOpenRealms');
+    this.maxOpenRealms = positive(options.maxOpenRealms, 1024, 'maxOpenRealms');
     this.log = options.log ?? quietLog;
     this.retry = { initialMs: 100, maxMs: 30_000, maxAttempts: 8, ...(options.retry ?? {}) } as Required<RetryOptions>;
   }
@@ -240,9 +244,12 @@ export class Notifier implements WatcherHost {
 
   /** Local copies holding an open database now. */
   get openRealmCount(): number {
-    let n = 0;
-    for (const w of this.watchers.values()) if (w.isOpen) n++;
-    return n;
+    return this.openCount;
+  }
+
+  /** WatcherHost */
+  openChanged(delta: 1 | -1): void {
+    this.openCount += delta;
   }
 
   // ---- internals -----------------------------------------------------------------------------

@@ -28,6 +28,8 @@ export interface WatcherHost {
   deliver(event: ChangeEvent): Promise<void>;
   /** The realm now has an event pending or running (for the open-realm bound). */
   touched(watcher: RealmWatcher): void;
+  /** A local copy opened (+1) or closed (-1) its database. */
+  openChanged(delta: 1 | -1): void;
 }
 
 interface QueuedEvent {
@@ -80,7 +82,10 @@ export class RealmWatcher implements PreImageHook {
   }
 
   start(): void {
-    const lazy = lazyReplica(() => Replica.open({ path: this.file }));
+    const lazy = lazyReplica(
+      () => Replica.open({ path: this.file }),
+      (open) => this.host.openChanged(open ? 1 : -1),
+    );
     this.lazy = lazy;
     this.entry = acquireReplica(this.file, () => lazy.replica);
     const replica = this.entry.replica;
