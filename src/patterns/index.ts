@@ -5,3 +5,17 @@ export { JetStreamSource, type JetStreamSourceOptions, type JetStreamMessage } f
 export { ProcessedMessageSchema, DeadLetterSchema } from './schemas';
 export { RealmPool } from './realm-pool';
 export type { PatternLogger } from './log';
+export { Fetcher, type FetcherOptions, type FetcherStats } from './fetcher';
+export {
+  fetchRequestSchema,
+  httpCall,
+  isRetryable,
+  HttpStatusError,
+  PermanentError,
+  type FetchStatus,
+  type FetchRequestView,
+  type CallContext,
+  type CallFunction,
+  type CallResult,
+} from './fetch-request';
+export { OwnerId } from './owner';
