@@ -54,7 +54,7 @@ function run(cluster: Pick<TestCluster, 'bin' | 'runAs'>, tool: string, args: st
   if (r.status !== 0) throw new Error(`${tool} failed (${r.status ?? r.signal}): ${r.stderr || r.stdout || r.error}`);
 }
 
-export async function startTestCluster(bin: string): Promise<TestCluster> {
+export async function startTestCluster(bin: string, overrides: Record<string, string> = {}): Promise<TestCluster> {
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   const runAs = isRoot ? 'postgres' : null;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-pg-'));
@@ -73,6 +73,7 @@ export async function startTestCluster(bin: string): Promise<TestCluster> {
     'full_page_writes=off',
     'shared_buffers=64MB',
     'TimeZone=UTC',
+    ...Object.entries(overrides).map(([k, v]) => `${k}=${v}`),
   ];
   fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), '\n# tributary test cluster\n' + settings.map((s) => s.replace('=', " = '") + "'").join('\n') + '\n');
   fs.writeFileSync(path.join(dataDir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 trust\nlocal replication all trust\nhost replication all 127.0.0.1/32 trust\n');
