@@ -27,7 +27,7 @@ export const SERVER_OPTIONS = {
   refreshTokenTtl: { kind: 'duration', default: 30 * 86400, description: 'Lifetime of a refresh token.' },
   allowRegistration: { kind: 'boolean', default: true, description: 'Whether POST /auth may register new password users.' },
   maxMessageBytes: { kind: 'bytes', default: 16 * 1024 * 1024, min: 1024, description: 'Largest sync message accepted; a larger one gets LIMITS_EXCEEDED and ends the connection.' },
-  maxSessionsPerConnection: { kind: 'integer', default: 1000, min: 1, description: 'Most sessions bound at once on one connection.' },
+  maxSessionsPerConnection: { kind: 'integer', default: 10_000, min: 1, description: 'Most sessions bound at once on one connection (the admin runtime binds one per watched realm on a single connection).' },
   maxPathLength: { kind: 'integer', default: 1024, min: 2, description: 'Longest realm path, in characters.' },
   maxBodyBytes: { kind: 'bytes', default: 64 * 1024, min: 256, description: 'Largest HTTP request body (POST /auth).' },
   downloadBatchBytes: {
