@@ -19,3 +19,7 @@ export {
   type CallResult,
 } from './fetch-request';
 export { OwnerId } from './owner';
+export { Poller, type PollerOptions, type PollerStats } from './poller';
+export { httpJsonSource, PollHttpError, type PollFunction, type PollResult, type PollContext } from './poll-source';
+export { applyDiff, type DiffCounts } from './diff';
+export { PollerLeaseSchema } from './schemas';

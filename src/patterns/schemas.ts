@@ -27,3 +27,23 @@ export const DeadLetterSchema: ObjectSchemaInput = {
     at: 'date',
   },
 };
+
+/**
+ * One per polled target, in the realm the poller writes: who polls it and until when, and the
+ * source's validators (ETag / Last-Modified) for the data as written, so whoever takes over
+ * continues with conditional requests.
+ */
+export const PollerLeaseSchema: ObjectSchemaInput = {
+  name: 'PollerLease',
+  primaryKey: 'target',
+  properties: {
+    target: 'string',
+    owner: 'string?',
+    leaseUntil: 'date?',
+    etag: 'string?',
+    lastModified: 'string?',
+    lastPollAt: 'date?',
+    lastChangeAt: 'date?',
+    lastError: 'string?',
+  },
+};
