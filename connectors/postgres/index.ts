@@ -10,6 +10,7 @@ export { PostgresConnector, controlRealmPath, type PostgresConnectorOptions, typ
 export { validateConfig, type PostgresConnectorConfig, type TableMappingInput, type Placement, type InitialLoad } from './config';
 export { runPostgresConnector, loadConnectorConfig } from './run';
 export type { LoadProgress } from './load';
+export { encodeCompositeKey, decodeCompositeKey } from './mapping';
 export { realmTypeFor, KNOWN_TYPES } from './types';
 export { decodePgOutput, decodeReplicationFrame } from './pgoutput';
 export { parseLsn, formatLsn, STATE_TYPE } from './position';

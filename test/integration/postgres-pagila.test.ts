@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { PostgresConnector, type LoadProgress, type PostgresConnectorConfig } from '../../connectors/postgres';
+import exampleConfig from '../../examples/legacy-postgres-bridge/pagila.config';
 import { Realm } from '../../src/realm';
 import { JsonLogger } from '../../src/server/logger';
 import { adminFixture, type AdminFixture } from '../helpers/admin-runtime';
@@ -8,34 +9,9 @@ import { createTestDatabase, describePostgres, hasPsql, loadPagila, pagilaDir, t
 const pagila = pagilaDir();
 const describeIfPagila = pagila && hasPsql() ? describePostgres : (name: string, fn: () => void) => describe.skip(`${name} (Pagila or psql not available: set TRIBUTARY_PAGILA_DIR)`, fn);
 
-/** The bridge the docs describe: the catalog in one realm, each store's business in its own. */
-export function pagilaConfig(database: string, serverUrl: string, localPath: string): PostgresConnectorConfig {
-  const store = (type: string) => ({ type, realm: '/pagila/store/{store_id}' });
-  return {
-    name: 'pagila',
-    database,
-    serverUrl,
-    localPath,
-    realm: '/pagila/catalog',
-    heartbeatIntervalMs: 0,
-    tables: {
-      actor: { type: 'Actor' },
-      category: { type: 'Category' },
-      language: { type: 'Language' },
-      film: { type: 'Film' },
-      film_actor: { type: 'FilmActor' },
-      film_category: { type: 'FilmCategory' },
-      country: { type: 'Country' },
-      city: { type: 'City' },
-      address: { type: 'Address' },
-      store: store('Store'),
-      staff: { ...store('Staff'), columns: { password: false } },
-      customer: store('Customer'),
-      inventory: store('Inventory'),
-      rental: { type: 'Rental', realm: { follow: 'inventory_id' } },
-      payment: { type: 'Payment', realm: { follow: 'rental_id' }, primaryKey: 'payment_id' },
-    },
-  };
+/** The example's mapping (examples/legacy-postgres-bridge), pointed at the test database and server. */
+function pagilaConfig(database: string, serverUrl: string, localPath: string): PostgresConnectorConfig {
+  return { ...exampleConfig, database, serverUrl, localPath, adminTokenFile: undefined, heartbeatIntervalMs: 0 };
 }
 
 describeIfPagila('postgres connector: Pagila', () => {
