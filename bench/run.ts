@@ -5,6 +5,7 @@
 const BENCHMARKS: Record<string, () => Promise<{ main: (argv: string[]) => Promise<void> }>> = {
   sync: () => import('./sync'),
   query: () => import('./query'),
+  dequeuer: () => import('./dequeuer'),
   notifier: () => import('./notifier'),
 };
 
