@@ -67,6 +67,34 @@ export type {
 export { Server, type ServerConfig } from './server';
 export { Notifier } from './notifier';
 export { Adapter } from './adapter';
+export {
+  Fetcher,
+  Poller,
+  Dequeuer,
+  RabbitMqSource,
+  JetStreamSource,
+  MessageBuffer,
+  httpJsonSource,
+  fetchRequestSchema,
+  HttpStatusError,
+  PermanentError,
+  PollHttpError,
+  ProcessedMessageSchema,
+  DeadLetterSchema,
+  PollerLeaseSchema,
+} from './patterns';
+export type {
+  FetcherOptions,
+  PollerOptions,
+  DequeuerOptions,
+  DequeueTarget,
+  MessageSource,
+  SourceMessage,
+  FetchRequestView,
+  CallFunction,
+  PollFunction,
+  PollResult,
+} from './patterns';
 export type { AdapterInstruction, AdapterInstructionType, AdapterTransaction, AdapterValue } from './adapter';
 export type { ChangeEvent, ChangeSet, NotifierEvent, NotifierOptions, NotifierLogger, NotifierHandler, RealmListenerConfiguration } from './notifier';
 export { FunctionsRuntime, type FunctionsRuntimeConfig, type FunctionInfo, type FunctionStatus } from './functions';

@@ -1,4 +1,4 @@
-import { connect, type ConsumerMessages, type JsMsg, type NatsConnection } from 'nats';
+import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats';
 import { MessageBuffer, type MessageSource, type SourceMessage } from '../message-source';
 
 export interface JetStreamSourceOptions {
@@ -33,6 +33,8 @@ export class JetStreamSource implements MessageSource<JetStreamMessage> {
   }
 
   async start(): Promise<void> {
+    // Loaded on use, so the package entry does not pay for brokers nobody uses.
+    const { connect } = await import('nats');
     this.nc = await connect({ servers: this.options.servers });
     const consumer = await this.nc.jetstream().consumers.get(this.options.stream, this.options.consumer);
     this.messages = await consumer.consume({ max_messages: this.options.maxMessages ?? 1000 });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import * as amqp from 'amqplib';
+import type * as amqp from 'amqplib';
 import { MessageBuffer, type MessageSource, type SourceMessage } from '../message-source';
 
 export interface RabbitMqSourceOptions {
@@ -40,7 +40,9 @@ export class RabbitMqSource implements MessageSource<RabbitMqMessage> {
   }
 
   async start(): Promise<void> {
-    const connection = await amqp.connect(this.options.url);
+    // Loaded on use, so the package entry does not pay for brokers nobody uses.
+    const { connect } = await import('amqplib');
+    const connection = await connect(this.options.url);
     this.connection = connection;
     connection.on('error', (e: Error) => (this.failure = e));
     const channel = await connection.createChannel();
