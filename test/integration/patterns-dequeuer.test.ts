@@ -110,15 +110,18 @@ describe.each(sources)('dequeuer from $name', ({ name, available, script, broker
       const landed = () => realms.reduce((n, r) => n + r.objects('Reading').length, 0);
       const args = ['--server', serverUrl, '--token', token, '--dir', path.join(work, 'consumer'), '--batch', '200', ...broker.args];
 
-      // Each life of the consumer gets a fresh share of the messages, so every kill lands mid-stream.
-      const share = Math.ceil(TOTAL / KILLS);
+      // Everything is published up front and each life of the consumer is killed after a short
+      // random time, so kills land mid-stream (fewer readings than published); there are two spare
+      // lives and at least KILLS of the kills must land mid-stream.
+      await broker.publish(Array.from({ length: TOTAL }, (_, i) => i));
+      const midStream: boolean[] = [];
       const killedAt: number[] = [];
-      for (let k = 0; k < KILLS; k++) {
+      for (let k = 0; k < KILLS + 2; k++) {
         child = await spawnScript(script, args);
-        await broker.publish(Array.from({ length: share }, (_, i) => k * share + i).filter((seq) => seq < TOTAL));
-        await sleep(rng.int(50, 1200));
+        await sleep(rng.int(50, 400));
         await killHard(child);
         killedAt.push(landed());
+        midStream.push(landed() < TOTAL);
       }
       // Run to the end; a graceful stop hands back what it holds unsettled (redeliveries still
       // buffered), so repeat until the broker holds nothing after a stop.
@@ -142,7 +145,7 @@ describe.each(sources)('dequeuer from $name', ({ name, available, script, broker
       const missing = Array.from({ length: TOTAL }, (_, i) => i).filter((i) => !seen.has(i));
       console.log(`${name}: seed=${seed}, readings landed when each kill happened: ${killedAt.join(', ')}; total ${Date.now() - started} ms`);
       expect({ twice: twice.slice(0, 10), missing: missing.slice(0, 10), total: landed() }).toEqual({ twice: [], missing: [], total: TOTAL });
-      expect(killedAt.filter((n) => n < TOTAL).length).toBe(KILLS);
+      expect(midStream.filter(Boolean).length).toBeGreaterThanOrEqual(KILLS);
     } finally {
       await killHard(child);
       for (const r of realms) if (!r.isClosed) r.close();
