@@ -137,7 +137,20 @@ export async function main(args: string[]): Promise<void> {
       },
     )
     .command(functionsCommand)
-    .demandCommand(1, 'name a command: serve, start, functions or token (see --help)')
+    .command(
+      'connector <type>',
+      'Run a database connector from its config file (see docs/connectors/).',
+      (y) =>
+        y
+          .positional('type', { choices: ['postgres'] as const, describe: 'Connector type (mongodb and mssql are not built yet)' })
+          .option('config', { type: 'string', demandOption: true, describe: 'Connector config file (JSON)' }),
+      async (argv) => {
+        // Connectors live outside src/ and load only when asked for (they pull in database drivers).
+        const run = require(path.join(__dirname, '..', '..', 'connectors', 'postgres', 'run')) as typeof import('../../connectors/postgres/run');
+        await run.runPostgresConnector(path.resolve(argv.config));
+      },
+    )
+    .demandCommand(1, 'name a command: serve, start, functions, connector or token (see --help)')
     .strict()
     .help()
     .alias('h', 'help')
