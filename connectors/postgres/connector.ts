@@ -5,6 +5,7 @@ import { User } from '../../src/client';
 import { TributaryError } from '../../src/errors';
 import type { Realm } from '../../src/realm';
 import { silentLogger, type Logger } from '../../src/server/logger';
+import { ChangeApply, type ApplyStatus } from './apply';
 import { ChangeCapture, type CaptureStatus } from './capture';
 import { clientConfig, validateConfig, type PostgresConnectorConfig, type ResolvedOptions } from './config';
 import { classify, connectorError, fromDriverError } from './errors';
@@ -34,6 +35,8 @@ export interface PostgresConnectorStatus {
   /** Replayed transactions a realm already held (after a restart). */
   replayedSkipped: number;
   indexedRows: number;
+  /** Realm → database: Adapter transactions applied, replays skipped, instructions skipped. */
+  apply: ApplyStatus | null;
   lastError: string | null;
 }
 
@@ -79,6 +82,7 @@ export class PostgresConnector {
   private sink: RealmSink | null = null;
   private router: RealmRouter | null = null;
   private capture: ChangeCapture | null = null;
+  private applier: ChangeApply | null = null;
   private control: Realm | null = null;
   private mapping_: ResolvedMapping | null = null;
   private state: PostgresConnectorStatus['state'] = 'stopped';
@@ -119,8 +123,9 @@ export class PostgresConnector {
 
       const admin = this.options.adminUser ?? User.adminUser(this.adminToken(), this.config.serverUrl.replace(/^realm(s?):/, 'http$1:'));
       const patterns = [...this.mapping.tables.values()].map((t) => placementPattern(this.mapping, t.placement)).filter((r): r is RegExp => !!r);
-      // Realm → database (the apply side) reads the stream later; capture only writes through realmAtPath.
-      this.adapter = new Adapter(this.config.localPath, this.config.serverUrl, admin, (p: string) => patterns.some((r) => r.test(p)), () => undefined, undefined, { log: this.log });
+      // Realm → database (apply.ts) reads the stream; capture only writes through realmAtPath (never returned by current).
+      this.adapter = new Adapter(this.config.localPath, this.config.serverUrl, admin, (p: string) => patterns.some((r) => r.test(p)), (p: string) => this.applier?.schedule(p), undefined, { log: this.log });
+      this.applier = new ChangeApply(this.adapter, this.mapping, clientConfig(this.config.database), o.name, o.originName, this.log);
       this.sink = new RealmSink(this.adapter, this.mapping, o.name);
       this.router = new RealmRouter(this.mapping);
       this.control = this.adapter.realmAtPath(controlRealmPath(o.name), [stateSchema as never]);
@@ -156,6 +161,7 @@ export class PostgresConnector {
       this.capture = this.newCapture(confirmed);
       this.state = 'streaming';
       this.loop = this.run(confirmed);
+      await this.applier.start();
       this.timers.push(setInterval(() => this.sendStatus(), 10_000));
       if (o.heartbeatIntervalMs > 0) this.timers.push(setInterval(() => void this.heartbeat(), o.heartbeatIntervalMs));
       for (const t of this.timers) t.unref();
@@ -255,6 +261,7 @@ export class PostgresConnector {
       skippedOwnTransactions: s?.skippedOwn ?? 0,
       replayedSkipped: s?.replayedSkipped ?? 0,
       indexedRows: this.router?.indexedRows ?? 0,
+      apply: this.applier ? { ...this.applier.status } : null,
       lastError: this.lastError ? String(this.lastError.message) : null,
     };
   }
@@ -270,12 +277,15 @@ export class PostgresConnector {
       clearTimeout(timer);
     }
     this.sendStatus();
+    await this.applier?.stop();
     await this.shutdown();
     await this.loop?.catch(() => undefined);
     this.state = 'stopped';
   }
 
   private async shutdown(): Promise<void> {
+    await this.applier?.stop();
+    this.applier = null;
     await this.repl?.close();
     this.repl = null;
     await this.sql?.end().catch(() => undefined);
