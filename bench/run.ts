@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, () => Promise<{ main: (argv: string[]) => Promi
   query: () => import('./query'),
   dequeuer: () => import('./dequeuer'),
   notifier: () => import('./notifier'),
+  postgres: () => import('./postgres'),
 };
 
 async function run(): Promise<void> {

@@ -59,6 +59,7 @@ export const ERROR_CODES = {
   PG_WAL_LEVEL_NOT_LOGICAL: { action: 'fatal', doc: 'PostgreSQL runs with wal_level other than logical; set wal_level = logical (ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL.' },
   PG_REPLICATION_PRIVILEGE: { action: 'fatal', doc: 'The connector\'s PostgreSQL role may not replicate; ALTER ROLE <role> WITH REPLICATION (and allow replication connections in pg_hba.conf).' },
   PG_REPLICA_IDENTITY: { action: 'fatal', doc: 'A mapped table has no primary key and no REPLICA IDENTITY FULL, so updates and deletes cannot be identified; add a primary key or ALTER TABLE … REPLICA IDENTITY FULL.' },
+  PG_SLOT_ACTIVE: { action: 'fatal', doc: "A connector reset was refused because a walsender streams from the connector's replication slot (another connector runs against it); stop that connector first." },
   PG_SLOT_INVALID: { action: 'fatal', doc: "The connector's replication slot is missing, invalidated (max_slot_wal_keep_size) or belongs to another plugin; reset the connector (new slot, new initial load)." },
   INVALID_QUERY: { action: 'fatal', doc: 'A query string is malformed, names an unknown property or compares incompatible types; the message gives the offset, line and column.' },
 } as const satisfies Record<string, CodeInfo>;

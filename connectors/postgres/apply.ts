@@ -1,8 +1,16 @@
-import { Client } from 'pg';
-import type { Adapter } from '../../src/adapter';
+import { Client, type ClientConfig } from 'pg';
+import type { Adapter, AdapterTransaction } from '../../src/adapter';
+import type { AdapterInstruction, AdapterPropertyDescription } from '../../src/adapter/instructions';
+import type { ObjectKey } from '../../src/model';
 import type { Logger } from '../../src/server/logger';
-import { decodeCompositeKey, type ResolvedMapping, type ResolvedTable } from './mapping';
+import { keyFromIdentity, objectId, RowWriter, type Collected, type Touched } from './apply-rows';
+import { classify, connectorError } from './errors';
+import type { RawRow, ResolvedMapping, ResolvedTable } from './mapping';
 import { STATE_TYPE } from './position';
+import type { RealmSink } from './realm-sink';
+import type { RealmRouter } from './router';
+
+export { keyFromIdentity, toParam } from './apply-rows';
 
 /** Where the apply side records, per realm, the last Adapter transaction it committed. */
 export const APPLY_POSITION_TABLE = 'tributary_apply_position';
@@ -12,73 +20,133 @@ export interface ApplyStatus {
   applied: number;
   /** Adapter transactions skipped because PostgreSQL already held them (after a crash). */
   alreadyApplied: number;
-  /** Instructions skipped: unmapped types and list instructions (logged as warnings). */
+  /** PostgreSQL transactions written (each holds up to `applyBatch` Adapter transactions). */
+  batches: number;
+  /** Rows upserted or deleted. */
+  rows: number;
+  /** Adapter transactions PostgreSQL refused (constraint or data errors); their objects were reset to the database's rows. */
+  rejected: number;
+  /** Instructions with no database effect: unmapped types or properties, CHANGE_IDENTITY (logged as warnings). */
   skippedInstructions: number;
+  /** Realms whose next transaction waits for a retry after a failure. */
+  retrying: number;
   lastError: string | null;
 }
 
-type Instr = { type: string; object_type: string; identity?: unknown; values?: Record<string, unknown> };
+/** What the connector provides the apply side. */
+export interface ApplyHooks {
+  /**
+   * Resolves when capture has processed every database transaction committed before the call
+   * (a WAL barrier: a non-transactional logical message that capture sees after them).
+   */
+  barrier(sql: Client): Promise<void>;
+  /** Realm schema additions for a mapped type (schema evolution), inside the apply transaction. */
+  onRealmProperties?(sql: Client, table: ResolvedTable, properties: Record<string, AdapterPropertyDescription>): Promise<void>;
+}
 
-const quote = (id: string) => '"' + id.replace(/"/g, '""') + '"';
-
-function toParam(v: unknown): unknown {
-  if (v instanceof ArrayBuffer) return Buffer.from(v);
-  if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  if (v !== null && typeof v === 'object' && !(v instanceof Date)) return String(v);
-  return v;
+/** SQLSTATE classes the database uses to refuse a value: a retry cannot succeed. */
+function refused(e: unknown): boolean {
+  const code = (e as { code?: unknown })?.code;
+  return typeof code === 'string' && /^(22|23)/.test(code);
 }
 
 /**
- * Realm → PostgreSQL: consumes the Adapter stream of the mapped realms and applies INSERT / SET /
- * DELETE as parameterised SQL, one PostgreSQL transaction per Adapter transaction, with the
- * Adapter position stored in the same transaction (exactly once across crashes). The session
- * carries the connector's replication origin so capture skips these writes (no echo).
+ * Realm → PostgreSQL (CONNECTORS.md §1). Consumes the Adapter stream of the mapped realms and
+ * writes, per batch of realm transactions, the realm's current merged state of every object they
+ * touched — upserted rows for objects that exist, deletes for objects that are gone — in one
+ * PostgreSQL transaction that also stores the Adapter position (exactly once across crashes) and
+ * carries the connector's replication origin (capture skips it: no echo).
+ *
+ * Convergence: the touched rows are locked first, then a WAL barrier waits until capture has
+ * written every database transaction committed before the lock into the realm. The values read
+ * afterwards therefore already hold any racing database write, merged by the conflict policy
+ * (`database-wins`: capture's write is the later realm write; `realm-wins`: capture leaves
+ * properties with unapplied realm changes alone), and no database write can slip in between.
+ * Writing state rather than replaying instructions makes list edits, counters (ADD_INTEGER) and
+ * CLEAR exact whatever was merged in between.
  */
 export class ChangeApply {
-  readonly status: ApplyStatus = { applied: 0, alreadyApplied: 0, skippedInstructions: 0, lastError: null };
+  readonly status: ApplyStatus = { applied: 0, alreadyApplied: 0, batches: 0, rows: 0, rejected: 0, skippedInstructions: 0, retrying: 0, lastError: null };
   private sql: Client | null = null;
   private pending = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
+  private busy = 0;
   private started = false;
   private stopped = false;
+  private readonly attempts = new Map<string, number>();
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly warned = new Set<string>();
+  private protectCache = new Map<string, Map<string, Set<string> | 'all'>>();
 
   constructor(
     private readonly adapter: Adapter,
     private readonly mapping: ResolvedMapping,
-    private readonly clientConfig: object,
-    private readonly connectorName: string,
-    private readonly originName: string,
+    private readonly clientConfig: ClientConfig,
+    private readonly sink: RealmSink,
+    private readonly router: RealmRouter,
+    private readonly hooks: ApplyHooks,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.rows = new RowWriter(mapping, sink, router, this.status, (id, message, fields) => this.note(id, message, fields));
+  }
+
+  private readonly rows: RowWriter;
+
+  private get connectorName(): string {
+    return this.mapping.options.name;
+  }
 
   async start(): Promise<void> {
-    const sql = new Client(this.clientConfig);
-    sql.on('error', (e) => this.log.warn('postgres connector apply: connection error', { error: String(e) }));
-    await sql.connect();
+    const sql = await this.connect();
     await sql.query(`CREATE TABLE IF NOT EXISTS ${APPLY_POSITION_TABLE} (connector text NOT NULL, realm_path text NOT NULL, txn bigint NOT NULL, PRIMARY KEY (connector, realm_path))`);
-    const o = await sql.query('SELECT 1 FROM pg_replication_origin WHERE roname = $1', [this.originName]);
+    this.started = true;
+    for (const p of this.adapter.paths) if (this.adapter.pendingCount(p) > 0) this.pending.add(p);
+    for (const p of [...this.pending]) this.schedule(p);
+  }
+
+  private async connect(): Promise<Client> {
+    if (this.sql) return this.sql;
+    const sql = new Client({ ...this.clientConfig, application_name: `tributary_${this.connectorName}_apply` });
+    sql.on('error', (e) => {
+      this.log.warn('postgres connector apply: connection error', { error: String(e) });
+      if (this.sql === sql) this.sql = null;
+    });
+    await sql.connect();
+    const origin = this.mapping.options.originName;
+    const o = await sql.query('SELECT 1 FROM pg_replication_origin WHERE roname = $1', [origin]);
     if (o.rows.length === 0) {
       try {
-        await sql.query('SELECT pg_replication_origin_create($1)', [this.originName]);
+        await sql.query('SELECT pg_replication_origin_create($1)', [origin]);
       } catch (e) {
         if ((e as { code?: string }).code !== '23505') throw e; // created concurrently
       }
     }
-    await sql.query('SELECT pg_replication_origin_session_setup($1)', [this.originName]);
+    await sql.query('SELECT pg_replication_origin_session_setup($1)', [origin]);
     this.sql = sql;
-    this.started = true;
-    for (const p of this.pending) this.schedule(p);
+    return sql;
+  }
+
+  private dropConnection(): void {
+    const sql = this.sql;
+    this.sql = null;
+    void sql?.end().catch(() => undefined);
   }
 
   /** The Adapter's change callback: drains `path` (serialised with every other path). */
   schedule(path: string): void {
     if (this.stopped) return;
     this.pending.add(path);
-    if (!this.started) return;
-    this.chain = this.chain.then(() => this.drain(path)).catch((e) => {
-      this.status.lastError = String((e as Error).message ?? e);
-      this.log.error('postgres connector apply: failed; the transaction stays in the Adapter log', { path, error: String(e) });
-    });
+    if (!this.started || this.retryTimers.has(path)) return;
+    this.busy++;
+    this.chain = this.chain
+      .then(() => this.drain(path))
+      .catch((e) => this.failed(path, e))
+      .finally(() => this.busy--);
+  }
+
+  /** True when nothing is scheduled, running or waiting for a retry. */
+  get idle(): boolean {
+    return this.busy === 0 && this.retryTimers.size === 0;
   }
 
   /** Resolves when everything scheduled so far is applied (or failed). */
@@ -88,117 +156,252 @@ export class ChangeApply {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const t of this.retryTimers.values()) clearTimeout(t);
+    this.retryTimers.clear();
     await this.chain.catch(() => undefined);
     await this.sql?.end().catch(() => undefined);
     this.sql = null;
   }
 
+  private failed(path: string, e: unknown): void {
+    this.status.lastError = String((e as Error)?.message ?? e);
+    if (this.stopped) return;
+    const attempt = (this.attempts.get(path) ?? 0) + 1;
+    this.attempts.set(path, attempt);
+    if (classify(e) === 'transient') this.dropConnection();
+    const delay = Math.round(Math.min(30_000, 250 * 2 ** (attempt - 1)) * (0.75 + Math.random() / 4));
+    this.log.error('postgres connector apply: failed; the realm transactions stay in the Adapter log and are retried', { path, attempt, delayMs: delay, error: this.status.lastError });
+    this.status.retrying = this.retryTimers.size + 1;
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(path);
+      this.status.retrying = this.retryTimers.size;
+      this.schedule(path);
+    }, delay);
+    timer.unref();
+    this.retryTimers.set(path, timer);
+  }
+
   private async drain(path: string): Promise<void> {
     this.pending.delete(path);
-    let tx;
-    while (!this.stopped && this.sql && (tx = this.adapter.current(path))) {
-      const number = tx.transaction ?? 0;
-      const sql = this.sql;
-      await sql.query('BEGIN');
-      try {
-        const r = await sql.query(`SELECT txn FROM ${APPLY_POSITION_TABLE} WHERE connector = $1 AND realm_path = $2 FOR UPDATE`, [this.connectorName, path]);
-        if (r.rows.length > 0 && Number(r.rows[0].txn) >= number) {
-          await sql.query('ROLLBACK');
-          this.status.alreadyApplied++;
-        } else {
-          for (const i of tx as unknown as Instr[]) await this.applyOne(sql, path, i);
-          await sql.query(
-            `INSERT INTO ${APPLY_POSITION_TABLE} (connector, realm_path, txn) VALUES ($1, $2, $3) ON CONFLICT (connector, realm_path) DO UPDATE SET txn = EXCLUDED.txn`,
-            [this.connectorName, path, number],
-          );
-          await sql.query('COMMIT');
-          this.status.applied++;
-        }
-      } catch (e) {
-        await sql.query('ROLLBACK').catch(() => undefined);
-        throw e;
-      }
+    const limit = this.mapping.options.applyBatch;
+    while (!this.stopped) {
+      const txs = this.adapter.pending(path, limit);
+      if (txs.length === 0) break;
+      const through = await this.applyOrIsolate(path, txs);
       if (this.stopped) return;
-      this.adapter.advance(path);
+      this.adapter.advance(path, through);
+      this.attempts.delete(path);
     }
   }
 
-  private skip(path: string, i: Instr, why: string): void {
-    this.status.skippedInstructions++;
-    this.log.warn(`postgres connector apply: skipped ${i.type} on ${i.object_type}: ${why}`, { path });
-  }
-
-  private keyWhere(t: ResolvedTable, identity: unknown, from: number): { clause: string; params: unknown[] } {
-    const parts = t.composite ? decodeCompositeKey(String(identity)) : [identity];
-    return { clause: t.keyColumns.map((c, n) => `${quote(c)} = $${from + n}`).join(' AND '), params: parts.map(toParam) };
-  }
-
-  /** Realm property values → column name → parameter (list and composite-key properties left out). */
-  private columnValues(path: string, t: ResolvedTable, i: Instr): Map<string, unknown> {
-    const out = new Map<string, unknown>();
-    for (const [prop, v] of Object.entries(i.values ?? {})) {
-      if (t.composite && prop === t.keyProperty) continue;
-      const col = t.columns.find((c) => c.property === prop);
-      if (col) {
-        if (col.type.list) continue;
-        out.set(col.column, toParam(v));
-        continue;
+  /** Applies a batch; when PostgreSQL refuses it, applies its transactions one by one so only the refused ones are rejected. */
+  private async applyOrIsolate(path: string, txs: AdapterTransaction[]): Promise<number> {
+    try {
+      return await this.applyBatch(path, txs);
+    } catch (e) {
+      if (!refused(e)) throw e;
+      if (txs.length === 1) return this.reject(path, txs[0], e);
+      let through = 0;
+      for (const tx of txs) {
+        try {
+          through = await this.applyBatch(path, [tx]);
+        } catch (e1) {
+          if (!refused(e1)) throw e1;
+          through = await this.reject(path, tx, e1);
+        }
       }
-      const link = t.links.find((l) => l.property === prop);
-      if (link) {
-        const target = this.mapping.tables.get(link.targetTable)!;
-        if (target.composite) {
-          this.skip(path, i, `link ${prop} to a composite-key table is not applied`);
+      return through;
+    }
+  }
+
+  private async storedPosition(sql: Client, path: string): Promise<number> {
+    const r = await sql.query(`SELECT txn FROM ${APPLY_POSITION_TABLE} WHERE connector = $1 AND realm_path = $2 FOR UPDATE`, [this.connectorName, path]);
+    return r.rows.length > 0 ? Number(r.rows[0].txn) : 0;
+  }
+
+  private async storePosition(sql: Client, path: string, txn: number): Promise<void> {
+    await sql.query(
+      `INSERT INTO ${APPLY_POSITION_TABLE} (connector, realm_path, txn) VALUES ($1, $2, $3) ON CONFLICT (connector, realm_path) DO UPDATE SET txn = EXCLUDED.txn`,
+      [this.connectorName, path, txn],
+    );
+  }
+
+  /** One PostgreSQL transaction for `txs`; returns the last transaction number. */
+  private async applyBatch(path: string, txs: AdapterTransaction[]): Promise<number> {
+    const through = txs[txs.length - 1].transaction ?? 0;
+    const sql = await this.connect();
+    await sql.query('BEGIN');
+    try {
+      const stored = await this.storedPosition(sql, path);
+      // initialLoad 'none': the realm's state as the connector first downloaded it is not copied out.
+      const fresh = txs.filter((tx) => (tx.transaction ?? 0) > stored && !(stored === 0 && tx.origin === 'snapshot' && this.mapping.options.initialLoad === 'none'));
+      if (fresh.length === 0) {
+        await sql.query('ROLLBACK');
+        this.status.alreadyApplied += txs.length;
+        return through;
+      }
+      this.notes = [];
+      const c = this.collect(path, fresh);
+      for (const s of c.schema) await this.hooks.onRealmProperties?.(sql, s.table, s.properties);
+      for (const t of c.clears) for (const key of await this.rows.keysInRealm(sql, path, t)) this.touch(c, t, key, 'all');
+      const existing = await this.rows.lock(sql, c);
+      await this.hooks.barrier(sql);
+      await this.rows.writeObjects(sql, path, this.sink.realm(path), c, existing);
+      await this.storePosition(sql, path, through);
+      await sql.query('COMMIT');
+      this.router.lists.committed();
+      for (const n of this.notes.splice(0)) this.warnOnce(...n);
+      this.status.applied += fresh.length;
+      this.status.alreadyApplied += txs.length - fresh.length;
+      this.status.batches++;
+      return through;
+    } catch (e) {
+      this.router.lists.rolledBack(); // before the locks go: no capture change of those owners can interleave
+      await sql.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  }
+
+  /**
+   * PostgreSQL refused a realm transaction (a constraint or a value it cannot hold). The database
+   * wins: the objects it touched are reset to the database's rows (or deleted where there is no
+   * row), the transaction is recorded as applied, and the error is logged with its SQLSTATE.
+   */
+  private async reject(path: string, tx: AdapterTransaction, error: unknown): Promise<number> {
+    const through = tx.transaction ?? 0;
+    const code = (error as { code?: string }).code;
+    this.status.rejected++;
+    this.status.lastError = `${String((error as Error).message)} [${code}]`;
+    this.log.error('postgres connector apply: PostgreSQL refused a realm transaction; its objects are reset to the database rows', { path, transaction: through, sqlstate: code, error: String((error as Error).message) });
+    const c = this.collect(path, [tx]);
+    this.notes = []; // a rejected transaction's left-out instructions are not reported as skipped
+    const sql = await this.connect();
+    await sql.query('BEGIN');
+    try {
+      if ((await this.storedPosition(sql, path)) >= through) {
+        await sql.query('ROLLBACK');
+        return through;
+      }
+      const rows: { o: Touched; row: RawRow | null }[] = [];
+      for (const o of c.objects.values()) rows.push({ o, row: await this.rows.readRow(sql, o.table, o.key) });
+      const realm = this.sink.realm(path);
+      realm.write(() => {
+        for (const { o, row } of rows) {
+          if (row) {
+            this.sink.upsert(realm, o.table, row);
+            this.router.lists.rebuild(realm, o.table, o.key);
+          } else this.sink.remove(realm, o.table, o.key);
+        }
+      });
+      await this.storePosition(sql, path, through);
+      await sql.query('COMMIT');
+    } catch (e) {
+      await sql.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+    return through;
+  }
+
+  /** What the batch being applied leaves out; counted and logged once it commits (not again on a retry). */
+  private notes: [string, string, Record<string, unknown>][] = [];
+
+  private note(id: string, message: string, fields: Record<string, unknown>): void {
+    this.notes.push([id, message, fields]);
+  }
+
+  private warnOnce(id: string, message: string, fields: Record<string, unknown>): void {
+    this.status.skippedInstructions++;
+    if (this.warned.has(id)) return;
+    this.warned.add(id);
+    this.log.warn(`postgres connector apply: ${message}`, fields);
+  }
+
+  private touch(c: Collected, t: ResolvedTable, key: ObjectKey, props: Iterable<string> | 'all'): Touched {
+    const id = objectId(t, key);
+    let o = c.objects.get(id);
+    if (!o) c.objects.set(id, (o = { table: t, key, props: new Set() }));
+    if (o.props === 'all') return o;
+    if (props === 'all') o.props = 'all';
+    else for (const p of props) o.props.add(p);
+    return o;
+  }
+
+  /** What a batch of realm transactions touched (objects and properties, cleared types, schema additions). */
+  collect(path: string, txs: AdapterInstruction[][]): Collected {
+    const c: Collected = { objects: new Map(), clears: new Set(), schema: [] };
+    for (const tx of txs) {
+      for (const i of tx) {
+        if (i.object_type === STATE_TYPE) continue; // the connector's own bookkeeping type
+        const t = this.mapping.byType.get(i.object_type);
+        if (!t) {
+          if (i.type !== 'ADD_TYPE' && i.type !== 'ADD_PROPERTIES') this.note(`type:${i.object_type}`, `type ${i.object_type} is not mapped to a table; its changes stay in the realm`, { path });
           continue;
         }
-        out.set(link.column, toParam(v));
-        continue;
+        switch (i.type) {
+          case 'ADD_TYPE':
+          case 'ADD_PROPERTIES':
+            c.schema.push({ table: t, properties: i.properties });
+            break;
+          case 'INSERT':
+          case 'DELETE':
+            this.touch(c, t, keyFromIdentity(t, i.identity), 'all');
+            break;
+          case 'SET': {
+            const o = this.touch(c, t, keyFromIdentity(t, i.identity), Object.keys(i.values));
+            for (const p of Object.keys(i.values)) (o.assigned ??= new Set()).add(p);
+            break;
+          }
+          case 'ADD_INTEGER': {
+            const o = this.touch(c, t, keyFromIdentity(t, i.identity), [i.property]);
+            o.deltas ??= new Map();
+            o.deltas.set(i.property, (o.deltas.get(i.property) ?? 0) + i.value);
+            break;
+          }
+          case 'LIST_SET':
+          case 'LIST_INSERT':
+          case 'LIST_ERASE':
+          case 'LIST_MOVE':
+          case 'LIST_CLEAR':
+            this.touch(c, t, keyFromIdentity(t, i.identity), [i.property]);
+            break;
+          case 'CLEAR':
+            c.clears.add(t);
+            break;
+          case 'CHANGE_IDENTITY':
+            this.note(`identity:${t.type}`, `CHANGE_IDENTITY on ${t.type} is not applied (a primary key never changes in the realm)`, { path });
+            break;
+        }
       }
-      this.skip(path, i, `property ${prop} has no column`);
     }
-    return out;
+    return c;
   }
 
-  private async applyOne(sql: Client, path: string, i: Instr): Promise<void> {
-    if (i.object_type === STATE_TYPE) return; // the connector's own bookkeeping type
-    const t = this.mapping.byType.get(i.object_type);
-    if (!t) {
-      if (i.type !== 'ADD_TYPE' && i.type !== 'ADD_PROPERTIES') this.skip(path, i, 'the type is not mapped to a table');
-      return;
+  /**
+   * For `realm-wins`: the properties of `(t, key)` in `path` that realm transactions the connector
+   * has received but not yet applied change ('all' for an insert or delete), or null. Capture
+   * leaves those alone; apply then writes the realm's values over the database's.
+   */
+  protectedProperties(path: string, t: ResolvedTable, key: ObjectKey): Set<string> | 'all' | null {
+    let index = this.protectCache.get(path);
+    if (!index) {
+      index = new Map();
+      const saved = this.notes; // collecting for protection reports nothing
+      this.notes = [];
+      if (this.adapter.pendingCount(path) > 0) for (const o of this.collect(path, this.adapter.pending(path)).objects.values()) index.set(objectId(o.table, o.key), o.props);
+      this.notes = saved;
+      this.protectCache.set(path, index);
     }
-    switch (i.type) {
-      case 'ADD_TYPE':
-      case 'ADD_PROPERTIES':
-        return;
-      case 'INSERT': {
-        const values = this.columnValues(path, t, i);
-        if (t.composite) decodeCompositeKey(String(i.identity)).forEach((p, n) => values.set(t.keyColumns[n], p));
-        else values.set(t.keyColumns[0], toParam(i.identity));
-        const cols = [...values.keys()];
-        const nonKey = cols.filter((c) => !t.keyColumns.includes(c));
-        const update = nonKey.length ? `DO UPDATE SET ${nonKey.map((c) => `${quote(c)} = EXCLUDED.${quote(c)}`).join(', ')}` : 'DO NOTHING';
-        await sql.query(
-          `INSERT INTO ${t.qualified} (${cols.map(quote).join(', ')}) VALUES (${cols.map((_, n) => `$${n + 1}`).join(', ')}) ON CONFLICT (${t.keyColumns.map(quote).join(', ')}) ${update}`,
-          [...values.values()],
-        );
-        return;
-      }
-      case 'SET': {
-        const values = this.columnValues(path, t, i);
-        for (const k of t.keyColumns) values.delete(k);
-        if (values.size === 0) return;
-        const cols = [...values.keys()];
-        const where = this.keyWhere(t, i.identity, cols.length + 1);
-        await sql.query(`UPDATE ${t.qualified} SET ${cols.map((c, n) => `${quote(c)} = $${n + 1}`).join(', ')} WHERE ${where.clause}`, [...values.values(), ...where.params]);
-        return;
-      }
-      case 'DELETE': {
-        const where = this.keyWhere(t, i.identity, 1);
-        await sql.query(`DELETE FROM ${t.qualified} WHERE ${where.clause}`, where.params);
-        return;
-      }
-      default:
-        this.skip(path, i, 'list, counter and clear instructions are not applied yet (list ↔ side table is future work)');
-    }
+    return index.get(objectId(t, key)) ?? null;
   }
+
+  /** Forgets what `protectedProperties` read (capture calls it before each database transaction). */
+  resetProtection(): void {
+    this.protectCache.clear();
+  }
+
+}
+
+/** The error a barrier raises when capture does not reach it in time (retried). */
+export function barrierTimeout(ms: number): Error {
+  return connectorError('CONNECTOR_SOURCE_UNAVAILABLE', `capture did not reach the apply barrier within ${ms} ms (is the replication stream down?); the realm transactions are retried`);
 }

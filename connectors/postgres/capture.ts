@@ -4,17 +4,21 @@ import * as path from 'node:path';
 import type { Realm } from '../../src/realm';
 import type { Logger } from '../../src/server/logger';
 import { connectorError } from './errors';
+import type { ObjectKey } from '../../src/model';
 import { rowKey, keyText, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
-import { decodePgOutput, UNCHANGED_TOAST, type PgOutputMessage, type ReplicationFrame, type TupleValue } from './pgoutput';
+import { decodePgOutput, pgTimeToDate, UNCHANGED_TOAST, type PgOutputMessage, type ReplicationFrame, type TupleValue } from './pgoutput';
 import { maxLsn, type Lsn } from './position';
 import type { RealmSink } from './realm-sink';
 import type { RealmRouter } from './router';
+import type { SchemaEvolution } from './schema-evolution';
+import type { SideListChange } from './side-lists';
 
 /** A row change in a source transaction, in text form (JSON-safe, so it can spill to disk). */
 type Change =
-  | { op: 'upsert'; table: string; row: RawRow; oldKey: RawRow | null }
+  | { op: 'upsert'; table: string; row: RawRow; oldKey: RawRow | null; oldFull?: true }
   | { op: 'delete'; table: string; key: RawRow }
-  | { op: 'truncate'; tables: string[] };
+  | { op: 'truncate'; tables: string[] }
+  | SideListChange;
 
 /**
  * One source transaction's changes: in memory up to `threshold`, then appended to a temporary
@@ -86,9 +90,27 @@ export interface CaptureStatus {
   transactions: number;
   skippedOwn: number;
   replayedSkipped: number;
+  /** The connector's own marker transactions seen (apply barriers, caughtUp markers; not counted in `transactions`). */
+  markers: number;
+  /** Commit time (PostgreSQL's clock) of the last source transaction received. */
   lastCommitTime: Date | null;
+  /** Commit time of the oldest received transaction not yet confirmed (null: none pending): the lag in seconds. */
+  oldestUnconfirmedCommitTime: Date | null;
   pendingAcks: number;
+  /** Every database transaction committed before this position is written into the realms (acknowledged or not). */
+  processed: Lsn;
 }
+
+/** For `realm-wins`: which properties of an object capture must leave alone (realm changes not yet applied). */
+export interface CaptureProtection {
+  protectedProperties(path: string, t: ResolvedTable, key: ObjectKey): Set<string> | 'all' | null;
+  resetProtection(): void;
+}
+
+/** The prefix of the logical messages the apply side commits as WAL barriers. */
+export const BARRIER_PREFIX = 'tributary-barrier';
+/** Message-only transactions with this prefix are the connector's own markers (barriers, caughtUp, heartbeats). */
+export const CONTROL_PREFIX = 'tributary-';
 
 /**
  * pgoutput → realms. Decodes frames, assembles transactions, skips the connector's own
@@ -98,10 +120,16 @@ export interface CaptureStatus {
  */
 export class ChangeCapture {
   private readonly relations = new Map<number, RelationInfo>();
-  private tx: { commitLsn: Lsn; buffer: TransactionBuffer; origin: string | null } | null = null;
+  private tx: { commitLsn: Lsn; buffer: TransactionBuffer; origin: string | null; barrier?: boolean } | null = null;
   private ackChain: Promise<void> = Promise.resolve();
   private ackError: Error | null = null;
-  readonly status: CaptureStatus = { received: 0n, confirmed: 0n, transactions: 0, skippedOwn: 0, replayedSkipped: 0, lastCommitTime: null, pendingAcks: 0 };
+  readonly status: CaptureStatus = { received: 0n, confirmed: 0n, transactions: 0, skippedOwn: 0, replayedSkipped: 0, markers: 0, lastCommitTime: null, oldestUnconfirmedCommitTime: null, pendingAcks: 0, processed: 0n };
+  /** Commit times of the transactions awaiting acknowledgement, oldest first (acks settle in commit order). */
+  private readonly pendingCommitTimes: Date[] = [];
+  /** Set for `realm-wins`. */
+  protection: CaptureProtection | null = null;
+  /** Called whenever `processed` moves (apply barriers wait on it). */
+  onProcessed: (processed: Lsn) => void = () => undefined;
   /** Called whenever `confirmed` moves (the connector sends the standby status update). */
   onConfirm: (confirmed: Lsn) => void = () => undefined;
   onError: (e: Error) => void = () => undefined;
@@ -113,13 +141,28 @@ export class ChangeCapture {
     private readonly log: Logger,
     private readonly ownOrigin: string,
     startConfirmed: Lsn,
+    /** Schema changes seen in Relation messages (new columns → properties); null: none. */
+    private readonly evolution: SchemaEvolution | null = null,
   ) {
     this.status.confirmed = startConfirmed;
+    this.status.processed = startConfirmed;
+  }
+
+  private markProcessed(lsn: Lsn): void {
+    if (lsn <= this.status.processed) return;
+    this.status.processed = lsn;
+    this.onProcessed(lsn);
   }
 
   /** Resolves when every applied transaction has been acknowledged and confirmed. */
   drained(): Promise<void> {
     return this.ackChain;
+  }
+
+  /** Drops a transaction the stream was cut off in the middle of (its spill file included). */
+  dispose(): void {
+    this.tx?.buffer.dispose();
+    this.tx = null;
   }
 
   handleFrame(frame: ReplicationFrame): void {
@@ -138,10 +181,13 @@ export class ChangeCapture {
   }
 
   handleMessage(m: PgOutputMessage): void {
+    if (this.router.lists.handleMessage(m, this.tx?.buffer ?? null)) return; // a side table's row: buffered for its owner's list
     switch (m.tag) {
       case 'relation': {
         const table = m.schema === this.mapping.options.schema ? (this.mapping.tables.get(m.name) ?? null) : null;
         this.relations.set(m.relationId, { table, columns: m.columns.map((c) => c.name) });
+        // Sent before the first change of a table after a DDL (and after each reconnect): never inside a realm write.
+        if (table) this.evolution?.onRelation(table, m);
         return;
       }
       case 'begin':
@@ -152,7 +198,9 @@ export class ChangeCapture {
         if (this.tx) this.tx.origin = m.name;
         return;
       case 'type':
+        return;
       case 'message':
+        if (m.transactional && this.tx && m.prefix.startsWith(CONTROL_PREFIX)) this.tx.barrier = true;
         return;
       case 'insert':
       case 'update':
@@ -164,7 +212,9 @@ export class ChangeCapture {
         if (m.tag === 'delete') this.tx.buffer.add({ op: 'delete', table: t.table, key: toRow(rel.columns, (m.keyTuple ?? m.oldTuple)!) });
         else {
           const old = m.tag === 'update' ? (m.keyTuple ?? m.oldTuple) : null;
-          this.tx.buffer.add({ op: 'upsert', table: t.table, row: toRow(rel.columns, m.newTuple), oldKey: old ? toRow(rel.columns, old) : null });
+          const change: Change = { op: 'upsert', table: t.table, row: toRow(rel.columns, m.newTuple), oldKey: old ? toRow(rel.columns, old) : null };
+          if (m.tag === 'update' && !m.keyTuple && m.oldTuple) change.oldFull = true; // REPLICA IDENTITY FULL: the whole old row
+          this.tx.buffer.add(change);
         }
         return;
       }
@@ -178,18 +228,23 @@ export class ChangeCapture {
         this.tx = null;
         if (!tx) return;
         try {
+          if (tx.barrier && tx.buffer.count === 0) this.status.markers++;
+          else this.status.transactions++;
           this.commit(tx.commitLsn, m.endLsn, tx.buffer, tx.origin, m.commitTime);
         } finally {
           tx.buffer.dispose();
         }
+        this.markProcessed(m.endLsn);
         return;
       }
     }
   }
 
   private commit(commitLsn: Lsn, endLsn: Lsn, buffer: TransactionBuffer, origin: string | null, commitTime: bigint): void {
-    this.status.transactions++;
-    void commitTime;
+    const time = pgTimeToDate(commitTime);
+    this.status.lastCommitTime = time;
+    this.pendingCommitTimes.push(time);
+    this.status.oldestUnconfirmedCommitTime = this.pendingCommitTimes[0]!;
     let touched: string[] = [];
     if (origin === this.ownOrigin) this.status.skippedOwn++;
     else if (buffer.count > 0) touched = this.apply(commitLsn, buffer);
@@ -199,6 +254,8 @@ export class ChangeCapture {
       try {
         await Promise.all(touched.map((p) => this.sink.uploaded(p)));
         this.status.pendingAcks--;
+        this.pendingCommitTimes.shift();
+        this.status.oldestUnconfirmedCommitTime = this.pendingCommitTimes[0] ?? null;
         if (endLsn > this.status.confirmed) {
           this.status.confirmed = endLsn;
           this.onConfirm(endLsn);
@@ -214,6 +271,7 @@ export class ChangeCapture {
   private apply(commitLsn: Lsn, buffer: TransactionBuffer): string[] {
     const open = new Map<string, Realm>();
     const skipped = new Set<string>();
+    this.protection?.resetProtection();
     const realmFor = (p: string | null): Realm | null => {
       if (p === null || skipped.has(p)) return null;
       let r = open.get(p);
@@ -231,6 +289,7 @@ export class ChangeCapture {
     };
     try {
       for (const c of buffer.changes()) this.applyChange(c, realmFor);
+      this.router.lists.flush(realmFor, this.protection); // the lists of owners whose side rows changed, rebuilt once per transaction
       for (const [p, r] of open) {
         this.sink.writePosition(p, commitLsn + 1n);
         r.commitTransaction();
@@ -244,6 +303,7 @@ export class ChangeCapture {
   }
 
   private applyChange(c: Change, realmFor: (p: string | null) => Realm | null): void {
+    if (this.router.lists.observe(c) || c.op === 'side-list') return;
     if (c.op === 'truncate') {
       for (const name of c.tables) {
         const t = this.mapping.tables.get(name)!;
@@ -259,7 +319,9 @@ export class ChangeCapture {
     if (c.op === 'delete') {
       const key = rowKey(t, c.key);
       if (key === null) return;
-      const r = realmFor(this.router.pathOf(t, key));
+      const path = this.router.pathOf(t, key);
+      if (path !== null && this.protection?.protectedProperties(path, t, key)) return; // realm-wins: the realm's unapplied change stands; apply re-writes the row
+      const r = realmFor(path);
       if (r) this.sink.remove(r, t, key);
       this.router.forget(t, key);
       return;
@@ -284,13 +346,53 @@ export class ChangeCapture {
       }
       this.router.forget(t, oldKey);
     }
+    let row = c.row;
+    // Counter columns (REPLICA IDENTITY FULL: the old row is here) reach an existing object as increments.
+    const increments: [string, number][] = [];
+    if (c.oldKey && oldPath === newPath && t.columns.some((col) => col.counter)) {
+      const existing = realmFor(newPath);
+      if (existing && this.sink.find(existing, t, key)) {
+        row = { ...row };
+        for (const col of t.columns) {
+          const now = row[col.column];
+          const before = c.oldKey[col.column];
+          if (!col.counter || now === undefined || now === null || before === undefined || before === null) continue;
+          delete row[col.column];
+          const delta = Number(now) - Number(before);
+          if (delta !== 0) increments.push([col.property, delta]);
+        }
+      }
+    }
+    // With the whole old row (REPLICA IDENTITY FULL) only the columns the update changed are written, so a
+    // realm change to another column of the row is not overwritten by the row's unchanged value.
+    if (c.oldFull && c.oldKey && oldPath === newPath && oldKey !== null && keyText(oldKey) === keyText(key)) {
+      if (row === c.row) row = { ...row };
+      for (const col of Object.keys(row)) if (!t.keyColumns.includes(col) && row[col] === c.oldKey[col]) delete row[col];
+    }
+    const guard = oldPath === newPath ? this.protection?.protectedProperties(newPath, t, key) : null;
+    if (guard === 'all') {
+      this.router.remember(t, key, newPath);
+      return; // realm-wins: the realm inserted or deleted this object and apply has not written it yet
+    }
+    if (guard) {
+      row = { ...row };
+      for (const col of t.columns) if (guard.has(col.property) && !t.keyColumns.includes(col.column) && !col.counter) delete row[col.column];
+      for (const l of t.links) if (guard.has(l.property)) delete row[l.column];
+    }
     const r = realmFor(newPath);
-    if (r) this.sink.upsert(r, t, c.row, carry);
+    if (r) {
+      this.sink.upsert(r, t, row, carry);
+      if (increments.length > 0) {
+        const obj = this.sink.find(r, t, key);
+        for (const [property, delta] of increments) r.increment(obj, property, delta);
+      }
+    }
     this.router.remember(t, key, newPath);
   }
 }
 
-function toRow(columns: string[], tuple: TupleValue[]): RawRow {
+/** A pgoutput tuple as a row of column texts; unchanged TOAST values are left out (absent = not sent). */
+export function toRow(columns: string[], tuple: TupleValue[]): RawRow {
   const row: RawRow = {};
   for (let i = 0; i < columns.length; i++) {
     const v = tuple[i];

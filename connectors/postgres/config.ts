@@ -18,7 +18,22 @@ export interface ColumnMappingInput {
   property?: string;
   /** A value converter run after the type table's (JavaScript configs only). */
   toRealm?: (value: unknown) => unknown;
+  /** The inverse of `toRealm` for realm → database writes; a column with `toRealm` but no `fromRealm` is not written back. */
+  fromRealm?: (value: unknown) => unknown;
+  /**
+   * An integer counter incremented on both sides: database updates reach the realm as increments
+   * (new − old, so the table needs REPLICA IDENTITY FULL) and realm increments reach the database
+   * as `n = n + δ`, so concurrent increments on the two sides add up instead of one overwriting
+   * the other.
+   */
+  counter?: boolean;
 }
+
+/**
+ * Who wins a race between a database write and a realm write to the same row (CONNECTORS.md §1):
+ * `database-wins` (default) or `realm-wins`; the loser side is updated.
+ */
+export type ConflictPolicy = 'database-wins' | 'realm-wins';
 
 export interface TableMappingInput {
   /** Realm object type (default: the table name). */
@@ -31,9 +46,45 @@ export interface TableMappingInput {
   primaryKey?: string | string[];
   /** Foreign-key column → link property name, or false for no links. Default: every foreign key to a mapped table in the same placement gets a link named after the column without `_id`. */
   links?: Record<string, string | false> | false;
+  /** List property → side table whose rows (owner key, value, position) are the owner's list, in order (docs: "Lists"). */
+  lists?: Record<string, SideListInput>;
 }
 
-export type InitialLoad = 'from-database' | 'none';
+/**
+ * A realm list kept in a side table: the rows whose `owner` column references the owner's row,
+ * ordered by `position` (an integer column; without one, by value, edited as a set), elements
+ * being links to the mapped type `value` references by foreign key, or `value`'s primitives.
+ */
+export interface SideListInput {
+  table: string;
+  owner: string;
+  value: string;
+  position?: string;
+}
+
+/**
+ * What the first start copies: `from-database` (tables → realms from the slot's exported
+ * snapshot; objects already in the realms are written to the tables too), `from-realm` (realm
+ * objects → tables; existing rows are not copied into realms), `none` (nothing: only changes
+ * from now on, both ways).
+ */
+export type InitialLoad = 'from-database' | 'from-realm' | 'none';
+
+/**
+ * What the connector does when a schema changes on one side (docs/connectors/postgres.md, "Schema
+ * changes"). Additive changes only: a dropped column or a changed type is reported, never applied.
+ */
+export interface SchemaChangesInput {
+  /** A column added to a mapped table becomes a realm property (default true). */
+  addProperties?: boolean;
+  /** A property a client adds to a mapped type becomes a column (`ALTER TABLE … ADD COLUMN`); default false: reported only. */
+  addColumns?: boolean;
+}
+
+export interface SchemaChangesOptions {
+  addProperties: boolean;
+  addColumns: boolean;
+}
 
 export interface PostgresConnectorConfig {
   /** Names the slot, the publication and the state kept in realms; [a-z0-9_]. */
@@ -52,6 +103,12 @@ export interface PostgresConnectorConfig {
   /** Default placement (default `'/{schema}'`: one realm per schema). */
   realm?: Placement;
   tables: Record<string, TableMappingInput>;
+  /** Who wins a race between a database write and a realm write to the same row (default `database-wins`). */
+  conflict?: ConflictPolicy;
+  /** Realm transactions applied to PostgreSQL in one database transaction, at most (default 100). */
+  applyBatch?: number;
+  /** Schema changes: new columns → properties (default on), new realm properties → columns (default off). */
+  schemaChanges?: SchemaChangesInput;
   /** What happens when the connector starts without a slot (default `from-database`). */
   initialLoad?: InitialLoad;
   /** Rows per batch during the initial load (default 2000). */
@@ -62,18 +119,27 @@ export interface PostgresConnectorConfig {
   heartbeatIntervalMs?: number;
   /** Property holding a composite key encoded as a string (default `key`). */
   compositeKeyProperty?: string;
+  /** Retained WAL (bytes) past which the slot check warns loudly (default 1 GiB). */
+  retainedWalWarnBytes?: number;
+  /** Interval of the slot check (retained WAL, wal_status) while running (default 60000; 0 = only at start). */
+  slotCheckIntervalMs?: number;
   slotName?: string;
   publicationName?: string;
 }
 
 export interface ResolvedOptions {
   name: string;
+  conflict: ConflictPolicy;
+  applyBatch: number;
   schema: string;
   initialLoad: InitialLoad;
+  schemaChanges: SchemaChangesOptions;
   batchSize: number;
   spillThreshold: number;
   heartbeatIntervalMs: number;
   compositeKeyProperty: string;
+  retainedWalWarnBytes: number;
+  slotCheckIntervalMs: number;
   slotName: string;
   publicationName: string;
   originName: string;
@@ -93,6 +159,18 @@ function checkPlacement(p: unknown, path: string): void {
   if (typeof p === 'function') return;
   if (p && typeof p === 'object' && typeof (p as { follow?: unknown }).follow === 'string') return;
   throw invalid(path, "expected a path ('/x', '/x/{column}'), { follow: '<foreign key column>' } or a function of the row");
+}
+
+function checkSchemaChanges(v: unknown): SchemaChangesOptions {
+  const out: SchemaChangesOptions = { addProperties: true, addColumns: false };
+  if (v === undefined) return out;
+  if (!v || typeof v !== 'object' || Array.isArray(v)) throw invalid('schemaChanges', 'expected { addProperties?: boolean, addColumns?: boolean }');
+  for (const [k, x] of Object.entries(v)) {
+    if (k !== 'addProperties' && k !== 'addColumns') throw invalid(`schemaChanges.${k}`, 'unknown option; expected addProperties or addColumns');
+    if (typeof x !== 'boolean') throw invalid(`schemaChanges.${k}`, `expected true or false, got ${JSON.stringify(x)}`);
+    out[k] = x;
+  }
+  return out;
 }
 
 /** Validates the shape of a config (catalog checks happen at start, in mapping.ts). */
@@ -115,9 +193,11 @@ export function validateConfig(input: unknown): PostgresConnectorConfig & { reso
       if (!t.columns || typeof t.columns !== 'object') throw invalid(`${at}.columns`, 'expected an object');
       for (const [col, m] of Object.entries(t.columns)) {
         if (m === false || typeof m === 'string') continue;
-        if (!m || typeof m !== 'object') throw invalid(`${at}.columns.${col}`, 'expected a property name, { property, toRealm } or false');
+        if (!m || typeof m !== 'object') throw invalid(`${at}.columns.${col}`, 'expected a property name, { property, toRealm, fromRealm, counter } or false');
         if (m.property !== undefined && typeof m.property !== 'string') throw invalid(`${at}.columns.${col}.property`, 'expected a string');
         if (m.toRealm !== undefined && typeof m.toRealm !== 'function') throw invalid(`${at}.columns.${col}.toRealm`, 'expected a function');
+        if (m.fromRealm !== undefined && typeof m.fromRealm !== 'function') throw invalid(`${at}.columns.${col}.fromRealm`, 'expected a function');
+        if (m.counter !== undefined && typeof m.counter !== 'boolean') throw invalid(`${at}.columns.${col}.counter`, 'expected true or false');
       }
     }
     if (t.primaryKey !== undefined) {
@@ -125,22 +205,39 @@ export function validateConfig(input: unknown): PostgresConnectorConfig & { reso
       if (ks.length === 0 || ks.some((k) => typeof k !== 'string')) throw invalid(`${at}.primaryKey`, 'expected a column name or a non-empty list of them');
     }
     if (t.links !== undefined && t.links !== false && (typeof t.links !== 'object' || t.links === null)) throw invalid(`${at}.links`, 'expected { column: property | false } or false');
+    if (t.lists !== undefined && (!t.lists || typeof t.lists !== 'object' || Array.isArray(t.lists))) throw invalid(`${at}.lists`, "expected { property: { table, owner, value, position? } }");
+    for (const [prop, l] of Object.entries(t.lists ?? {})) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(prop)) throw invalid(`${at}.lists`, `not a valid property name: ${JSON.stringify(prop)}`);
+      if (!l || typeof l !== 'object') throw invalid(`${at}.lists.${prop}`, "expected { table, owner, value, position? }");
+      for (const k of Object.keys(l)) if (!['table', 'owner', 'value', 'position'].includes(k)) throw invalid(`${at}.lists.${prop}.${k}`, 'unknown option; expected table, owner, value or position');
+      for (const k of ['table', 'owner', 'value', 'position'] as const) {
+        if ((l[k] !== undefined || k !== 'position') && (typeof l[k] !== 'string' || l[k] === '')) throw invalid(`${at}.lists.${prop}.${k}`, `expected a ${k === 'table' ? 'table' : 'column'} name, got ${JSON.stringify(l[k])}`);
+      }
+    }
   }
   const initialLoad = c.initialLoad ?? 'from-database';
-  if (initialLoad !== 'from-database' && initialLoad !== 'none') throw invalid('initialLoad', `expected 'from-database' or 'none', got ${JSON.stringify(c.initialLoad)}`);
+  if (initialLoad !== 'from-database' && initialLoad !== 'from-realm' && initialLoad !== 'none') throw invalid('initialLoad', `expected 'from-database', 'from-realm' or 'none', got ${JSON.stringify(c.initialLoad)}`);
   const positive = (v: unknown, name: string, dflt: number, allowZero = false): number => {
     if (v === undefined) return dflt;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < (allowZero ? 0 : 1)) throw invalid(name, `expected a ${allowZero ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(v)}`);
     return v;
   };
+  const conflict = c.conflict ?? 'database-wins';
+  if (conflict !== 'database-wins' && conflict !== 'realm-wins') throw invalid('conflict', `expected 'database-wins' or 'realm-wins', got ${JSON.stringify(c.conflict)}`);
+  const schemaChanges = checkSchemaChanges(c.schemaChanges);
   const resolved: ResolvedOptions = {
     name: c.name,
+    conflict,
+    applyBatch: positive(c.applyBatch, 'applyBatch', 100),
     schema: c.schema ?? 'public',
     initialLoad,
+    schemaChanges,
     batchSize: positive(c.batchSize, 'batchSize', 2000),
     spillThreshold: positive(c.spillThreshold, 'spillThreshold', 5000),
     heartbeatIntervalMs: positive(c.heartbeatIntervalMs, 'heartbeatIntervalMs', 30_000, true),
     compositeKeyProperty: c.compositeKeyProperty ?? 'key',
+    retainedWalWarnBytes: positive(c.retainedWalWarnBytes, 'retainedWalWarnBytes', 1024 ** 3),
+    slotCheckIntervalMs: positive(c.slotCheckIntervalMs, 'slotCheckIntervalMs', 60_000, true),
     slotName: c.slotName ?? `tributary_${c.name}`,
     publicationName: c.publicationName ?? `tributary_${c.name}`,
     originName: `tributary_${c.name}`,

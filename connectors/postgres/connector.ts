@@ -1,18 +1,24 @@
 import * as fs from 'node:fs';
+import type { Connector } from '../contract';
 import { Client } from 'pg';
 import { Adapter } from '../../src/adapter';
 import { User } from '../../src/client';
 import { TributaryError } from '../../src/errors';
 import type { Realm } from '../../src/realm';
 import { silentLogger, type Logger } from '../../src/server/logger';
-import { ChangeApply, type ApplyStatus } from './apply';
-import { ChangeCapture, type CaptureStatus } from './capture';
+import { barrierTimeout, ChangeApply, type ApplyStatus } from './apply';
+import { BARRIER_PREFIX, CONTROL_PREFIX, ChangeCapture, type CaptureStatus } from './capture';
 import { clientConfig, validateConfig, type PostgresConnectorConfig, type ResolvedOptions } from './config';
 import { classify, connectorError, fromDriverError } from './errors';
 import { initialLoad, indexPartitionedTables, type LoadProgress } from './load';
-import { resolveMapping, type ResolvedMapping, type ResolvedPlacement } from './mapping';
+import { resolveMapping, type ResolvedMapping } from './mapping';
 import { formatLsn, parseLsn, stateSchema, STATE_TYPE, type Lsn } from './position';
+import { clearLoadMark, dropDatabaseState, formatBytes, readDatabaseStatus, readSlot, slotWarnings, withDatabase, type DatabaseStatus, type SlotStatus, type SlotWarning } from './operations';
 import { RealmSink } from './realm-sink';
+import { controlRealmPath, ensurePublication, placementPattern, preflight, slotInfo } from './setup';
+
+export { controlRealmPath } from './setup';
+import { SchemaEvolution, type SchemaEvolutionStatus } from './schema-evolution';
 import { ReplicationConnection } from './replication';
 import { RealmRouter } from './router';
 
@@ -32,31 +38,44 @@ export interface PostgresConnectorStatus {
   transactions: number;
   /** Own (replication-origin) transactions skipped: no echo. */
   skippedOwnTransactions: number;
+  /** The connector's own marker transactions (apply barriers, caughtUp), not counted in `transactions`. */
+  markers: number;
   /** Replayed transactions a realm already held (after a restart). */
   replayedSkipped: number;
   indexedRows: number;
   /** Realm → database: Adapter transactions applied, replays skipped, instructions skipped. */
   apply: ApplyStatus | null;
+  /** Schema changes: columns ↔ properties added, changes reported, backfills (docs: "Schema changes"). */
+  schema: SchemaEvolutionStatus | null;
+  /**
+   * Database → realm lag: `transactions` received but not yet confirmed (written to the realms,
+   * waiting for the server's acknowledgement), and `seconds` since the oldest of them committed
+   * in PostgreSQL (0 when none is pending; PostgreSQL's clock against this host's).
+   */
+  lag: { transactions: number; seconds: number };
+  /** Commit time of the last transaction received (ISO), or null. */
+  lastCommitTime: string | null;
   lastError: string | null;
+  /** The code of `lastError` (a TributaryError code, else the driver's SQLSTATE or errno name), or null. */
+  lastErrorCode: string | null;
+  /** What the last slot check found (retained WAL over budget, wal_status), as in the log. */
+  warnings: string[];
 }
 
-/** Where the connector records that its slot and initial load are complete. */
-export function controlRealmPath(name: string): string {
-  return `/tributary-connectors/${name}`;
+/** `status()` plus the database's figures: retained WAL, wal_status, lag behind the current WAL, apply positions. */
+export interface PostgresConnectorReport extends PostgresConnectorStatus {
+  database: DatabaseStatus;
 }
 
-function placementPattern(mapping: ResolvedMapping, p: ResolvedPlacement): RegExp | null {
-  switch (p.kind) {
-    case 'fixed':
-      return new RegExp('^' + p.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$');
-    case 'template':
-      return new RegExp('^' + p.template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+') + '$');
-    case 'follow':
-      return placementPattern(mapping, mapping.tables.get(p.targetTable)!.placement);
-    case 'function':
-      return null;
-  }
+/** What `PostgresConnector.reset` removed. */
+export interface PostgresConnectorResetResult {
+  slot: string;
+  slotDropped: boolean;
+  applyPositionsDeleted: number;
+  /** The control realm's record of a completed load was deleted (false: there was none). */
+  loadMarkCleared: boolean;
 }
+
 
 /**
  * PostgreSQL ↔ realms (CONNECTORS.md §2). Phase 1: database → realm — logical replication with
@@ -73,7 +92,7 @@ function placementPattern(mapping: ResolvedMapping, p: ResolvedPlacement): RegEx
  * });
  * await connector.start();
  */
-export class PostgresConnector {
+export class PostgresConnector implements Connector {
   readonly config: PostgresConnectorConfig & { resolved: ResolvedOptions };
   private readonly log: Logger;
   private sql: Client | null = null;
@@ -83,6 +102,7 @@ export class PostgresConnector {
   private router: RealmRouter | null = null;
   private capture: ChangeCapture | null = null;
   private applier: ChangeApply | null = null;
+  private evolution: SchemaEvolution | null = null;
   private control: Realm | null = null;
   private mapping_: ResolvedMapping | null = null;
   private state: PostgresConnectorStatus['state'] = 'stopped';
@@ -111,27 +131,29 @@ export class PostgresConnector {
     this.state = 'starting';
     this.stopping = false;
     try {
-      const sql = new Client(clientConfig(this.config.database));
-      sql.on('error', (e) => this.log.warn('postgres connector: connection error', { error: String(e) }));
+      const sql = this.newSqlClient();
       this.sql = sql;
       await sql.connect().catch((e) => {
         throw fromDriverError(e, 'connecting to PostgreSQL');
       });
-      await this.preflight(sql);
+      this.serverVersion = await preflight(sql);
       this.mapping_ = await resolveMapping(sql, this.config, o);
-      await this.ensurePublication(sql);
+      await ensurePublication(sql, this.mapping);
 
       const admin = this.options.adminUser ?? User.adminUser(this.adminToken(), this.config.serverUrl.replace(/^realm(s?):/, 'http$1:'));
       const patterns = [...this.mapping.tables.values()].map((t) => placementPattern(this.mapping, t.placement)).filter((r): r is RegExp => !!r);
       // Realm → database (apply.ts) reads the stream; capture only writes through realmAtPath (never returned by current).
       this.adapter = new Adapter(this.config.localPath, this.config.serverUrl, admin, (p: string) => patterns.some((r) => r.test(p)), (p: string) => this.applier?.schedule(p), undefined, { log: this.log });
-      this.applier = new ChangeApply(this.adapter, this.mapping, clientConfig(this.config.database), o.name, o.originName, this.log);
       this.sink = new RealmSink(this.adapter, this.mapping, o.name);
       this.router = new RealmRouter(this.mapping);
+      this.evolution = new SchemaEvolution({ mapping: this.mapping, tables: this.config.tables, options: o.schemaChanges, sink: this.sink, router: this.router, adapter: this.adapter, controlPath: controlRealmPath(o.name), clientConfig: clientConfig(this.config.database), log: this.log });
+      await this.evolution.preload(sql);
+      this.applier = new ChangeApply(this.adapter, this.mapping, clientConfig(this.config.database), this.sink, this.router, { barrier: (c) => this.barrier(c), onRealmProperties: (c, t, p) => this.evolution!.onRealmProperties(c, t, p) }, this.log);
       this.control = this.adapter.realmAtPath(controlRealmPath(o.name), [stateSchema as never]);
       await this.control.syncSession?.downloadAllServerChanges(60_000);
 
-      const slot = await this.slotInfo(sql);
+      await this.checkSlotAtStart(sql);
+      const slot = await slotInfo(sql, this.config.resolved);
       const loaded = this.control.objectForPrimaryKey<{ resumeFrom: string }>(STATE_TYPE, o.name)?.resumeFrom;
       this.repl = new ReplicationConnection(clientConfig(this.config.database));
       await this.repl.connect();
@@ -153,17 +175,19 @@ export class PostgresConnector {
           this.state = 'loading';
           const touched = await initialLoad({ sql, snapshotName: created.snapshotName!, consistentPoint: created.consistentPoint, mapping: this.mapping, sink: this.sink, router: this.router, log: this.log, onProgress: this.options.onProgress });
           for (const p of touched) await this.sink.uploaded(p);
-        }
+        } else await this.router.lists.scan(sql, true); // no load: still index the side rows (capture rebuilds whole lists from them)
         this.control.write(() => this.control!.create(STATE_TYPE, { connector: o.name, resumeFrom: formatLsn(created.consistentPoint), updatedAt: new Date() }, 'modified'));
         await this.control.syncSession?.uploadAllLocalChanges(60_000);
         confirmed = created.consistentPoint;
       }
+      this.evolution.ready(!(slot && loaded) && o.initialLoad === 'from-database');
       this.capture = this.newCapture(confirmed);
       this.state = 'streaming';
       this.loop = this.run(confirmed);
       await this.applier.start();
       this.timers.push(setInterval(() => this.sendStatus(), 10_000));
       if (o.heartbeatIntervalMs > 0) this.timers.push(setInterval(() => void this.heartbeat(), o.heartbeatIntervalMs));
+      this.watchSlot();
       for (const t of this.timers) t.unref();
     } catch (e) {
       this.state = 'failed';
@@ -173,9 +197,102 @@ export class PostgresConnector {
     }
   }
 
+  private newSqlClient(): Client {
+    const sql = new Client(clientConfig(this.config.database));
+    sql.on('error', (e) => {
+      this.log.warn('postgres connector: connection error; it is reopened when next needed', { error: String(e) });
+      if (this.sql === sql) this.sql = null;
+    });
+    return sql;
+  }
+
+  /** The connector's own connection (markers, heartbeats, barriers), reopened after a loss. */
+  private async controlSql(): Promise<Client> {
+    if (this.sql) return this.sql;
+    if (this.stopping) throw connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the connector is stopping');
+    const sql = this.newSqlClient();
+    try {
+      await sql.connect();
+    } catch (e) {
+      throw fromDriverError(e, 'reconnecting to PostgreSQL');
+    }
+    if (this.sql || this.stopping) {
+      void sql.end().catch(() => undefined);
+      if (this.stopping) throw connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the connector is stopping');
+      return this.sql!;
+    }
+    this.sql = sql;
+    return sql;
+  }
+
+  private barriers: { lsn: Lsn; resolve: () => void; reject: (e: Error) => void }[] = [];
+
+  private wakeBarriers(): void {
+    const at = this.capture?.status.processed ?? 0n;
+    this.barriers = this.barriers.filter((b) => (b.lsn <= at ? (b.resolve(), false) : true));
+  }
+
+  /**
+   * The apply side's WAL barrier: commits a logical message on the connector's own connection
+   * (the apply transaction, holding its row locks, stays open) and resolves once capture has
+   * handled that commit, i.e. every database transaction committed before the call is in the
+   * realms. The message is transactional because only a commit flushes the WAL the walsender
+   * may send (a non-transactional one can sit unflushed in a partial WAL page).
+   */
+  private async barrier(_apply: Client, timeoutMs = 30_000): Promise<void> {
+    if (this.serverVersion < 140000) return; // pgoutput streams messages from 14 on
+    const r = await (await this.controlSql()).query(`SELECT pg_logical_emit_message(true, '${BARRIER_PREFIX}', '')::text AS lsn`);
+    const lsn = parseLsn(r.rows[0].lsn);
+    if ((this.capture?.status.processed ?? 0n) >= lsn) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.barriers = this.barriers.filter((b) => b !== entry);
+        reject(barrierTimeout(timeoutMs));
+      }, timeoutMs);
+      const entry = {
+        lsn,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      };
+      this.barriers.push(entry);
+    });
+  }
+
+  /**
+   * Resolves when both directions are settled: every database change committed before the call
+   * is in the realms and acknowledged, and every realm change the server holds for the mapped
+   * realms when the call is made is applied to PostgreSQL (and whatever that moved, in turn).
+   */
+  async quiesce(timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const left = () => Math.max(1, deadline - Date.now());
+    let last = '';
+    for (let round = 0; ; round++) {
+      await this.caughtUp(left());
+      for (const p of this.adapter?.paths ?? []) await this.sink?.realm(p).syncSession?.downloadAllServerChanges(left());
+      while (this.applier && (!this.applier.idle || (this.adapter?.paths ?? []).some((p) => this.adapter!.pendingCount(p) > 0))) {
+        if (Date.now() > deadline) throw new TributaryError('TIMEOUT', `the connector did not settle in ${timeoutMs} ms (apply: ${JSON.stringify(this.applier.status)})`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const p of this.sink?.openPaths ?? []) await this.sink!.uploaded(p, left());
+      const s = this.status();
+      const now = `${s.transactions}/${s.apply?.applied}/${s.apply?.rejected}`;
+      if (now === last && round > 0) return;
+      last = now;
+    }
+  }
+
   private newCapture(confirmed: Lsn): ChangeCapture {
-    const c = new ChangeCapture(this.mapping, this.sink!, this.router!, this.log, this.config.resolved.originName, confirmed);
+    const c = new ChangeCapture(this.mapping, this.sink!, this.router!, this.log, this.config.resolved.originName, confirmed, this.evolution);
     c.onConfirm = () => this.sendStatus();
+    c.onProcessed = () => this.wakeBarriers();
+    if (this.config.resolved.conflict === 'realm-wins') c.protection = this.applier;
     c.onError = (e) => {
       this.lastError = e;
       this.log.error('postgres connector: the sync server did not acknowledge; stopping the stream', { error: String(e) });
@@ -215,6 +332,7 @@ export class PostgresConnector {
         try {
           await this.capture!.drained();
           start = this.capture!.status.confirmed;
+          this.capture!.dispose();
           this.capture = this.newCapture(start);
           this.repl = new ReplicationConnection(clientConfig(this.config.database));
           await this.repl.connect();
@@ -229,7 +347,7 @@ export class PostgresConnector {
 
   private async heartbeat(): Promise<void> {
     try {
-      await this.sql?.query("SELECT pg_logical_emit_message(false, 'tributary-heartbeat', '')");
+      await (await this.controlSql()).query("SELECT pg_logical_emit_message(false, 'tributary-heartbeat', '')");
     } catch (e) {
       this.log.warn('postgres connector: heartbeat failed', { error: String(e) });
     }
@@ -240,7 +358,7 @@ export class PostgresConnector {
    * acknowledged by the server (a transactional marker message travels through the stream).
    */
   async caughtUp(timeoutMs = 60_000): Promise<void> {
-    const r = await this.sql!.query("SELECT pg_logical_emit_message(true, 'tributary-marker', '')::text AS lsn");
+    const r = await (await this.controlSql()).query(`SELECT pg_logical_emit_message(true, '${CONTROL_PREFIX}marker', '')::text AS lsn`);
     const target = parseLsn(r.rows[0].lsn);
     const deadline = Date.now() + timeoutMs;
     while (!this.capture || this.capture.status.confirmed < target) {
@@ -259,11 +377,47 @@ export class PostgresConnector {
       receivedLsn: formatLsn(s?.received ?? 0n),
       transactions: s?.transactions ?? 0,
       skippedOwnTransactions: s?.skippedOwn ?? 0,
+      markers: s?.markers ?? 0,
       replayedSkipped: s?.replayedSkipped ?? 0,
       indexedRows: this.router?.indexedRows ?? 0,
       apply: this.applier ? { ...this.applier.status } : null,
+      schema: this.evolution ? { ...this.evolution.status } : null,
+      lag: { transactions: s?.pendingAcks ?? 0, seconds: s?.oldestUnconfirmedCommitTime ? Math.max(0, (Date.now() - s.oldestUnconfirmedCommitTime.getTime()) / 1000) : 0 },
+      lastCommitTime: s?.lastCommitTime ? s.lastCommitTime.toISOString() : null,
       lastError: this.lastError ? String(this.lastError.message) : null,
+      lastErrorCode: errorCodeOf(this.lastError),
+      warnings: [...this.slotWarningsNow],
     };
+  }
+
+  /**
+   * `status()` plus what PostgreSQL says about the slot: retained WAL, `wal_status`,
+   * `safe_wal_size`, lag in bytes behind the current WAL, the publication and the apply positions.
+   * Works whether the connector runs or not (a stopped one opens a connection for the call).
+   *
+   * @example
+   * const r = await connector.inspect();
+   * if (r.database.slot.retainedBytes! > 1 << 30) alert(r.database.warnings);
+   */
+  async inspect(): Promise<PostgresConnectorReport> {
+    const status = this.status();
+    const database = this.sql ? await readDatabaseStatus(this.sql, this.config.resolved) : await withDatabase(this.config.database, (sql) => readDatabaseStatus(sql, this.config.resolved));
+    return { ...status, database };
+  }
+
+  /**
+   * Resets a stopped connector so that its next start loads afresh (the resync path): drops the
+   * replication slot, deletes the connector's rows of `tributary_apply_position`, and removes the
+   * completed-load record from the control realm `/tributary-connectors/<name>`. Refuses with
+   * `PG_SLOT_ACTIVE` while a walsender streams from the slot. The mapped realms are left alone, so
+   * clients keep reading them while the next start reloads (upserting every row).
+   *
+   * @example
+   * await PostgresConnector.reset(config, { adminUser });
+   * await new PostgresConnector(config, { adminUser }).start(); // fresh initial load
+   */
+  static async reset(config: PostgresConnectorConfig, options: PostgresConnectorOptions = {}): Promise<PostgresConnectorResetResult> {
+    return new PostgresConnector(config, options).resetStopped();
   }
 
   /** Stops streaming after the acknowledged writes are confirmed; the slot is kept for the next start. */
@@ -277,6 +431,7 @@ export class PostgresConnector {
       clearTimeout(timer);
     }
     this.sendStatus();
+    for (const b of this.barriers.splice(0)) b.reject(connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the connector is stopping'));
     await this.applier?.stop();
     await this.shutdown();
     await this.loop?.catch(() => undefined);
@@ -290,6 +445,8 @@ export class PostgresConnector {
     this.repl = null;
     await this.sql?.end().catch(() => undefined);
     this.sql = null;
+    await this.evolution?.close();
+    this.evolution = null;
     this.sink?.close();
     if (this.control && !this.control.isClosed) this.control.close();
     this.adapter?.close();
@@ -305,42 +462,90 @@ export class PostgresConnector {
     throw new TributaryError('CONFIG_INVALID', 'postgres connector config: give adminToken or adminTokenFile (data/keys/admin.json), or pass options.adminUser');
   }
 
-  private async preflight(sql: Client): Promise<void> {
-    const v = await sql.query("SELECT current_setting('server_version_num')::int AS v, current_setting('wal_level') AS wal, current_user AS role, r.rolreplication, r.rolsuper FROM pg_roles r WHERE r.rolname = current_user");
-    const row = v.rows[0] as { v: number; wal: string; role: string; rolreplication: boolean; rolsuper: boolean };
-    this.serverVersion = row.v;
-    if (row.v < 130000) throw connectorError('CONNECTOR_SOURCE_FAILED', `PostgreSQL ${row.v} is too old: the connector needs 13 or later (publish_via_partition_root)`);
-    if (row.wal !== 'logical') {
-      throw connectorError('PG_WAL_LEVEL_NOT_LOGICAL', `PostgreSQL runs with wal_level = ${row.wal}; logical replication needs wal_level = logical: run ALTER SYSTEM SET wal_level = logical (or edit postgresql.conf) and restart PostgreSQL`);
-    }
-    if (!row.rolreplication && !row.rolsuper) {
-      throw connectorError('PG_REPLICATION_PRIVILEGE', `role ${row.role} may not replicate: run ALTER ROLE "${row.role}" WITH REPLICATION and allow "replication" connections for it in pg_hba.conf`);
-    }
-  }
+  // ── operations (status, slot warnings, reset) ──
 
-  private async ensurePublication(sql: Client): Promise<void> {
+  private slotWarningsNow: string[] = [];
+  private slotCheckRunning = false;
+
+  /** At start, before streaming: a slot that sat inactive held WAL while the connector was down; say how much. */
+  private async checkSlotAtStart(sql: Client): Promise<void> {
     const o = this.config.resolved;
-    const list = [...this.mapping.tables.values()].map((t) => t.qualified).join(', ');
-    const exists = await sql.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [o.publicationName]);
+    let slot;
     try {
-      if (exists.rows.length === 0) await sql.query(`CREATE PUBLICATION "${o.publicationName}" FOR TABLE ${list} WITH (publish_via_partition_root = true)`);
-      else {
-        await sql.query(`ALTER PUBLICATION "${o.publicationName}" SET TABLE ${list}`);
-        await sql.query(`ALTER PUBLICATION "${o.publicationName}" SET (publish_via_partition_root = true)`);
-      }
+      slot = (await readSlot(sql, o.slotName)).slot;
     } catch (e) {
-      throw fromDriverError(e, `creating publication ${o.publicationName} (the role must own the tables or be superuser)`);
+      this.log.warn('postgres connector: cannot read the replication slot figures', { error: String(e) });
+      return;
+    }
+    if (slot.exists && !slot.active) {
+      this.log.warn(`postgres connector: replication slot ${o.slotName} was inactive while the connector was down and retains ${slot.retainedBytes === null ? 'an unknown amount' : formatBytes(slot.retainedBytes)} of WAL; it is released as the connector catches up`, {
+        slot: o.slotName,
+        retainedBytes: slot.retainedBytes,
+        walStatus: slot.walStatus,
+        safeWalSize: slot.safeWalSize,
+      });
+    }
+    this.reportSlot(slotWarnings(slot, o.retainedWalWarnBytes).filter((w) => w.kind !== 'inactive'), slot);
+  }
+
+  /** Checks the slot every `slotCheckIntervalMs` while running. */
+  private watchSlot(): void {
+    const every = this.config.resolved.slotCheckIntervalMs;
+    if (every <= 0) return;
+    const t = setInterval(() => void this.checkSlot(), every);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private async checkSlot(): Promise<void> {
+    const sql = this.sql;
+    if (!sql || this.slotCheckRunning || this.stopping) return;
+    this.slotCheckRunning = true;
+    try {
+      const { slot } = await readSlot(sql, this.config.resolved.slotName);
+      // While streaming, an inactive slot is the retry loop's business; report only the WAL figures.
+      this.reportSlot(slotWarnings(slot, this.config.resolved.retainedWalWarnBytes).filter((w) => w.kind !== 'inactive'), slot);
+    } catch (e) {
+      if (!this.stopping) this.log.warn('postgres connector: slot check failed', { error: String(e) });
+    } finally {
+      this.slotCheckRunning = false;
     }
   }
 
-  private async slotInfo(sql: Client): Promise<{ plugin: string; confirmed_flush_lsn: string | null; wal_status: string | null } | null> {
-    const o = this.config.resolved;
-    const r = await sql.query('SELECT plugin, confirmed_flush_lsn::text, wal_status, database FROM pg_replication_slots WHERE slot_name = $1', [o.slotName]);
-    if (r.rows.length === 0) return null;
-    const s = r.rows[0];
-    const db = (await sql.query('SELECT current_database() AS d')).rows[0].d;
-    if (s.plugin !== 'pgoutput' || s.database !== db) throw connectorError('PG_SLOT_INVALID', `replication slot ${o.slotName} exists for plugin ${s.plugin} in database ${s.database}; drop it or choose another slotName`);
-    if (s.wal_status === 'lost') throw connectorError('PG_SLOT_INVALID', `replication slot ${o.slotName} was invalidated (WAL removed, max_slot_wal_keep_size); drop it (SELECT pg_drop_replication_slot('${o.slotName}')) and the connector's control realm ${controlRealmPath(o.name)} to reload`);
-    return s;
+  /** Loud: an error-level line per warning, every check, until the cause is gone. */
+  private reportSlot(warnings: SlotWarning[], slot: SlotStatus): void {
+    this.slotWarningsNow = warnings.map((w) => w.message);
+    for (const w of warnings) {
+      this.log.error(`postgres connector: WAL RETENTION WARNING: ${w.message}`, { slot: slot.name, kind: w.kind, retainedBytes: slot.retainedBytes, walStatus: slot.walStatus, safeWalSize: slot.safeWalSize, budgetBytes: this.config.resolved.retainedWalWarnBytes });
+    }
   }
+
+  private async resetStopped(): Promise<PostgresConnectorResetResult> {
+    const o = this.config.resolved;
+    const dropped = await withDatabase(this.config.database, (sql) => dropDatabaseState(sql, o));
+    this.log.info('postgres connector reset: slot and apply positions removed', { slot: o.slotName, ...dropped });
+    const ownUser = !this.options.adminUser;
+    const admin = this.options.adminUser ?? User.adminUser(this.adminToken(), this.config.serverUrl.replace(/^realm(s?):/, 'http$1:'));
+    let loadMarkCleared: boolean;
+    try {
+      loadMarkCleared = await clearLoadMark(admin, this.config.serverUrl.replace(/\/+$/, '') + controlRealmPath(o.name), o.name);
+    } catch (e) {
+      throw connectorError(
+        'CONNECTOR_SOURCE_UNAVAILABLE',
+        `reset: the slot is gone and the apply positions are deleted, but the control realm ${controlRealmPath(o.name)} could not be updated (${(e as Error).message}); the next start reloads anyway because the slot is gone`,
+        e,
+      );
+    } finally {
+      if (ownUser) admin.logout();
+    }
+    this.log.info('postgres connector reset: done; the next start loads from the database', { slot: o.slotName, loadMarkCleared });
+    return { slot: o.slotName, ...dropped, loadMarkCleared };
+  }
+}
+
+function errorCodeOf(e: Error | null): string | null {
+  if (!e) return null;
+  if (e instanceof TributaryError) return e.code;
+  const code = (e as { code?: unknown }).code;
+  return typeof code === 'string' ? code : null;
 }

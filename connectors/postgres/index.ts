@@ -6,11 +6,16 @@
  * const c = new PostgresConnector(config, { adminUser });
  * await c.start();
  */
-export { PostgresConnector, controlRealmPath, type PostgresConnectorOptions, type PostgresConnectorStatus } from './connector';
+export { PostgresConnector, controlRealmPath, type PostgresConnectorOptions, type PostgresConnectorStatus, type PostgresConnectorReport, type PostgresConnectorResetResult } from './connector';
+export { inspectPostgresConnector, slotWarnings, type DatabaseStatus, type SlotStatus, type SlotWarning } from './operations';
+export { classify, type Classification } from './errors';
 export { validateConfig, type PostgresConnectorConfig, type TableMappingInput, type Placement, type InitialLoad } from './config';
-export { runPostgresConnector, loadConnectorConfig } from './run';
+export { runPostgresConnector, loadConnectorConfig, postgresConnectorStatus, resetPostgresConnector } from './run';
 export type { LoadProgress } from './load';
 export { encodeCompositeKey, decodeCompositeKey } from './mapping';
 export { realmTypeFor, KNOWN_TYPES } from './types';
 export { decodePgOutput, decodeReplicationFrame } from './pgoutput';
 export { parseLsn, formatLsn, STATE_TYPE } from './position';
+export type { Connector, ConnectorModule, ConnectorStatus } from '../contract';
+export { connectorTypes, loadConnectorModule } from '../registry';
+export type { ConflictPolicy } from './config';

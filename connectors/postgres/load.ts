@@ -95,6 +95,7 @@ export async function initialLoad(args: {
       args.onProgress?.({ table: t.table, rows, estimate: est, done: true });
       log.info('postgres connector: initial load: table copied', { table: t.table, rows, ms: Date.now() - started });
     }
+    for (const p of await router.lists.load(sql, sink, log, args.onProgress)) touched.add(p); // side tables → lists, after their owners and targets
     await sql.query('COMMIT');
   } catch (e) {
     await sql.query('ROLLBACK').catch(() => undefined);
@@ -128,6 +129,7 @@ export async function indexPartitionedTables(sql: Client, mapping: ResolvedMappi
         }
       });
     }
+    await router.lists.scan(sql); // side rows per owner (after the partitioned owners are placed)
     await sql.query('COMMIT');
   } catch (e) {
     await sql.query('ROLLBACK').catch(() => undefined);

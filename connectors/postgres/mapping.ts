@@ -3,6 +3,7 @@ import type { ObjectKey, Value } from '../../src/model';
 import type { Placement, PostgresConnectorConfig, ResolvedOptions } from './config';
 import { connectorError } from './errors';
 import { STATE_TYPE } from './position';
+import { listPropertySchema, resolveSideLists, type ResolvedSideList } from './side-list-mapping';
 import { realmTypeFor, type PgTypeDescription, type RealmColumnType } from './types';
 
 /**
@@ -17,6 +18,9 @@ export interface ResolvedColumn {
   type: RealmColumnType;
   optional: boolean;
   toRealm?: (value: unknown) => unknown;
+  fromRealm?: (value: unknown) => unknown;
+  /** Increments travel as increments both ways (config `counter: true`). */
+  counter?: boolean;
 }
 
 export interface ResolvedLink {
@@ -49,6 +53,8 @@ export interface ResolvedTable {
   partitioned: boolean;
   /** Where rows of this table may live: one fixed path, or '*' (partitioned). */
   family: string;
+  /** List properties kept in side tables (side-lists.ts). */
+  lists?: ResolvedSideList[];
 }
 
 export interface ResolvedMapping {
@@ -68,22 +74,77 @@ interface CatalogColumn {
   typeOid: number;
 }
 
-class TypeCatalog {
-  private cache = new Map<number, PgTypeDescription>();
-  constructor(private readonly sql: Client) {}
-  async describe(oid: number): Promise<PgTypeDescription> {
+/** One row of pg_type, as the catalog keeps it. */
+interface PgTypeRow {
+  typname: string;
+  typtype: string;
+  typbasetype: number;
+  typelem: number;
+  typcategory: string;
+}
+
+/**
+ * The domain the connector creates for realm `objectId` columns (text of 24 hex digits). The
+ * catalog keeps it instead of resolving it to text, so the column maps back to `objectId` after a
+ * restart (types.ts has its row).
+ */
+export const OBJECT_ID_DOMAIN = 'tributary_objectid';
+
+/**
+ * pg_type, for turning column type OIDs into {@link PgTypeDescription}s. `describe` queries what
+ * it does not hold; `preload` reads the whole table once (a few hundred rows) so that
+ * `describeLoaded` can answer synchronously — capture handles replication frames synchronously
+ * and resolves the types of new columns in Relation messages that way.
+ */
+export class TypeCatalog {
+  private readonly rows = new Map<number, PgTypeRow>();
+  private readonly cache = new Map<number, PgTypeDescription>();
+  constructor(private readonly sql: Pick<Client, 'query'> | null = null) {}
+
+  async preload(sql: Pick<Client, 'query'> | null = this.sql): Promise<void> {
+    if (!sql) throw connectorError('CONNECTOR_SOURCE_FAILED', 'the type catalog has no connection');
+    const r = await sql.query('SELECT oid::int8::text AS oid, typname, typtype, typbasetype::int8::text AS typbasetype, typelem::int8::text AS typelem, typcategory FROM pg_type');
+    for (const row of r.rows as Record<string, string>[]) this.rows.set(Number(row.oid), toTypeRow(row));
+  }
+
+  async describe(oid: number, sql: Pick<Client, 'query'> | null = this.sql): Promise<PgTypeDescription> {
+    await this.load(oid, sql);
+    return this.describeLoaded(oid)!;
+  }
+
+  /** The description from rows already read (preload, earlier describes), or null for an OID not seen (a type created since). */
+  describeLoaded(oid: number): PgTypeDescription | null {
     const hit = this.cache.get(oid);
     if (hit) return hit;
-    const r = await this.sql.query('SELECT typname, typtype, typbasetype, typelem, typcategory FROM pg_type WHERE oid = $1', [oid]);
-    if (r.rows.length === 0) throw connectorError('CONNECTOR_MAPPING_INVALID', `type oid ${oid} not found`);
-    const row = r.rows[0] as { typname: string; typtype: string; typbasetype: number; typelem: number; typcategory: string };
-    let d: PgTypeDescription;
-    if (row.typtype === 'd') d = await this.describe(Number(row.typbasetype));
-    else if (row.typcategory === 'A' && Number(row.typelem) !== 0) d = { name: row.typname, kind: row.typtype, element: await this.describe(Number(row.typelem)) };
-    else d = { name: row.typname, kind: row.typtype };
-    this.cache.set(oid, d);
+    const row = this.rows.get(oid);
+    if (!row) return null;
+    let d: PgTypeDescription | null;
+    if (row.typtype === 'd' && row.typname === OBJECT_ID_DOMAIN) d = { name: OBJECT_ID_DOMAIN, kind: 'b' };
+    else if (row.typtype === 'd') d = this.describeLoaded(row.typbasetype);
+    else if (row.typcategory === 'A' && row.typelem !== 0) {
+      const element = this.describeLoaded(row.typelem);
+      d = element ? { name: row.typname, kind: row.typtype, element } : null;
+    } else d = { name: row.typname, kind: row.typtype };
+    if (d) this.cache.set(oid, d);
     return d;
   }
+
+  private async load(oid: number, sql: Pick<Client, 'query'> | null): Promise<void> {
+    let row = this.rows.get(oid);
+    if (!row) {
+      if (!sql) throw connectorError('CONNECTOR_SOURCE_FAILED', `type oid ${oid} is not loaded and the type catalog has no connection`);
+      const r = await sql.query('SELECT typname, typtype, typbasetype::int8::text AS typbasetype, typelem::int8::text AS typelem, typcategory FROM pg_type WHERE oid = $1', [oid]);
+      if (r.rows.length === 0) throw connectorError('CONNECTOR_MAPPING_INVALID', `type oid ${oid} not found`);
+      row = toTypeRow(r.rows[0] as Record<string, string>);
+      this.rows.set(oid, row);
+    }
+    if (row.typtype === 'd' && row.typname !== OBJECT_ID_DOMAIN) await this.load(row.typbasetype, sql);
+    else if (row.typcategory === 'A' && row.typelem !== 0) await this.load(row.typelem, sql);
+  }
+}
+
+function toTypeRow(r: Record<string, string>): PgTypeRow {
+  return { typname: r.typname, typtype: r.typtype, typbasetype: Number(r.typbasetype), typelem: Number(r.typelem), typcategory: r.typcategory };
 }
 
 function mappingError(message: string): Error {
@@ -159,7 +220,12 @@ export async function resolveMapping(sql: Client, config: PostgresConnectorConfi
       const m = input.columns?.[c.name];
       if (m === false) continue;
       const property = typeof m === 'string' ? m : (m?.property ?? c.name);
-      columns.push({ column: c.name, property, type: t, optional: !c.notNull, toRealm: typeof m === 'object' ? m?.toRealm : undefined });
+      columns.push({ column: c.name, property, type: t, optional: !c.notNull, toRealm: typeof m === 'object' ? m?.toRealm : undefined, fromRealm: typeof m === 'object' ? m?.fromRealm : undefined, counter: typeof m === 'object' && m?.counter === true });
+      if (typeof m === 'object' && m?.counter) {
+        if (t.realm !== 'int' || t.list) throw mappingError(`tables.${table}.columns.${c.name}.counter: ${c.name} is ${t.pgType}; a counter must be an integer column`);
+        if (keyColumns.includes(c.name)) throw mappingError(`tables.${table}.columns.${c.name}.counter: a key column cannot be a counter`);
+        if (relreplident !== 'f') throw connectorError('PG_REPLICA_IDENTITY', `tables.${table}.columns.${c.name} is a counter, which needs the old row in the change stream: run ALTER TABLE ${schema}.${table} REPLICA IDENTITY FULL`);
+      }
     }
     const composite = keyColumns.length > 1 || !['int', 'string', 'uuid', 'objectId'].includes(columns.find((c) => c.column === keyColumns[0])!.type.realm) || columns.find((c) => c.column === keyColumns[0])!.type.list;
     const keyProperty = composite ? options.compositeKeyProperty : columns.find((c) => c.column === keyColumns[0])!.property;
@@ -248,6 +314,7 @@ export async function resolveMapping(sql: Client, config: PostgresConnectorConfi
     loadOrder.push(t);
   };
   for (const t of tables.values()) visit(t);
+  await resolveSideLists(sql, config, schema, tables, types);
   return { tables, byType, loadOrder, options };
 }
 
@@ -262,6 +329,7 @@ export function realmSchemaFor(mapping: ResolvedMapping, family: string): object
       properties[c.property] = c.type.list ? { type: 'list', objectType: c.type.realm, optional: true } : { type: c.type.realm, optional: c.optional && !(c.property === t.keyProperty) };
     }
     for (const l of t.links) properties[l.property] = { type: 'object', objectType: mapping.tables.get(l.targetTable)!.type };
+    for (const l of t.lists ?? []) properties[l.property] = listPropertySchema(l);
     out.push({ name: t.type, primaryKey: t.keyProperty, properties });
   }
   out.push({ name: STATE_TYPE, primaryKey: 'connector', properties: { connector: 'string', resumeFrom: 'string', updatedAt: 'date' } });

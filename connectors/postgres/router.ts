@@ -1,5 +1,6 @@
 import type { ObjectKey } from '../../src/model';
 import { keyText, rowForPlacement, rowKey, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
+import { SideLists } from './side-lists';
 
 /**
  * Rows → realm paths. Fixed placements need no state; partitioned tables (path templates,
@@ -9,9 +10,12 @@ import { keyText, rowForPlacement, rowKey, type RawRow, type ResolvedMapping, ty
  */
 export class RealmRouter {
   private readonly index = new Map<string, Map<string, string>>();
+  /** The side-list index (side rows per owner), shared by capture, load and apply like the key → path index. */
+  readonly lists: SideLists;
 
   constructor(private readonly mapping: ResolvedMapping) {
     for (const t of mapping.tables.values()) if (t.placement.kind !== 'fixed') this.index.set(t.table, new Map());
+    this.lists = new SideLists(mapping, this);
   }
 
   /** The realm a row belongs in, or null when it cannot be placed (missing column, unknown followed row). */
@@ -70,6 +74,6 @@ export class RealmRouter {
   get indexedRows(): number {
     let n = 0;
     for (const m of this.index.values()) n += m.size;
-    return n;
+    return n + this.lists.size;
   }
 }

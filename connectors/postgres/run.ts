@@ -1,17 +1,20 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TributaryError } from '../../src/errors';
 import { JsonLogger, type Logger } from '../../src/server/logger';
-import type { PostgresConnectorConfig } from './config';
-import { PostgresConnector } from './connector';
+import { validateConfig, type PostgresConnectorConfig } from './config';
+import { PostgresConnector, type PostgresConnectorResetResult } from './connector';
+import { formatDatabaseStatus, inspectPostgresConnector, type DatabaseStatus } from './operations';
 
 /** Reads a connector config: `.json`, or a `.js`/`.ts` module exporting it (default or `config`). */
 export function loadConnectorConfig(configPath: string): PostgresConnectorConfig {
   const file = path.resolve(configPath);
+  if (!fs.existsSync(file)) throw new TributaryError('CONFIG_INVALID', `connector config ${file} not found`);
   let mod: unknown;
   try {
     mod = require(file);
   } catch (e) {
-    throw new TributaryError('CONFIG_INVALID', `cannot read connector config ${file}: ${(e as Error).message}`, { cause: e });
+    throw new TributaryError('CONFIG_INVALID', `cannot read connector config ${file}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
   }
   const m = mod as { default?: unknown; config?: unknown };
   const config = (m.default ?? m.config ?? mod) as PostgresConnectorConfig;
@@ -23,7 +26,9 @@ export function loadConnectorConfig(configPath: string): PostgresConnectorConfig
 
 /**
  * `tributary connector postgres --config <file>`: runs the connector until SIGINT/SIGTERM,
- * printing load progress and status as JSON lines.
+ * printing load progress, status and slot warnings as JSON lines. A signal stops it cleanly
+ * (acknowledged writes confirmed to the slot, slot kept) and exits 0; a signal during the start
+ * (e.g. the initial load) abandons the start, which the next start redoes.
  */
 export async function runPostgresConnector(configPath: string, log: Logger = new JsonLogger('info')): Promise<PostgresConnector> {
   const config = loadConnectorConfig(configPath);
@@ -36,12 +41,42 @@ export async function runPostgresConnector(configPath: string, log: Logger = new
       log.info('initial load', { table: p.table, rows: p.rows, estimate: p.estimate, done: p.done });
     },
   });
-  await connector.start();
-  log.info('postgres connector streaming', connector.status() as unknown as Record<string, unknown>);
-  const stop = () => {
-    void connector.stop().then(() => process.exit(0));
+  let stopping: Promise<never> | null = null;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    log.info('postgres connector stopping', { signal });
+    stopping = connector.stop().then(
+      () => {
+        const s = connector.status();
+        log.info('postgres connector stopped', { slot: s.slot, confirmedLsn: s.confirmedLsn, transactions: s.transactions });
+        process.exit(0);
+      },
+      (e: unknown) => {
+        log.error('postgres connector: stop failed', { error: String(e) });
+        process.exit(1);
+      },
+    );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  try {
+    await connector.start();
+  } catch (e) {
+    if (stopping) await stopping; // exits
+    throw e;
+  }
+  if (!stopping) log.info('postgres connector streaming', connector.status() as unknown as Record<string, unknown>);
   return connector;
+}
+
+/** `tributary connector postgres status --config <file>`: the database's side, without starting the connector. */
+export async function postgresConnectorStatus(configPath: string): Promise<{ status: DatabaseStatus; text: string }> {
+  const config = validateConfig(loadConnectorConfig(configPath));
+  const status = await inspectPostgresConnector(config);
+  return { status, text: formatDatabaseStatus(status, config.resolved) };
+}
+
+/** `tributary connector postgres reset --config <file>`: see `PostgresConnector.reset`. */
+export async function resetPostgresConnector(configPath: string, log?: Logger): Promise<PostgresConnectorResetResult> {
+  return PostgresConnector.reset(loadConnectorConfig(configPath), { log });
 }

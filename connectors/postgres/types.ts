@@ -1,4 +1,4 @@
-import { Decimal128, UUID, type PrimitiveType, type Value } from '../../src/model';
+import { Decimal128, ObjectId, UUID, type PrimitiveType, type Value } from '../../src/model';
 
 /**
  * The PostgreSQL → realm type table (docs/connectors/postgres.md, "Types"). Values arrive as the
@@ -91,6 +91,8 @@ const SCALARS: Record<string, Scalar> = {
   timestamptz: { realm: 'date', fromText: parseTimestamp },
   bytea: { realm: 'data', fromText: bytea },
   uuid: { realm: 'uuid', fromText: (t) => new UUID(t) },
+  // The domain schema evolution creates for realm objectId properties (mapping.ts OBJECT_ID_DOMAIN).
+  tributary_objectid: { realm: 'objectId', fromText: (t) => new ObjectId(t) },
   json: asString,
   jsonb: asString,
   tsvector: asString,

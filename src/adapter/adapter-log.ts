@@ -41,6 +41,8 @@ function decode(text: string): AdapterInstruction[] {
 export interface LoggedTransaction {
   seq: number;
   instructions: AdapterInstruction[];
+  /** 'download' for a server transaction, 'snapshot' for a bootstrap or client reset (the whole state as INSERTs). */
+  origin: string;
 }
 
 /**
@@ -55,11 +57,12 @@ export class AdapterLog {
     db.exec(DDL);
     this.stmt = {
       append: db.prepare('INSERT INTO adapter_log (origin, instructions) VALUES (?, ?)'),
-      next: db.prepare('SELECT seq, instructions FROM adapter_log WHERE seq > ? ORDER BY seq LIMIT 1'),
+      next: db.prepare('SELECT seq, origin, instructions FROM adapter_log WHERE seq > ? ORDER BY seq LIMIT 1'),
       cursor: db.prepare('SELECT processed FROM adapter_cursor WHERE id = 0'),
       setCursor: db.prepare('UPDATE adapter_cursor SET processed = ? WHERE id = 0'),
       trim: db.prepare('DELETE FROM adapter_log WHERE seq <= ?'),
       pending: db.prepare('SELECT COUNT(*) AS n FROM adapter_log WHERE seq > ?'),
+      all: db.prepare('SELECT seq, origin, instructions FROM adapter_log WHERE seq > ? ORDER BY seq LIMIT ?'),
     };
   }
 
@@ -73,8 +76,13 @@ export class AdapterLog {
   }
 
   next(): LoggedTransaction | undefined {
-    const row = this.stmt.next.get(this.processed) as { seq: number; instructions: string } | undefined;
-    return row ? { seq: row.seq, instructions: decode(row.instructions) } : undefined;
+    const row = this.stmt.next.get(this.processed) as { seq: number; origin: string; instructions: string } | undefined;
+    return row ? { seq: row.seq, origin: row.origin, instructions: decode(row.instructions) } : undefined;
+  }
+
+  /** Unprocessed transactions, oldest first (at most `limit`; -1 = all). */
+  pending(limit = -1): LoggedTransaction[] {
+    return (this.stmt.all.all(this.processed, limit) as { seq: number; origin: string; instructions: string }[]).map((r) => ({ seq: r.seq, origin: r.origin, instructions: decode(r.instructions) }));
   }
 
   get pendingCount(): number {

@@ -17,7 +17,14 @@ import type { AdapterInstruction } from './instructions';
 import { AdapterTranslator } from './translate';
 
 /** An instruction array as `current()` returns it; `transaction` numbers it within its realm. */
-export type AdapterTransaction = AdapterInstruction[] & { readonly transaction?: number };
+export type AdapterTransaction = AdapterInstruction[] & { readonly transaction?: number; readonly origin?: 'download' | 'snapshot' };
+
+function tagged(t: LoggedTransaction): AdapterTransaction {
+  const instructions = t.instructions as AdapterTransaction;
+  Object.defineProperty(instructions, 'transaction', { value: t.seq, enumerable: false });
+  Object.defineProperty(instructions, 'origin', { value: t.origin, enumerable: false });
+  return instructions;
+}
 
 export interface AdapterOptions {
   log?: { error(msg: string, fields?: Record<string, unknown>): void };
@@ -75,15 +82,21 @@ class AdaptedRealm {
     if (!this.current_) {
       const next: LoggedTransaction | undefined = this.log.next();
       if (!next) return undefined;
-      const instructions = next.instructions as AdapterTransaction;
-      Object.defineProperty(instructions, 'transaction', { value: next.seq, enumerable: false });
-      this.current_ = { seq: next.seq, instructions };
+      this.current_ = { seq: next.seq, instructions: tagged(next) };
     }
     return this.current_.instructions;
   }
 
-  advance(): void {
-    const seq = this.current_?.seq ?? this.log.next()?.seq;
+  pending(limit?: number): AdapterTransaction[] {
+    return this.log.pending(limit).map(tagged);
+  }
+
+  get pendingCount(): number {
+    return this.log.pendingCount;
+  }
+
+  advance(through?: number): void {
+    const seq = through ?? this.current_?.seq ?? this.log.next()?.seq;
     if (seq === undefined) return;
     if (this.entry.replica.isInWrite) {
       throw new TributaryError('INVALID_ARGUMENT', `advance(${this.path}) inside a write transaction of realmAtPath: commit or cancel it first`);
@@ -160,10 +173,31 @@ export class Adapter {
     return this.realms.get(path)?.current();
   }
 
-  /** Marks the current transaction of `path` processed (durably; a restart resumes after it). */
-  advance(path: string): void {
+  /**
+   * The unprocessed transactions of `path` (at most `limit`), oldest first (the first is `current(path)`). A
+   * Tributary extension: connectors use it to see which objects have realm changes not yet
+   * written to their database.
+   */
+  pending(path: string, limit?: number): AdapterTransaction[] {
     this.checkOpen();
-    this.realms.get(path)?.advance();
+    return this.realms.get(path)?.pending(limit) ?? [];
+  }
+
+  /** How many transactions of `path` are unprocessed (0 for a path not adapted). */
+  pendingCount(path: string): number {
+    this.checkOpen();
+    return this.realms.get(path)?.pendingCount ?? 0;
+  }
+
+  /**
+   * Marks the current transaction of `path` processed (durably; a restart resumes after it).
+   * With `through` (a `transaction` number from `pending`), every transaction up to and including
+   * it is marked in one durable step.
+   */
+  advance(path: string, through?: number): void {
+    this.checkOpen();
+    if (through !== undefined && (!Number.isSafeInteger(through) || through < 1)) throw new TributaryError('INVALID_ARGUMENT', `advance(${path}, ${String(through)}): expected a transaction number from current() or pending()`);
+    this.realms.get(path)?.advance(through);
   }
 
   /**

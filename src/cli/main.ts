@@ -6,6 +6,7 @@ import { readAdminToken } from '../server/keys';
 import { JsonLogger } from '../server/logger';
 import { SERVER_OPTIONS, describeDefault, envName, flagName, resolveOptions, type OptionSpec, type ServerOptionName } from '../server/options';
 import { Server } from '../server/server';
+import { connectorCommand } from './connector-commands';
 import { UsageError, checkFunctionsDir, functionsCommand, functionsFlags, givenFunctionsOptions, notGiven } from './functions-commands';
 
 /**
@@ -137,19 +138,7 @@ export async function main(args: string[]): Promise<void> {
       },
     )
     .command(functionsCommand)
-    .command(
-      'connector <type>',
-      'Run a database connector from its config file (see docs/connectors/).',
-      (y) =>
-        y
-          .positional('type', { choices: ['postgres'] as const, describe: 'Connector type (mongodb and mssql are not built yet)' })
-          .option('config', { type: 'string', demandOption: true, describe: 'Connector config file (JSON)' }),
-      async (argv) => {
-        // Connectors live outside src/ and load only when asked for (they pull in database drivers).
-        const run = require(path.join(__dirname, '..', '..', 'connectors', 'postgres', 'run')) as typeof import('../../connectors/postgres/run');
-        await run.runPostgresConnector(path.resolve(argv.config));
-      },
-    )
+    .command(connectorCommand)
     .demandCommand(1, 'name a command: serve, start, functions, connector or token (see --help)')
     .strict()
     .help()

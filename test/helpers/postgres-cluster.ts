@@ -66,8 +66,8 @@ export async function startTestCluster(bin: string, overrides: Record<string, st
     'listen_addresses=127.0.0.1',
     `unix_socket_directories=${dir}`,
     'wal_level=logical',
-    'max_replication_slots=20',
-    'max_wal_senders=20',
+    'max_replication_slots=100', // each connector holds a slot and, once used, a replication-origin state entry
+    'max_wal_senders=40',
     'max_connections=200',
     'fsync=off',
     'full_page_writes=off',

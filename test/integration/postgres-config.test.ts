@@ -47,7 +47,8 @@ describePostgres('postgres connector: configuration errors say what to change', 
   test('malformed config shapes are CONFIG_INVALID naming the field', () => {
     expect(() => new PostgresConnector({ ...base(), name: 'Bad Name' })).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', message: expect.stringContaining('name') }));
     expect(() => new PostgresConnector({ ...base(), tables: { thing: { realm: 'no-slash' } } })).toThrow(/tables\.thing\.realm: a realm path must start with '\/'/);
-    expect(() => new PostgresConnector({ ...base(), initialLoad: 'from-realm' as never })).toThrow(/initialLoad/);
+    expect(() => new PostgresConnector({ ...base(), initialLoad: 'from-somewhere' as never })).toThrow(/initialLoad.*'from-database', 'from-realm' or 'none'/);
+    expect(() => new PostgresConnector({ ...base(), conflict: 'client-wins' as never })).toThrow(/conflict.*'database-wins' or 'realm-wins'/);
   });
 
   test('an unknown table, column, key or follow column: CONNECTOR_MAPPING_INVALID listing what exists', async () => {

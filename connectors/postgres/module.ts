@@ -1,0 +1,17 @@
+import type { ConnectorModule } from '../contract';
+import { postgresConnectorStatus, resetPostgresConnector, runPostgresConnector } from './run';
+
+/** The PostgreSQL connector as `connectors/registry.ts` hands it to the CLI. */
+export const postgresModule: ConnectorModule = {
+  type: 'postgres',
+  docs: 'docs/connectors/postgres.md',
+  run: (configPath, log) => runPostgresConnector(configPath, log),
+  inspect: (configPath) => postgresConnectorStatus(configPath),
+  reset: async (configPath, log) => {
+    const r = await resetPostgresConnector(configPath, log);
+    return {
+      result: r,
+      text: `reset connector: slot ${r.slot} ${r.slotDropped ? 'dropped' : 'did not exist'}, ${r.applyPositionsDeleted} apply position(s) deleted, completed-load record ${r.loadMarkCleared ? 'removed' : 'absent'}; the next start loads from the database\n`,
+    };
+  },
+};
