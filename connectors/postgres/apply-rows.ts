@@ -62,6 +62,23 @@ export const objectId = (t: ResolvedTable, key: ObjectKey) => `${t.type}\u0000${
 
 type Fill = { t: ResolvedTable; key: ObjectKey; changed: Record<string, unknown> };
 
+/**
+ * A row absent when the batch locked its rows was written by a database transaction before ours
+ * (a concurrent INSERT of the same key). Locks cannot cover a row that does not exist yet, so the
+ * batch is rolled back and run again: its lock then holds the row and the barrier brings the
+ * database's write into the realm, where the conflict policy merges it.
+ */
+export class RowRace extends Error {
+  constructor(readonly table: string, readonly key: ObjectKey, doing: string) {
+    super(`row ${table} ${keyText(key)} appeared while the batch ${doing} it; the batch is run again`);
+  }
+}
+
+/** Keys a failed multi-row INSERT wrote, kept on the error so apply can tell a race from a refusal. */
+export interface InsertConflict {
+  insertConflict: { t: ResolvedTable; keys: ObjectKey[] };
+}
+
 export class RowWriter {
   constructor(
     private readonly mapping: ResolvedMapping,
@@ -76,6 +93,15 @@ export class RowWriter {
     const cols = t.allColumns.map((c) => quote(c.name)).join(', ');
     const r = await sql.query({ text: `SELECT ${cols} FROM ${t.qualified} WHERE ${where.clause}`, values: where.params, types: TEXT } as never);
     return ((r as unknown as { rows: RawRow[] }).rows[0] as RawRow | undefined) ?? null;
+  }
+
+  /** The first of `keys` that has a row now, or null. */
+  async firstExisting(sql: Client, t: ResolvedTable, keys: ObjectKey[]): Promise<ObjectKey | null> {
+    for (const key of keys) {
+      const w = this.keyWhere(t, key, 1);
+      if ((await sql.query(`SELECT 1 FROM ${t.qualified} WHERE ${w.clause}`, w.params)).rows.length > 0) return key;
+    }
+    return null;
   }
 
   /** Keys of the table's rows that live in `path` (for CLEAR). */
@@ -188,7 +214,9 @@ export class RowWriter {
       else {
         await this.router.lists.write(sql, o, undefined); // its side rows first (foreign keys)
         const w = this.keyWhere(o.table, o.key, 1);
-        await sql.query(`DELETE FROM ${o.table.qualified} WHERE ${w.clause}`, w.params);
+        const r = await sql.query(`DELETE FROM ${o.table.qualified} WHERE ${w.clause}`, w.params);
+        // Absent at the lock yet deleted now: a database INSERT committed after the lock, unseen by the realm.
+        if ((r.rowCount ?? 0) > 0 && !existing.has(objectId(o.table, o.key))) throw new RowRace(o.table.table, o.key, 'deleted');
         this.router.forget(o.table, o.key);
       }
     }
@@ -241,7 +269,14 @@ export class RowWriter {
         values.push(...this.keyParams(t, o.key), ...[...row.values()].map((v) => v.value));
         return `(${cols.map((_, n) => `$${base + n + 1}`).join(', ')})`;
       });
-      const r = (await sql.query({ text: `INSERT INTO ${t.qualified} (${cols.map(quote).join(', ')}) VALUES ${tuples.join(', ')}${this.returning(t)}`, values, types: TEXT } as never)) as unknown as { rows: RawRow[] };
+      let r: { rows: RawRow[] };
+      try {
+        r = (await sql.query({ text: `INSERT INTO ${t.qualified} (${cols.map(quote).join(', ')}) VALUES ${tuples.join(', ')}${this.returning(t)}`, values, types: TEXT } as never)) as unknown as { rows: RawRow[] };
+      } catch (e) {
+        // A unique violation: either a database INSERT of one of these keys since the lock (a race) or a refused value.
+        if ((e as { code?: string }).code === '23505') (e as InsertConflict).insertConflict = { t, keys: chunk.map(({ o }) => o.key) };
+        throw e;
+      }
       const byKey = new Map<string, RawRow>();
       for (const stored of r.rows) {
         const key = t.composite ? encodeCompositeKey(t.keyColumns.map((k) => stored[k] as string)) : (t.byColumn.get(t.keyColumns[0])!.type.fromText(stored[t.keyColumns[0]] as string) as ObjectKey);

@@ -3,7 +3,7 @@ import type { Adapter, AdapterTransaction } from '../../src/adapter';
 import type { AdapterInstruction, AdapterPropertyDescription } from '../../src/adapter/instructions';
 import type { ObjectKey } from '../../src/model';
 import type { Logger } from '../../src/server/logger';
-import { keyFromIdentity, objectId, RowWriter, type Collected, type Touched } from './apply-rows';
+import { keyFromIdentity, objectId, RowRace, RowWriter, type Collected, type InsertConflict, type Touched } from './apply-rows';
 import { classify, connectorError } from './errors';
 import type { RawRow, ResolvedMapping, ResolvedTable } from './mapping';
 import { STATE_TYPE } from './position';
@@ -26,6 +26,8 @@ export interface ApplyStatus {
   rows: number;
   /** Adapter transactions PostgreSQL refused (constraint or data errors); their objects were reset to the database's rows. */
   rejected: number;
+  /** Batches run again because a database INSERT of a key they write committed after their row locks. */
+  races: number;
   /** Instructions with no database effect: unmapped types or properties, CHANGE_IDENTITY (logged as warnings). */
   skippedInstructions: number;
   /** Realms whose next transaction waits for a retry after a failure. */
@@ -43,6 +45,9 @@ export interface ApplyHooks {
   /** Realm schema additions for a mapped type (schema evolution), inside the apply transaction. */
   onRealmProperties?(sql: Client, table: ResolvedTable, properties: Record<string, AdapterPropertyDescription>): Promise<void>;
 }
+
+/** Immediate runs of a batch a concurrent database INSERT raced before it waits for the back-off retry. */
+const RACE_RETRIES = 20;
 
 /** SQLSTATE classes the database uses to refuse a value: a retry cannot succeed. */
 function refused(e: unknown): boolean {
@@ -66,7 +71,7 @@ function refused(e: unknown): boolean {
  * CLEAR exact whatever was merged in between.
  */
 export class ChangeApply {
-  readonly status: ApplyStatus = { applied: 0, alreadyApplied: 0, batches: 0, rows: 0, rejected: 0, skippedInstructions: 0, retrying: 0, lastError: null };
+  readonly status: ApplyStatus = { applied: 0, alreadyApplied: 0, batches: 0, rows: 0, rejected: 0, races: 0, skippedInstructions: 0, retrying: 0, lastError: null };
   private sql: Client | null = null;
   private pending = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
@@ -197,20 +202,38 @@ export class ChangeApply {
   /** Applies a batch; when PostgreSQL refuses it, applies its transactions one by one so only the refused ones are rejected. */
   private async applyOrIsolate(path: string, txs: AdapterTransaction[]): Promise<number> {
     try {
-      return await this.applyBatch(path, txs);
+      return await this.applyRacing(path, txs);
     } catch (e) {
       if (!refused(e)) throw e;
       if (txs.length === 1) return this.reject(path, txs[0], e);
       let through = 0;
       for (const tx of txs) {
         try {
-          through = await this.applyBatch(path, [tx]);
+          through = await this.applyRacing(path, [tx]);
         } catch (e1) {
           if (!refused(e1)) throw e1;
           through = await this.reject(path, tx, e1);
         }
       }
       return through;
+    }
+  }
+
+  /**
+   * Runs a batch again at once when a database INSERT of a key it writes raced its lock (RowRace):
+   * the next run locks that row. A key inserted and deleted on the database side in a tight loop
+   * can race again; after `RACE_RETRIES` runs the batch goes to the back-off retry.
+   */
+  private async applyRacing(path: string, txs: AdapterTransaction[]): Promise<number> {
+    for (let run = 1; ; run++) {
+      try {
+        return await this.applyBatch(path, txs);
+      } catch (e) {
+        if (!(e instanceof RowRace) || run >= RACE_RETRIES || this.stopped) throw e;
+        this.status.races++;
+        this.log.debug('postgres connector apply: a database write raced the batch; running it again', { path, run, error: e.message });
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * run));
+      }
     }
   }
 
@@ -258,6 +281,12 @@ export class ChangeApply {
     } catch (e) {
       this.router.lists.rolledBack(); // before the locks go: no capture change of those owners can interleave
       await sql.query('ROLLBACK').catch(() => undefined);
+      const conflict = (e as Partial<InsertConflict>).insertConflict;
+      if (conflict) {
+        // A key that has a row now, though it had none at the lock, raced us; otherwise the database refused a value.
+        const key = await this.rows.firstExisting(sql, conflict.t, conflict.keys).catch(() => null);
+        if (key !== null) throw new RowRace(conflict.t.table, key, 'inserted');
+      }
       throw e;
     }
   }
