@@ -10,6 +10,7 @@ export { PostgresConnector, controlRealmPath, type PostgresConnectorOptions, typ
 export { inspectPostgresConnector, slotWarnings, type DatabaseStatus, type SlotStatus, type SlotWarning } from './operations';
 export { classify, type Classification } from './errors';
 export { validateConfig, type PostgresConnectorConfig, type TableMappingInput, type Placement, type InitialLoad } from './config';
+export { startWithRetry, type StartRetryOptions } from './start-retry';
 export { runPostgresConnector, loadConnectorConfig, postgresConnectorStatus, resetPostgresConnector } from './run';
 export type { LoadProgress } from './load';
 export { encodeCompositeKey, decodeCompositeKey } from './mapping';

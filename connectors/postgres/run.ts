@@ -4,6 +4,7 @@ import { TributaryError } from '../../src/errors';
 import { JsonLogger, type Logger } from '../../src/server/logger';
 import { validateConfig, type PostgresConnectorConfig } from './config';
 import { PostgresConnector, type PostgresConnectorResetResult } from './connector';
+import { startWithRetry } from './start-retry';
 import { formatDatabaseStatus, inspectPostgresConnector, type DatabaseStatus } from './operations';
 
 /** Reads a connector config: `.json`, or a `.js`/`.ts` module exporting it (default or `config`). */
@@ -28,27 +29,31 @@ export function loadConnectorConfig(configPath: string): PostgresConnectorConfig
  * `tributary connector postgres --config <file>`: runs the connector until SIGINT/SIGTERM,
  * printing load progress, status and slot warnings as JSON lines. A signal stops it cleanly
  * (acknowledged writes confirmed to the slot, slot kept) and exits 0; a signal during the start
- * (e.g. the initial load) abandons the start, which the next start redoes.
+ * (e.g. the initial load) abandons the start, which the next start redoes. A start that fails
+ * for a transient reason (database down, slot still held by a process that just died) is retried
+ * with back-off (start-retry.ts); a permanent one exits with its error code.
  */
 export async function runPostgresConnector(configPath: string, log: Logger = new JsonLogger('info')): Promise<PostgresConnector> {
   const config = loadConnectorConfig(configPath);
   let last = 0;
-  const connector = new PostgresConnector(config, {
-    log,
-    onProgress: (p) => {
-      if (!p.done && Date.now() - last < 1000) return;
-      last = Date.now();
-      log.info('initial load', { table: p.table, rows: p.rows, estimate: p.estimate, done: p.done });
-    },
-  });
+  const create = () =>
+    new PostgresConnector(config, {
+      log,
+      onProgress: (p) => {
+        if (!p.done && Date.now() - last < 1000) return;
+        last = Date.now();
+        log.info('initial load', { table: p.table, rows: p.rows, estimate: p.estimate, done: p.done });
+      },
+    });
+  let connector: PostgresConnector | null = null;
   let stopping: Promise<never> | null = null;
   const stop = (signal: string) => {
     if (stopping) return;
     log.info('postgres connector stopping', { signal });
-    stopping = connector.stop().then(
+    stopping = (connector ? connector.stop() : Promise.resolve()).then(
       () => {
-        const s = connector.status();
-        log.info('postgres connector stopped', { slot: s.slot, confirmedLsn: s.confirmedLsn, transactions: s.transactions });
+        const s = connector?.status();
+        log.info('postgres connector stopped', { slot: s?.slot, confirmedLsn: s?.confirmedLsn, transactions: s?.transactions });
         process.exit(0);
       },
       (e: unknown) => {
@@ -60,7 +65,8 @@ export async function runPostgresConnector(configPath: string, log: Logger = new
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   try {
-    await connector.start();
+    // A database that is down or restarting at start is waited for, like a connection lost later.
+    connector = await startWithRetry({ create, log, stopping: () => stopping !== null, onAttempt: (c) => (connector = c) });
   } catch (e) {
     if (stopping) await stopping; // exits
     throw e;

@@ -61,7 +61,7 @@ describePostgres('regression: a database INSERT racing a new realm object is mer
     await client.syncSession!.downloadAllServerChanges(20_000);
     expect((await db.sql.query('SELECT label FROM churn WHERE id = 7')).rows).toEqual([{ label: 'realm' }]);
     expect(client.objectForPrimaryKey<any>('Churn', 7).label).toBe('realm');
-    expect(connector.status().apply).toMatchObject({ rejected: 0, retrying: 0 });
-    expect(connector.status().apply.races).toBeGreaterThanOrEqual(1);
+    expect(connector!.status().apply).toMatchObject({ rejected: 0, retrying: 0 });
+    expect(connector!.status().apply!.races).toBeGreaterThanOrEqual(1);
   }, 120_000);
 });

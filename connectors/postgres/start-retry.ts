@@ -1,0 +1,42 @@
+import type { Logger } from '../../src/server/logger';
+import type { PostgresConnector } from './connector';
+import { classify } from './errors';
+
+export interface StartRetryOptions {
+  /** A fresh connector for each attempt (a failed start has released everything it opened). */
+  create: () => PostgresConnector;
+  log: Logger;
+  /** True once the caller is stopping: no further attempt is made. */
+  stopping?: () => boolean;
+  /** Called with each connector before its start, so a signal can stop the one that is starting. */
+  onAttempt?: (connector: PostgresConnector) => void;
+  /** First back-off delay (default 1 s), doubling up to `maxDelayMs` (default 30 s), jittered. */
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/**
+ * Starts a connector, retrying with back-off while the failure is transient — the database is
+ * down or restarting, out of connections, or a slot or replication origin is still held by the
+ * session of a connector process that just died (SQLSTATE 55006 until PostgreSQL notices). A
+ * permanent failure (configuration, privileges, a missing table) is thrown at once.
+ */
+export async function startWithRetry(o: StartRetryOptions): Promise<PostgresConnector> {
+  const first = o.initialDelayMs ?? 1000;
+  const max = o.maxDelayMs ?? 30_000;
+  for (let attempt = 1; ; attempt++) {
+    const connector = o.create();
+    o.onAttempt?.(connector);
+    try {
+      await connector.start();
+      return connector;
+    } catch (e) {
+      if (classify(e) !== 'transient' || o.stopping?.()) throw e;
+      const delayMs = Math.round(Math.min(max, first * 2 ** (attempt - 1)) * (0.75 + Math.random() / 4));
+      const code = (e as { code?: string }).code ?? null;
+      o.log.warn('postgres connector: start failed; retrying', { attempt, delayMs, code, error: String((e as Error).message ?? e) });
+      await new Promise((r) => setTimeout(r, delayMs));
+      if (o.stopping?.()) throw e;
+    }
+  }
+}
