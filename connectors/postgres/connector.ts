@@ -192,6 +192,11 @@ export class PostgresConnector implements Connector {
     } catch (e) {
       this.state = 'failed';
       this.lastError = e as Error;
+      // A failure after streaming began (the apply side's start) must not leave the stream loop
+      // retrying on its own: it would hold the slot against the next start.
+      this.stopping = true;
+      for (const t of this.timers) clearInterval(t);
+      this.timers = [];
       await this.shutdown();
       throw e;
     }
@@ -334,6 +339,8 @@ export class PostgresConnector implements Connector {
           start = this.capture!.status.confirmed;
           this.capture!.dispose();
           this.capture = this.newCapture(start);
+          await this.repl?.close(); // a walsender refused with an error (55006 …) keeps its connection open
+          if (this.stopping) return;
           this.repl = new ReplicationConnection(clientConfig(this.config.database));
           await this.repl.connect();
           this.state = 'streaming';

@@ -63,6 +63,9 @@ describePostgres('postgres connector: start retries transient failures only', ()
     expect(retries.every((l) => l.code === '55006')).toBe(true);
     // The failed attempts' walsender may still hold the slot for a moment: the stream retries too.
     await until(() => connector!.status().state === 'streaming', 'the stream to run');
+    // The failed attempts left nothing streaming behind: one walsender, the started connector's.
+    const walsenders = async () => (await db.sql.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'walsender' AND datname = current_database()")).rows[0].n as number;
+    await until(async () => (await walsenders()) === 1, 'one walsender', 20_000);
     // The slot and the load made by the failed attempts are reused, not redone.
     expect((await db.sql.query("SELECT count(*)::int AS n FROM pg_replication_slots WHERE slot_name = 'tributary_start_retry'")).rows[0].n).toBe(1);
     await db.sql.query("UPDATE note SET body = 'changed' WHERE id = 1");
@@ -75,6 +78,7 @@ describePostgres('postgres connector: start retries transient failures only', ()
     }
     await connector.stop();
     connector = null;
+    await until(async () => (await walsenders()) === 0, 'no walsender after stop', 20_000);
   }, 120_000);
 
   test('a permanent failure is thrown at once, with its code', async () => {
