@@ -2,6 +2,7 @@ import { Client, type ClientConfig } from 'pg';
 import type { Adapter, AdapterTransaction } from '../../src/adapter';
 import type { AdapterInstruction, AdapterPropertyDescription } from '../../src/adapter/instructions';
 import type { ObjectKey } from '../../src/model';
+import { Backoff } from '../../src/client/backoff';
 import type { Logger } from '../../src/server/logger';
 import { keyFromIdentity, objectId, RowRace, RowWriter, type Collected, type InsertConflict, type Touched } from './apply-rows';
 import { classify, connectorError } from './errors';
@@ -46,6 +47,9 @@ export interface ApplyHooks {
   onRealmProperties?(sql: Client, table: ResolvedTable, properties: Record<string, AdapterPropertyDescription>): Promise<void>;
 }
 
+/** Retry of a failed batch: 250 ms doubling to 30 s, jittered (at least 125 ms). */
+const APPLY_BACKOFF = { initialMs: 250, maxMs: 30_000 };
+
 /** Immediate runs of a batch a concurrent database INSERT raced before it waits for the back-off retry. */
 const RACE_RETRIES = 20;
 
@@ -78,7 +82,7 @@ export class ChangeApply {
   private busy = 0;
   private started = false;
   private stopped = false;
-  private readonly attempts = new Map<string, number>();
+  private readonly backoffs = new Map<string, Backoff>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private readonly warned = new Set<string>();
   private protectCache = new Map<string, Map<string, Set<string> | 'all'>>();
@@ -171,10 +175,11 @@ export class ChangeApply {
   private failed(path: string, e: unknown): void {
     this.status.lastError = String((e as Error)?.message ?? e);
     if (this.stopped) return;
-    const attempt = (this.attempts.get(path) ?? 0) + 1;
-    this.attempts.set(path, attempt);
+    let backoff = this.backoffs.get(path);
+    if (!backoff) this.backoffs.set(path, (backoff = new Backoff(APPLY_BACKOFF)));
     if (classify(e) === 'transient') this.dropConnection();
-    const delay = Math.round(Math.min(30_000, 250 * 2 ** (attempt - 1)) * (0.75 + Math.random() / 4));
+    const delay = backoff.next(APPLY_BACKOFF.initialMs / 2);
+    const attempt = backoff.attempts;
     this.log.error('postgres connector apply: failed; the realm transactions stay in the Adapter log and are retried', { path, attempt, delayMs: delay, error: this.status.lastError });
     this.status.retrying = this.retryTimers.size + 1;
     const timer = setTimeout(() => {
@@ -195,7 +200,7 @@ export class ChangeApply {
       const through = await this.applyOrIsolate(path, txs);
       if (this.stopped) return;
       this.adapter.advance(path, through);
-      this.attempts.delete(path);
+      this.backoffs.delete(path);
     }
   }
 

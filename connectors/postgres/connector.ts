@@ -3,6 +3,7 @@ import type { Connector } from '../contract';
 import { Client } from 'pg';
 import { Adapter } from '../../src/adapter';
 import { User } from '../../src/client';
+import { Backoff } from '../../src/client/backoff';
 import { TributaryError } from '../../src/errors';
 import type { Realm } from '../../src/realm';
 import { silentLogger, type Logger } from '../../src/server/logger';
@@ -197,6 +198,7 @@ export class PostgresConnector implements Connector {
       this.stopping = true;
       for (const t of this.timers) clearInterval(t);
       this.timers = [];
+      for (const b of this.barriers.splice(0)) b.reject(connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the connector failed to start'));
       await this.shutdown();
       throw e;
     }
@@ -312,7 +314,7 @@ export class PostgresConnector implements Connector {
   }
 
   private async run(from: Lsn): Promise<void> {
-    let attempt = 0;
+    const backoff = new Backoff({ initialMs: 200, maxMs: 30_000 });
     let start = from;
     while (!this.stopping) {
       const pluginOptions: Record<string, string> = { proto_version: '1', publication_names: this.config.resolved.publicationName };
@@ -330,8 +332,8 @@ export class PostgresConnector implements Connector {
           return;
         }
         this.state = 'retrying';
-        const delay = Math.min(30_000, 200 * 2 ** attempt++) * (0.5 + Math.random() / 2);
-        this.log.warn('postgres connector: stream lost; retrying', { error: String(e), delayMs: Math.round(delay) });
+        const delay = backoff.next(100);
+        this.log.warn('postgres connector: stream lost; retrying', { error: String(e), delayMs: delay });
         await new Promise((r) => setTimeout(r, delay));
         if (this.stopping) return;
         try {
@@ -344,7 +346,7 @@ export class PostgresConnector implements Connector {
           this.repl = new ReplicationConnection(clientConfig(this.config.database));
           await this.repl.connect();
           this.state = 'streaming';
-          attempt = 0;
+          backoff.reset();
         } catch (e2) {
           this.lastError = e2 as Error;
         }

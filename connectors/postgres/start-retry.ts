@@ -1,3 +1,4 @@
+import { Backoff } from '../../src/client/backoff';
 import type { Logger } from '../../src/server/logger';
 import type { PostgresConnector } from './connector';
 import { classify } from './errors';
@@ -10,7 +11,7 @@ export interface StartRetryOptions {
   stopping?: () => boolean;
   /** Called with each connector before its start, so a signal can stop the one that is starting. */
   onAttempt?: (connector: PostgresConnector) => void;
-  /** First back-off delay (default 1 s), doubling up to `maxDelayMs` (default 30 s), jittered. */
+  /** First back-off bound (default 1 s), doubling up to `maxDelayMs` (default 30 s); each wait is drawn up to the bound (src/client/backoff.ts), at least half the first. */
   initialDelayMs?: number;
   maxDelayMs?: number;
 }
@@ -23,7 +24,7 @@ export interface StartRetryOptions {
  */
 export async function startWithRetry(o: StartRetryOptions): Promise<PostgresConnector> {
   const first = o.initialDelayMs ?? 1000;
-  const max = o.maxDelayMs ?? 30_000;
+  const backoff = new Backoff({ initialMs: first, maxMs: o.maxDelayMs ?? 30_000 });
   for (let attempt = 1; ; attempt++) {
     const connector = o.create();
     o.onAttempt?.(connector);
@@ -32,7 +33,7 @@ export async function startWithRetry(o: StartRetryOptions): Promise<PostgresConn
       return connector;
     } catch (e) {
       if (classify(e) !== 'transient' || o.stopping?.()) throw e;
-      const delayMs = Math.round(Math.min(max, first * 2 ** (attempt - 1)) * (0.75 + Math.random() / 4));
+      const delayMs = backoff.next(first / 2);
       const code = (e as { code?: string }).code ?? null;
       o.log.warn('postgres connector: start failed; retrying', { attempt, delayMs, code, error: String((e as Error).message ?? e) });
       await new Promise((r) => setTimeout(r, delayMs));
