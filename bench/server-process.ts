@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 
 const REPO = path.resolve(__dirname, '..');
 
@@ -26,22 +27,15 @@ export async function startBenchServer(dataPath: string, args: string[] = []): P
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start\n${stderr}`)), 30_000);
-    let buffer = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        try {
-          const rec = JSON.parse(line) as { msg?: string; port?: number };
-          if (rec.msg === 'listening' && typeof rec.port === 'number') {
-            clearTimeout(timer);
-            resolve(rec.port);
-          }
-        } catch {
-          // not a log record
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        const rec = JSON.parse(line) as { msg?: string; port?: number };
+        if (rec.msg === 'listening' && typeof rec.port === 'number') {
+          clearTimeout(timer);
+          resolve(rec.port);
         }
+      } catch {
+        // not a log record
       }
     });
     child.once('exit', (code) => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 import type { PostgresConnectorStatus } from '../../connectors/postgres';
 
 const REPO = path.resolve(__dirname, '..', '..');
@@ -30,15 +31,8 @@ export class ConnectorProcess {
     this.child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, configFile], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
     const pid = this.child.pid;
     this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
-    let out = '';
-    let err = '';
-    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      err += d;
-      let nl;
-      while ((nl = err.indexOf('\n')) >= 0) {
-        this.logs.push(`[${pid}] ${err.slice(0, nl)}`);
-        err = err.slice(nl + 1);
-      }
+    createInterface({ input: this.child.stderr! }).on('line', (line) => {
+      this.logs.push(`[${pid}] ${line}`);
       if (this.logs.length > 400) this.logs.splice(0, this.logs.length - 400);
     });
     this.child.stdin!.on('error', () => undefined); // writing to a killed child
@@ -58,22 +52,16 @@ export class ConnectorProcess {
       void this.exited.then(({ code, signal }) => reject(new Error(`the connector exited before it was ready (${signal ?? code})\n${this.logs.slice(-20).join('\n')}`)));
     });
     this.ready.catch(() => undefined);
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      let nl;
-      while ((nl = out.indexOf('\n')) >= 0) {
-        const line = out.slice(0, nl);
-        out = out.slice(nl + 1);
-        let e: ConnectorEvent;
-        try {
-          e = JSON.parse(line) as ConnectorEvent;
-        } catch {
-          this.logs.push(`[${pid}] stdout: ${line}`);
-          continue;
-        }
-        const i = this.waiting.findIndex((w) => w(e));
-        if (i >= 0) this.waiting.splice(i, 1);
+    createInterface({ input: this.child.stdout! }).on('line', (line) => {
+      let e: ConnectorEvent;
+      try {
+        e = JSON.parse(line) as ConnectorEvent;
+      } catch {
+        this.logs.push(`[${pid}] stdout: ${line}`);
+        return;
       }
+      const i = this.waiting.findIndex((w) => w(e));
+      if (i >= 0) this.waiting.splice(i, 1);
     });
   }
 

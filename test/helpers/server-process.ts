@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 import WebSocket from 'ws';
 import { decodeServerMessage, encodeClientMessage } from '../../src/protocol/codec';
 import { SYNC_PATH, SYNC_SUBPROTOCOL, type ClientMessage, type ServerMessage } from '../../src/protocol/messages';
@@ -57,23 +58,16 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     port = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`server did not start within ${options.startTimeoutMs ?? 30000} ms\n${stderr}`)), options.startTimeoutMs ?? 30000);
-      let buffer = '';
-      proc.stdout!.on('data', (d: Buffer) => {
-        buffer += d.toString();
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 1);
-          logs.push(line);
-          try {
-            const rec = JSON.parse(line) as { msg?: string; port?: number };
-            if (rec.msg === 'listening' && typeof rec.port === 'number') {
-              clearTimeout(timer);
-              resolve(rec.port);
-            }
-          } catch {
-            // not a log record
+      createInterface({ input: proc.stdout! }).on('line', (line) => {
+        logs.push(line);
+        try {
+          const rec = JSON.parse(line) as { msg?: string; port?: number };
+          if (rec.msg === 'listening' && typeof rec.port === 'number') {
+            clearTimeout(timer);
+            resolve(rec.port);
           }
+        } catch {
+          // not a log record
         }
       });
       proc.once('exit', (code) => {

@@ -1,5 +1,6 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
+import { createInterface } from 'node:readline';
 
 export const REPO = path.resolve(__dirname, '..', '..');
 export const RABBITMQ_URL = process.env.TRIBUTARY_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -35,18 +36,11 @@ export function spawnScript(script: string, args: string[], readyTimeoutMs = 30_
   proc.stderr!.on('data', (d: Buffer) => run.stderr.push(d.toString()));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${script} did not print 'ready' within ${readyTimeoutMs} ms\n${run.stderr.join('')}`)), readyTimeoutMs);
-    let buffer = '';
-    proc.stdout!.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      let nl: number;
-      while ((nl = buffer.indexOf('\n')) >= 0) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        run.stdout.push(line);
-        if (line === 'ready') {
-          clearTimeout(timer);
-          resolve(run);
-        }
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      run.stdout.push(line);
+      if (line === 'ready') {
+        clearTimeout(timer);
+        resolve(run);
       }
     });
     proc.once('exit', (code) => {
