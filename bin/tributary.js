@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 'use strict';
+require('./supported-node').requireSupportedNode('tributary');
 // Run the compiled CLI when the package is built, otherwise the TypeScript source through tsx.
 const path = require('path');
 const fs = require('fs');

@@ -20,6 +20,8 @@ export interface ServerProcess {
   readonly adminToken: string;
   /** Every stdout line (JSON log records) so far. */
   readonly logs: string[];
+  /** How the current child ended, or null while it runs (a long test that outlives its server reports it). */
+  readonly exitStatus: { code: number | null; signal: NodeJS.Signals | null } | null;
   /** Sends a signal (SIGTERM by default) and waits for the exit; resolves with the exit code. */
   kill(signal?: NodeJS.Signals): Promise<number | null>;
   /** Kills (when running) and starts again on the same data directory. */
@@ -46,6 +48,7 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
   let child: ChildProcess | null = null;
   let port = 0;
   let exited: Promise<number | null> = Promise.resolve(null);
+  let exitStatus: { code: number | null; signal: NodeJS.Signals | null } | null = null;
 
   async function launch(): Promise<void> {
     const args = ['--import', 'tsx', path.join(REPO, 'src/cli/main.ts'), 'serve', '--port', String(options.port ?? 0), '--address', '127.0.0.1', '--data', dataPath, ...(options.args ?? [])];
@@ -53,7 +56,13 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     for (const k of Object.keys(env)) if (k.startsWith('TRIBUTARY_') && !(options.env && k in options.env)) delete env[k];
     const proc = spawn(process.execPath, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
-    exited = new Promise((resolve) => proc.once('exit', (code) => resolve(code)));
+    exitStatus = null;
+    exited = new Promise((resolve) =>
+      proc.once('exit', (code, signal) => {
+        exitStatus = { code, signal };
+        resolve(code);
+      }),
+    );
     let stderr = '';
     proc.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     port = await new Promise<number>((resolve, reject) => {
@@ -100,6 +109,9 @@ export async function startServerProcess(options: ServerProcessOptions = {}): Pr
     dataPath,
     adminToken,
     logs,
+    get exitStatus() {
+      return exitStatus;
+    },
     kill,
     async restart(signal: NodeJS.Signals = 'SIGTERM') {
       await kill(signal);
