@@ -1,4 +1,4 @@
-import type { Logger } from '../src/server/logger';
+import type { Logger } from '../src/shared/logger';
 
 /**
  * What every connector is (CONNECTORS.md §1, conventions §5): started, settled, inspected and

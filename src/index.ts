@@ -64,7 +64,18 @@ export type {
   RealmSchemaView,
   RealmPropertyView,
 } from './realm';
-export { Server, type ServerConfig } from './server';
+export type { ServerConfig } from './server';
+/**
+ * The sync server (src/server). Loaded on first use, so a program that only syncs as a client
+ * never loads the server's code: the property below is a getter.
+ */
+export declare const Server: typeof import('./server').Server;
+Object.defineProperty(exports, 'Server', {
+  enumerable: true,
+  configurable: true,
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  get: () => (require('./server') as typeof import('./server')).Server,
+});
 export { Notifier } from './notifier';
 export { Adapter } from './adapter';
 export {
@@ -104,11 +115,16 @@ export default Realm;
 
 // `const Realm = require('tributary')` must give the Realm class itself (realm-js programs do
 // that); every named export stays reachable as a static property of it.
+// Properties are copied as descriptors, so the lazy `Server` getter stays lazy.
 declare const module: { exports: Record<string, unknown> } | undefined;
 if (typeof module !== 'undefined' && module.exports && module.exports.Realm === Realm) {
-  const named = { ...module.exports };
-  for (const [k, v] of Object.entries(named)) if (k !== 'default' && !(k in Realm)) Object.defineProperty(Realm, k, { value: v, enumerable: true });
+  const named = Object.getOwnPropertyDescriptors(module.exports);
+  for (const [k, d] of Object.entries(named)) if (k !== 'default' && !(k in Realm)) Object.defineProperty(Realm, k, { ...d, enumerable: true });
   Object.defineProperty(Realm, 'default', { value: Realm });
   Object.defineProperty(Realm, '__esModule', { value: true });
   module.exports = Realm as unknown as Record<string, unknown>;
 }
+// For Node's ESM loader, which finds the names of a CommonJS module's exports by reading its text:
+// it cannot see the getter above. Never runs.
+// eslint-disable-next-line no-constant-condition
+if (0 as number) module!.exports = { Server };

@@ -4,6 +4,7 @@ import { ObjectId, UUID, valuesEqual, type ObjectKey, type Value } from '../../s
 import type { Realm } from '../../src/realm';
 import { decodeCompositeKey, encodeCompositeKey, keyText, rowValues, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
 import type { RealmSink } from './realm-sink';
+import { toParam } from './types';
 import type { RealmRouter } from './router';
 
 /**
@@ -32,16 +33,6 @@ export interface Collected {
 export const quote = (id: string) => '"' + id.replace(/"/g, '""') + '"';
 export const TEXT = { getTypeParser: () => (v: string) => v };
 
-/** A realm value → a node-postgres parameter (dates as UTC ISO text, so `timestamp` columns get UTC wall time). */
-export function toParam(v: unknown): unknown {
-  if (v === undefined || v === null) return null;
-  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
-  if (v instanceof ArrayBuffer) return Buffer.from(v);
-  if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-  if (typeof v === 'number' && !Number.isFinite(v)) return String(v); // NaN, Infinity: float text forms
-  if (typeof v === 'object') return String(v); // Decimal128, UUID, ObjectId
-  return v;
-}
 
 /** An Adapter identity → the realm key of an object of `t`. */
 export function keyFromIdentity(t: ResolvedTable, identity: Identity): ObjectKey {

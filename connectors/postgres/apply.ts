@@ -2,8 +2,8 @@ import { Client, type ClientConfig } from 'pg';
 import type { Adapter, AdapterTransaction } from '../../src/adapter';
 import type { AdapterInstruction, AdapterPropertyDescription } from '../../src/adapter/instructions';
 import type { ObjectKey } from '../../src/model';
-import { Backoff } from '../../src/client/backoff';
-import type { Logger } from '../../src/server/logger';
+import { Backoff } from '../../src/shared/backoff';
+import type { Logger } from '../../src/shared/logger';
 import { keyFromIdentity, objectId, RowRace, RowWriter, type Collected, type InsertConflict, type Touched } from './apply-rows';
 import { classify, connectorError } from './errors';
 import type { RawRow, ResolvedMapping, ResolvedTable } from './mapping';
@@ -11,7 +11,8 @@ import { STATE_TYPE } from './position';
 import type { RealmSink } from './realm-sink';
 import type { RealmRouter } from './router';
 
-export { keyFromIdentity, toParam } from './apply-rows';
+export { keyFromIdentity } from './apply-rows';
+export { toParam } from './types';
 
 /** Where the apply side records, per realm, the last Adapter transaction it committed. */
 export const APPLY_POSITION_TABLE = 'tributary_apply_position';

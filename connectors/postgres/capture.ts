@@ -2,11 +2,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Realm } from '../../src/realm';
-import type { Logger } from '../../src/server/logger';
+import type { Logger } from '../../src/shared/logger';
 import { connectorError } from './errors';
 import type { ObjectKey } from '../../src/model';
 import { rowKey, keyText, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
-import { decodePgOutput, pgTimeToDate, UNCHANGED_TOAST, type PgOutputMessage, type ReplicationFrame, type TupleValue } from './pgoutput';
+import { decodePgOutput, toRow, pgTimeToDate, UNCHANGED_TOAST, type PgOutputMessage, type ReplicationFrame, type TupleValue } from './pgoutput';
 import { maxLsn, type Lsn } from './position';
 import type { RealmSink } from './realm-sink';
 import type { RealmRouter } from './router';
@@ -391,14 +391,3 @@ export class ChangeCapture {
   }
 }
 
-/** A pgoutput tuple as a row of column texts; unchanged TOAST values are left out (absent = not sent). */
-export function toRow(columns: string[], tuple: TupleValue[]): RawRow {
-  const row: RawRow = {};
-  for (let i = 0; i < columns.length; i++) {
-    const v = tuple[i];
-    if (v === UNCHANGED_TOAST) continue;
-    // A key tuple sends null for non-key columns; those are simply absent for our purposes.
-    row[columns[i]] = v as string | null;
-  }
-  return row;
-}

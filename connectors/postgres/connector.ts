@@ -3,10 +3,11 @@ import type { Connector } from '../contract';
 import { Client } from 'pg';
 import { Adapter } from '../../src/adapter';
 import { User } from '../../src/client';
-import { Backoff } from '../../src/client/backoff';
+import { Backoff } from '../../src/shared/backoff';
 import { TributaryError } from '../../src/errors';
 import type { Realm } from '../../src/realm';
-import { silentLogger, type Logger } from '../../src/server/logger';
+import { silentLogger, type Logger } from '../../src/shared/logger';
+import { readAdminTokenFile } from '../../src/shared/admin-token';
 import { barrierTimeout, ChangeApply, type ApplyStatus } from './apply';
 import { BARRIER_PREFIX, CONTROL_PREFIX, ChangeCapture, type CaptureStatus } from './capture';
 import { clientConfig, validateConfig, type PostgresConnectorConfig, type ResolvedOptions } from './config';
@@ -464,10 +465,7 @@ export class PostgresConnector implements Connector {
 
   private adminToken(): string {
     if (this.config.adminToken) return this.config.adminToken;
-    if (this.config.adminTokenFile) {
-      const parsed = JSON.parse(fs.readFileSync(this.config.adminTokenFile, 'utf8')) as { ADMIN_TOKEN?: string };
-      if (parsed.ADMIN_TOKEN) return parsed.ADMIN_TOKEN;
-    }
+    if (this.config.adminTokenFile) return readAdminTokenFile(this.config.adminTokenFile);
     throw new TributaryError('CONFIG_INVALID', 'postgres connector config: give adminToken or adminTokenFile (data/keys/admin.json), or pass options.adminUser');
   }
 

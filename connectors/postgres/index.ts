@@ -18,5 +18,4 @@ export { realmTypeFor, KNOWN_TYPES } from './types';
 export { decodePgOutput, decodeReplicationFrame } from './pgoutput';
 export { parseLsn, formatLsn, STATE_TYPE } from './position';
 export type { Connector, ConnectorModule, ConnectorStatus } from '../contract';
-export { connectorTypes, loadConnectorModule } from '../registry';
 export type { ConflictPolicy } from './config';

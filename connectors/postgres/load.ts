@@ -1,17 +1,13 @@
 import type { Client } from 'pg';
-import type { Logger } from '../../src/server/logger';
+import type { Logger } from '../../src/shared/logger';
 import { rowKey, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
 import type { Lsn } from './position';
 import type { RealmSink } from './realm-sink';
 import type { RealmRouter } from './router';
+import type { LoadProgress } from './load-progress';
 
-export interface LoadProgress {
-  table: string;
-  rows: number;
-  /** The planner's estimate of the table's rows (pg_class.reltuples), or null. */
-  estimate: number | null;
-  done: boolean;
-}
+export type { LoadProgress } from './load-progress';
+
 
 const TEXT = { getTypeParser: () => (v: string) => v };
 

@@ -3,7 +3,10 @@ import type { ObjectKey, Value } from '../../src/model';
 import type { Placement, PostgresConnectorConfig, ResolvedOptions } from './config';
 import { connectorError } from './errors';
 import { STATE_TYPE } from './position';
-import { listPropertySchema, resolveSideLists, type ResolvedSideList } from './side-list-mapping';
+import { listPropertySchema, resolveSideLists } from './side-list-mapping';
+import type { RawRow, ResolvedColumn, ResolvedLink, ResolvedMapping, ResolvedPlacement, ResolvedSideList, ResolvedTable } from './mapping-types';
+
+export type { RawRow, ResolvedColumn, ResolvedLink, ResolvedMapping, ResolvedPlacement, ResolvedSideList, ResolvedTable } from './mapping-types';
 import { realmTypeFor, type PgTypeDescription, type RealmColumnType } from './types';
 
 /**
@@ -11,62 +14,6 @@ import { realmTypeFor, type PgTypeDescription, type RealmColumnType } from './ty
  * rows ↔ realms, resolved against the live catalog at start. Every mistake in the mapping is
  * reported here, before anything is created, with a stable code and what exists instead.
  */
-
-export interface ResolvedColumn {
-  column: string;
-  property: string;
-  type: RealmColumnType;
-  optional: boolean;
-  toRealm?: (value: unknown) => unknown;
-  fromRealm?: (value: unknown) => unknown;
-  /** Increments travel as increments both ways (config `counter: true`). */
-  counter?: boolean;
-}
-
-export interface ResolvedLink {
-  column: string;
-  property: string;
-  targetTable: string;
-}
-
-export type ResolvedPlacement =
-  | { kind: 'fixed'; path: string }
-  | { kind: 'template'; template: string; columns: string[] }
-  | { kind: 'follow'; column: string; targetTable: string }
-  | { kind: 'function'; fn: (row: Readonly<Record<string, unknown>>, table: string) => string };
-
-export interface ResolvedTable {
-  table: string;
-  qualified: string;
-  type: string;
-  /** Every table column in catalog order (mapped or not: placement may read unmapped ones). */
-  allColumns: { name: string; type: RealmColumnType }[];
-  columns: ResolvedColumn[];
-  byColumn: Map<string, ResolvedColumn>;
-  /** Columns forming the realm key, in order. */
-  keyColumns: string[];
-  /** The realm primary-key property: the single key column's property, or the composite key property. */
-  keyProperty: string;
-  composite: boolean;
-  links: ResolvedLink[];
-  placement: ResolvedPlacement;
-  partitioned: boolean;
-  /** Where rows of this table may live: one fixed path, or '*' (partitioned). */
-  family: string;
-  /** List properties kept in side tables (side-lists.ts). */
-  lists?: ResolvedSideList[];
-}
-
-export interface ResolvedMapping {
-  tables: Map<string, ResolvedTable>;
-  byType: Map<string, ResolvedTable>;
-  /** Tables in an order where link targets come first. */
-  loadOrder: ResolvedTable[];
-  options: ResolvedOptions;
-}
-
-/** Text values of one row by column name; absent = not sent (unchanged TOAST). */
-export type RawRow = Record<string, string | null | undefined>;
 
 interface CatalogColumn {
   name: string;

@@ -5,6 +5,8 @@
  * and "Streaming Replication Protocol".
  */
 
+import type { RawRow } from './mapping-types';
+
 /** A column value in a tuple: text (pgoutput sends the type's text output), null, or unchanged TOAST. */
 export type TupleValue = string | null | typeof UNCHANGED_TOAST;
 
@@ -240,4 +242,16 @@ export function encodeStandbyStatus(written: bigint, flushed: bigint, applied: b
   b.writeBigInt64BE(BigInt(now.getTime()) * 1000n - PG_EPOCH_OFFSET_US, 25);
   b.writeUInt8(replyRequested ? 1 : 0, 33);
   return b;
+}
+
+/** A pgoutput tuple as a row of column texts; unchanged TOAST values are left out (absent = not sent). */
+export function toRow(columns: string[], tuple: TupleValue[]): RawRow {
+  const row: RawRow = {};
+  for (let i = 0; i < columns.length; i++) {
+    const v = tuple[i];
+    if (v === UNCHANGED_TOAST) continue;
+    // A key tuple sends null for non-key columns; those are simply absent for our purposes.
+    row[columns[i]] = v as string | null;
+  }
+  return row;
 }

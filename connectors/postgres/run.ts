@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { TributaryError } from '../../src/errors';
-import { JsonLogger, type Logger } from '../../src/server/logger';
+import { JsonLogger, type Logger } from '../../src/shared/logger';
 import { validateConfig, type PostgresConnectorConfig } from './config';
 import { PostgresConnector, type PostgresConnectorResetResult } from './connector';
 import { startWithRetry } from './start-retry';

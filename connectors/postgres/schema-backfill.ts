@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import type { Adapter } from '../../src/adapter';
 import type { Realm } from '../../src/realm';
-import type { Logger } from '../../src/server/logger';
+import type { Logger } from '../../src/shared/logger';
 import { keyText, rowKey, type RawRow, type ResolvedColumn, type ResolvedLink, type ResolvedMapping, type ResolvedTable } from './mapping';
 import { stateSchema } from './position';
 import type { RealmSink } from './realm-sink';

@@ -2,7 +2,7 @@ import { Client, type ClientConfig } from 'pg';
 import type { Adapter } from '../../src/adapter';
 import type { AdapterPropertyDescription } from '../../src/adapter/instructions';
 import { isPrimitiveType, type PrimitiveType } from '../../src/model';
-import type { Logger } from '../../src/server/logger';
+import type { Logger } from '../../src/shared/logger';
 import type { SchemaChangesOptions, TableMappingInput } from './config';
 import { OBJECT_ID_DOMAIN, TypeCatalog, type ResolvedColumn, type ResolvedLink, type ResolvedMapping, type ResolvedTable } from './mapping';
 import type { RelationMessage } from './pgoutput';

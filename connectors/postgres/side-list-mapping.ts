@@ -1,33 +1,15 @@
 import type { Client } from 'pg';
 import type { PostgresConnectorConfig } from './config';
 import { connectorError } from './errors';
-import type { ResolvedTable } from './mapping';
+import type { ResolvedSideList, ResolvedTable } from './mapping-types';
+
+export type { ResolvedSideList } from './mapping-types';
 import { realmTypeFor, type PgTypeDescription, type RealmColumnType } from './types';
 
 /**
  * `tables.<owner>.lists` resolved against the catalog (side-lists.ts keeps them in step). Every
  * mistake is reported before anything is created, with a stable code and what exists instead.
  */
-
-/** What `tables.<owner>.lists.<property>` resolves to. */
-export interface ResolvedSideList {
-  owner: ResolvedTable;
-  property: string;
-  table: string;
-  qualified: string;
-  ownerColumn: string;
-  valueColumn: string;
-  /** null: ordered by value, edited as a set. */
-  positionColumn: string | null;
-  /** Columns identifying a side row in deletes: the primary key, the replica identity index, or every column (REPLICA IDENTITY FULL without a key). */
-  identityColumns: string[];
-  valueType: RealmColumnType;
-  valueOptional: boolean;
-  /** The mapped table the value column references (a list of links), or null (a list of primitives). */
-  target: ResolvedTable | null;
-  /** A unique index covers the position column: moves go through negative positions first. */
-  positionUnique: boolean;
-}
 
 /** pg_type lookups (mapping.ts's TypeCatalog). */
 export interface TypeDescriber {

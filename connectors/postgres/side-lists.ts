@@ -2,15 +2,13 @@ import type { Client } from 'pg';
 import type { ObjectKey, Value } from '../../src/model';
 import type { Realm } from '../../src/realm';
 import { compareValues } from '../../src/realm/local-query';
-import type { Logger } from '../../src/server/logger';
-import { toParam } from './apply-rows';
-import { toRow } from './capture';
+import type { Logger } from '../../src/shared/logger';
 import { connectorError } from './errors';
-import type { LoadProgress } from './load';
+import type { LoadProgress } from './load-progress';
 import { keyText, rowKey, type RawRow, type ResolvedTable } from './mapping';
-import { type PgOutputMessage } from './pgoutput';
+import { toRow, type PgOutputMessage } from './pgoutput';
+import { toParam } from './types';
 import type { RealmSink } from './realm-sink';
-import type { RealmRouter } from './router';
 import type { ResolvedSideList } from './side-list-mapping';
 
 /**
@@ -93,6 +91,11 @@ interface RealmListLike extends Iterable<unknown> {
   move(from: number, to: number): void;
 }
 
+/** Where an owner row's realm is (the RealmRouter answers it; structural, so this module needs no import of it). */
+export interface OwnerPaths {
+  pathOf(table: ResolvedTable, key: ObjectKey): string | null;
+}
+
 /**
  * The side lists of a mapping: the index and its capture, load and apply operations. One per
  * connector run (owned by the RealmRouter, which capture, load and apply share).
@@ -111,7 +114,7 @@ export class SideLists {
 
   constructor(
     private readonly mapping: { tables: Map<string, ResolvedTable>; options: { schema: string; batchSize: number } },
-    private readonly router: Pick<RealmRouter, 'pathOf'>,
+    private readonly router: OwnerPaths,
   ) {
     this.lists = [...mapping.tables.values()].flatMap((t) => t.lists ?? []);
     for (const l of this.lists) {

@@ -1,5 +1,5 @@
-import { Backoff } from '../../src/client/backoff';
-import type { Logger } from '../../src/server/logger';
+import { Backoff } from '../../src/shared/backoff';
+import type { Logger } from '../../src/shared/logger';
 import type { PostgresConnector } from './connector';
 import { classify } from './errors';
 

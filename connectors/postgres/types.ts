@@ -174,3 +174,14 @@ export function parseArray(text: string): (string | null)[] {
   }
   return out;
 }
+
+/** A realm value → a node-postgres parameter (dates as UTC ISO text, so `timestamp` columns get UTC wall time). */
+export function toParam(v: unknown): unknown {
+  if (v === undefined || v === null) return null;
+  if (v instanceof Date) return Number.isNaN(v.getTime()) ? null : v.toISOString();
+  if (v instanceof ArrayBuffer) return Buffer.from(v);
+  if (ArrayBuffer.isView(v)) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v); // NaN, Infinity: float text forms
+  if (typeof v === 'object') return String(v); // Decimal128, UUID, ObjectId
+  return v;
+}

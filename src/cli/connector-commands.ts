@@ -2,9 +2,9 @@ import * as path from 'node:path';
 import * as readline from 'node:readline/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { TributaryError } from '../errors';
-import { JsonLogger, type LogLevel } from '../server/logger';
+import { JsonLogger, type LogLevel } from '../shared/logger';
 import { SERVER_OPTIONS, envName } from '../server/options';
-import { UsageError } from './functions-commands';
+import { UsageError } from '../shared/usage-error';
 
 /**
  * `tributary connector <type> [run|status|reset] --config <file>`, one command per type in

@@ -2,8 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Argv, CommandModule, Options } from 'yargs';
 import { FUNCTIONS_OPTIONS, FunctionsRuntime, STATUS_FILE, describeFunctionsDefault, isFunctionFile, lastLines, resolveFunctionsOptions, type FunctionInfo, type FunctionsOptionName, type FunctionsOptions } from '../functions';
-import { readAdminToken } from '../server/keys';
-import { JsonLogger, type Logger, type LogLevel } from '../server/logger';
+import { readAdminTokenFile } from '../shared/admin-token';
+import { PACKAGE_MODULES } from './package-modules';
+import { UsageError } from '../shared/usage-error';
+import { JsonLogger, type Logger, type LogLevel } from '../shared/logger';
 import { SERVER_OPTIONS, envName, flagName } from '../server/options';
 
 /**
@@ -12,7 +14,7 @@ import { SERVER_OPTIONS, envName, flagName } from '../server/options';
  */
 
 /** A one-line failure for the user: printed as `tributary: <message>`, exit status 1. */
-export class UsageError extends Error {}
+export { UsageError };
 
 export function functionsFlags<T>(y: Argv<T>, keys: readonly FunctionsOptionName[], group = 'Functions options:'): Argv<T> {
   for (const key of keys) {
@@ -93,7 +95,7 @@ async function runFunctions(argv: Record<string, unknown>): Promise<void> {
   let adminToken = options.adminToken;
   if (!adminToken) {
     try {
-      adminToken = readTokenFile(options.adminTokenFile);
+      adminToken = readAdminTokenFile(options.adminTokenFile);
     } catch (e) {
       throw new UsageError(`${(e as Error).message}; pass --admin-token-file or set ${envName('adminToken')}`);
     }
@@ -107,28 +109,10 @@ async function runFunctions(argv: Record<string, unknown>): Promise<void> {
     listenerDirectory: options.listenerDir,
     timeoutMs: options.functionTimeout,
     log,
+    modules: PACKAGE_MODULES,
   });
   log.info('starting functions runtime', { dir: path.resolve(dir), server: options.server, logs: path.resolve(options.functionsLogDir) });
   await runFunctionsRuntime(runtime, log);
-}
-
-/** `{"ADMIN_TOKEN": "…"}` (the server's admin.json) or a file holding just the token. */
-function readTokenFile(file: string): string {
-  const dataDir = path.basename(file) === 'admin.json' && path.basename(path.dirname(file)) === 'keys' ? path.dirname(path.dirname(file)) : null;
-  if (dataDir !== null) return readAdminToken(dataDir);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8').trim();
-  } catch {
-    throw new Error(`admin token file ${file} not found`);
-  }
-  if (text.startsWith('{')) {
-    const token = (JSON.parse(text) as { ADMIN_TOKEN?: unknown }).ADMIN_TOKEN;
-    if (typeof token !== 'string' || !token) throw new Error(`admin token file ${file} has no ADMIN_TOKEN`);
-    return token;
-  }
-  if (!text) throw new Error(`admin token file ${file} is empty`);
-  return text;
 }
 
 function logsOptions<T>(y: Argv<T>): Argv<T> {

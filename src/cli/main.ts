@@ -2,11 +2,13 @@ import * as path from 'node:path';
 import yargs, { type Argv, type Options } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { FUNCTIONS_OPTIONS, FunctionsRuntime, resolveFunctionsOptions, type FunctionsOptionName } from '../functions';
-import { readAdminToken } from '../server/keys';
-import { JsonLogger } from '../server/logger';
+import { readAdminToken } from '../shared/admin-token';
+import { JsonLogger } from '../shared/logger';
 import { SERVER_OPTIONS, describeDefault, envName, flagName, resolveOptions, type OptionSpec, type ServerOptionName } from '../server/options';
 import { Server } from '../server/server';
 import { connectorCommand } from './connector-commands';
+import { packageVersion } from '../shared/package-version';
+import { PACKAGE_MODULES } from './package-modules';
 import { UsageError, checkFunctionsDir, functionsCommand, functionsFlags, givenFunctionsOptions, notGiven } from './functions-commands';
 
 /**
@@ -77,6 +79,7 @@ async function runServer(argv: Record<string, unknown>, withFunctions: boolean):
       listenerDirectory: functions.listenerDir,
       timeoutMs: functions.functionTimeout,
       log: log.child({ component: 'functions' }),
+      modules: PACKAGE_MODULES,
     });
   }
   let stopping = false;
@@ -143,7 +146,7 @@ export async function main(args: string[]): Promise<void> {
     .strict()
     .help()
     .alias('h', 'help')
-    .version(false)
+    .version(packageVersion())
     .fail((msg, err) => {
       process.stderr.write(`tributary: ${(msg || err?.message || 'failed').replace(/\s*\n\s*/g, ' ').trim()}\n`);
       process.exit(1);

@@ -1,7 +1,7 @@
 import WebSocket from 'ws';
 import { TributaryError, errorCodeForProtocol, type ErrorCode } from '../errors';
 import { SYNC_SUBPROTOCOL, decodeServerMessage, encodeClientMessage, type ClientMessage, type ErrorMessage, type ServerMessage } from '../protocol';
-import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from '../shared/backoff';
 
 export interface ConnectionOptions {
   backoff: BackoffOptions;

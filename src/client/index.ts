@@ -1,5 +1,5 @@
 export { User, type UserOptions } from './user';
 export { Session, type SessionOptions } from './session';
 export { Connection, DEFAULT_CONNECTION_OPTIONS, type ConnectionOptions } from './connection';
-export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff';
+export { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from '../shared/backoff';
 export { decodeTokenClaims, tokenExpiry } from './jwt';

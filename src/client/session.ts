@@ -3,7 +3,7 @@ import { TributaryError, errorCodeForProtocol, type ErrorCode } from '../errors'
 import type { DownloadMessage, ErrorMessage, ServerMessage, StateMessage } from '../protocol';
 import type { ConnectionState, SyncSessionHandle, SyncSessionState, SyncUserLike } from '../realm/sync-types';
 import type { Replica } from '../store';
-import { Backoff } from './backoff';
+import { Backoff } from '../shared/backoff';
 import type { Connection, ConnectionClient } from './connection';
 import { ProgressNotifier, type ProgressCallback, type ProgressDirection, type ProgressMode } from './progress';
 

@@ -57,16 +57,22 @@ export class FunctionLoadError extends Error {
  *   behave normally) inside a CommonJS wrapper with its own `module`, `exports`, `require` and
  *   `console`. The file itself never enters Node's require cache, and modules it requires from
  *   the functions folder are evicted first, so each load sees the current text of every file.
- * - `require('tributary')` gives this package's public entry, wherever the folder lives.
+ * - `require(id)` for an id in `options.modules` returns what that entry gives (the CLI provides
+ *   `tributary` this way, so a folder outside any project gets the running package).
  *
  * Accepted shapes: an object `{ name?, pathRegex | regex, onchange?, onavailable?, ondelete?,
  * timeoutMs? }` (also as an ES `export default` or named exports), or a bare function (ROS 1.x
  * Realm Functions), which becomes `onchange`, with `pathRegex`/`regex` read from the function's
  * own properties and {@link DEFAULT_PATH_REGEX} otherwise.
  */
-export function loadFunctionFile(file: string, options: { console: Console; functionsDir?: string }): FunctionDefinition {
+export function loadFunctionFile(file: string, options: { console: Console; functionsDir?: string; modules?: Record<string, () => unknown> }): FunctionDefinition {
   const absolute = path.resolve(file);
-  const context: LoadContext = { root: path.resolve(options.functionsDir ?? path.dirname(absolute)) + path.sep, console: options.console, modules: new Map() };
+  const context: LoadContext = {
+    root: path.resolve(options.functionsDir ?? path.dirname(absolute)) + path.sep,
+    console: options.console,
+    modules: new Map(),
+    provided: options.modules ?? {},
+  };
   let exported: unknown;
   try {
     exported = evaluate(absolute, context).exports;
@@ -82,11 +88,12 @@ interface LoadContext {
   root: string;
   console: Console;
   modules: Map<string, Module>;
+  provided: Record<string, () => unknown>;
 }
 
 /**
  * Evaluates a file of the functions folder as a CommonJS module. Its `require` resolves as Node
- * would from the file, except that `tributary` is this package, and files of the folder (outside
+ * would from the file, except for the ids the caller provides, and files of the folder (outside
  * node_modules) are evaluated again through this same function instead of coming from Node's
  * cache — so a reload sees edited helpers too.
  */
@@ -105,7 +112,7 @@ function evaluate(file: string, context: LoadContext): Module {
   const nodeRequire = Module.createRequire(file);
   const localRequire = Object.assign(
     (id: string): unknown => {
-      if (id === 'tributary') return require('../index');
+      if (Object.prototype.hasOwnProperty.call(context.provided, id)) return context.provided[id]!();
       const resolved = nodeRequire.resolve(id);
       if (path.isAbsolute(resolved) && resolved.startsWith(context.root) && !resolved.slice(context.root.length).split(path.sep).includes('node_modules')) {
         return evaluate(resolved, context).exports;

@@ -1,8 +1,9 @@
-import { TributaryError } from '../errors';
-import { envName, flagName, type OptionSpec } from '../server/options';
+import { describeOptionDefault, optionsMarkdown, resolveTable, type OptionSpec } from '../shared/options';
+
+export { parseMilliseconds } from '../shared/options';
 
 /**
- * Every functions-runtime option, declared once, in the table style of src/server/options.ts: the
+ * Every functions-runtime option, declared once, with the option-table helpers of src/shared/options.ts: the
  * table produces the yargs flags of `tributary functions` and `tributary start` (kebab-case of the
  * key, plus `alias`), the `TRIBUTARY_*` environment names and the table in docs/functions.md.
  *
@@ -34,7 +35,7 @@ export const FUNCTIONS_OPTIONS = {
   },
 } as const satisfies Record<string, FunctionsOptionSpec>;
 
-export interface FunctionsOptionSpec extends Omit<OptionSpec, 'kind'> {
+export interface FunctionsOptionSpec extends OptionSpec {
   kind: 'string' | 'duration-ms';
 }
 
@@ -43,57 +44,17 @@ export type FunctionsOptionName = keyof Table;
 /** Resolved options (durations in milliseconds). */
 export type FunctionsOptions = { -readonly [K in FunctionsOptionName]: Table[K]['kind'] extends 'duration-ms' ? number : string };
 
-const MS_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** `"500ms"`, `"2s"`, `"1.5m"`, `1500` → milliseconds; NaN when malformed. */
-export function parseMilliseconds(raw: unknown): number {
-  if (typeof raw === 'number') return raw;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(String(raw));
-  return m ? Math.round(Number(m[1]) * MS_UNITS[(m[2] ?? 'ms').toLowerCase()]!) : NaN;
-}
-
-function parseFunctionsOption(key: FunctionsOptionName, raw: unknown): string | number {
-  const spec: FunctionsOptionSpec = FUNCTIONS_OPTIONS[key];
-  const where = `option ${key} (--${flagName(key)}, ${envName(key)})`;
-  if (spec.kind === 'duration-ms') {
-    const ms = parseMilliseconds(raw);
-    if (!Number.isFinite(ms) || ms <= 0) throw new TributaryError('CONFIG_INVALID', `${where}: expected a positive duration such as 500ms, 30s or 1m, got ${JSON.stringify(raw)}`);
-    return ms;
-  }
-  if (typeof raw !== 'string') throw new TributaryError('CONFIG_INVALID', `${where}: expected a string, got ${JSON.stringify(raw)}`);
-  return raw;
-}
-
 /** Defaults, overridden by `TRIBUTARY_*` variables from `env`, overridden by `given`. */
 export function resolveFunctionsOptions(given: Partial<Record<string, unknown>> = {}, env: NodeJS.ProcessEnv = {}): FunctionsOptions {
-  const out: Record<string, unknown> = {};
-  for (const [key, spec] of Object.entries(FUNCTIONS_OPTIONS)) out[key] = spec.default;
-  for (const key of Object.keys(FUNCTIONS_OPTIONS) as FunctionsOptionName[]) {
-    const fromEnv = env[envName(key)];
-    if (fromEnv !== undefined && fromEnv !== '') out[key] = parseFunctionsOption(key, fromEnv);
-  }
-  for (const [key, raw] of Object.entries(given)) {
-    if (raw === undefined) continue;
-    if (!Object.prototype.hasOwnProperty.call(FUNCTIONS_OPTIONS, key)) throw new TributaryError('CONFIG_INVALID', `unknown functions option '${key}'`);
-    out[key] = parseFunctionsOption(key as FunctionsOptionName, raw);
-  }
-  return out as FunctionsOptions;
+  return resolveTable(FUNCTIONS_OPTIONS, 'functions', given, env) as unknown as FunctionsOptions;
 }
 
 /** Human form of a default, for help text and docs. */
 export function describeFunctionsDefault(key: FunctionsOptionName): string {
-  const spec: FunctionsOptionSpec = FUNCTIONS_OPTIONS[key];
-  if (spec.kind === 'duration-ms' && typeof spec.default === 'number') return spec.default % 1000 === 0 ? `${spec.default / 1000}s` : `${spec.default}ms`;
-  return spec.default === '' ? '(none)' : String(spec.default);
+  return describeOptionDefault(FUNCTIONS_OPTIONS[key]);
 }
 
 /** The options table of docs/functions.md, generated from {@link FUNCTIONS_OPTIONS}. */
 export function functionsOptionsMarkdownTable(): string {
-  const rows = ['| option | flag | environment | kind | default | description |', '|---|---|---|---|---|---|'];
-  for (const key of Object.keys(FUNCTIONS_OPTIONS) as FunctionsOptionName[]) {
-    const spec: FunctionsOptionSpec = FUNCTIONS_OPTIONS[key];
-    const flags = [`--${flagName(key)}`, ...(spec.alias ? [`--${spec.alias}`] : [])].join(', ');
-    rows.push(`| \`${key}\` | \`${flags}\` | \`${envName(key)}\` | ${spec.kind === 'duration-ms' ? 'duration' : spec.kind} | \`${describeFunctionsDefault(key)}\` | ${spec.description} |`);
-  }
-  return rows.join('\n');
+  return optionsMarkdown(FUNCTIONS_OPTIONS);
 }

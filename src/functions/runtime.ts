@@ -5,8 +5,8 @@ import { watch, type FSWatcher } from 'chokidar';
 import { User } from '../client';
 import { Notifier } from '../notifier';
 import { TributaryError } from '../errors';
-import { writeFileAtomic } from '../server/keys';
-import { silentLogger, type Logger } from '../server/logger';
+import { writeFileAtomic } from '../shared/atomic-file';
+import { silentLogger, type Logger } from '../shared/logger';
 import { FunctionLog } from './function-log';
 import { HANDLER_EVENTS, errorText, isError, defaultFunctionName, isFunctionFile, loadFunctionFile, type FunctionDefinition, type FunctionEvent, type Handler } from './loader';
 
@@ -46,6 +46,12 @@ export interface FunctionsRuntimeConfig {
   log?: Logger;
   /** Watch the folder for changes (default true); without it only the files present at start load. */
   watch?: boolean;
+  /**
+   * Modules a function file's `require()` takes from here rather than from node_modules, e.g.
+   * `{ tributary: () => require('tributary') }` so that files in a folder outside any project
+   * share this process's package (the `tributary` CLI passes that). Others resolve as Node would.
+   */
+  modules?: Record<string, () => unknown>;
 }
 
 export type FunctionStatus = 'loaded' | 'failed' | 'unloaded';
@@ -291,7 +297,7 @@ export class FunctionsRuntime extends EventEmitter {
     const target = existing ?? this.recordFor(file, defaultFunctionName(file));
     let def: FunctionDefinition;
     try {
-      def = loadFunctionFile(file, { console: target.console, functionsDir: this.dir });
+      def = loadFunctionFile(file, { console: target.console, functionsDir: this.dir, modules: this.config.modules });
       const clash = [...this.records.values()].find((r) => r.file !== file && r.name === def.name && r.status === 'loaded');
       if (clash) throw new Error(`the name '${def.name}' is already used by ${clash.file}`);
     } catch (e) {

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import type { User } from '../client';
-import { Backoff } from '../client/backoff';
+import { Backoff } from '../shared/backoff';
 import {
   LocalCopies,
   RealmDirectory,

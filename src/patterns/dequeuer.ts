@@ -1,5 +1,5 @@
 import type { User } from '../client';
-import { Backoff } from '../client/backoff';
+import { Backoff } from '../shared/backoff';
 import { realmBaseUrl } from '../admin-client';
 import { TributaryError } from '../errors';
 import type { ObjectSchemaInput } from '../model';

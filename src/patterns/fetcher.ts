@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { User } from '../client';
-import { Backoff } from '../client/backoff';
+import { Backoff } from '../shared/backoff';
 import { Semaphore, realmBaseUrl } from '../admin-client';
 import { TributaryError } from '../errors';
 import { Notifier, type ChangeEvent } from '../notifier';

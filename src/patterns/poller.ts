@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { User } from '../client';
-import { Backoff } from '../client/backoff';
+import { Backoff } from '../shared/backoff';
 import { realmBaseUrl } from '../admin-client';
 import { TributaryError } from '../errors';
 import type { ObjectSchemaInput } from '../model';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { TributaryError } from '../errors';
 import { recordUser } from './admin-realm';
 import type { CommitQueue } from './commit-queue';
-import type { Logger } from './logger';
+import type { Logger } from '../shared/logger';
 import { DUMMY_HASH_PROMISE, hashPassword, verifyPassword } from './passwords';
 import type { StorageDriver, UserRecord } from './storage/types';
 import type { SyncService } from './sync-service';

@@ -1,5 +1,5 @@
 import { TributaryError } from '../errors';
-import type { Logger } from './logger';
+import type { Logger } from '../shared/logger';
 import type { StorageDriver, WriteTransaction } from './storage/types';
 
 interface Job {

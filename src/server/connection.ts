@@ -2,7 +2,7 @@ import type { WebSocket } from 'ws';
 import { TributaryError, type ErrorCode } from '../errors';
 import { decodeClientMessage, encodeServerMessage, type ProtocolLimits } from '../protocol/codec';
 import type { ClientMessage, ServerMessage } from '../protocol/messages';
-import type { Logger } from './logger';
+import type { Logger } from '../shared/logger';
 import { Session, type SessionLimits } from './session';
 import type { SyncService, SyncUser } from './sync-service';
 import type { TokenClaims, TokenService } from './tokens';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TributaryError, type ErrorCode } from '../errors';
 import type { AuthService } from './auth';
-import type { Logger } from './logger';
+import type { Logger } from '../shared/logger';
 
 /** HTTP status for each error code a route can return. */
 const STATUS: Partial<Record<ErrorCode, number>> = {

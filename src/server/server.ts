@@ -10,14 +10,15 @@ import { AuthService } from './auth';
 import { CommitQueue } from './commit-queue';
 import { Connection } from './connection';
 import { createRequestHandler } from './http';
-import { adminTokenFile, loadOrCreateKeys, writeFileAtomic } from './keys';
-import { JsonLogger, type Logger } from './logger';
+import { loadOrCreateKeys } from './keys';
+import { adminTokenFile, readAdminTokenFile, writeAdminTokenFile } from '../shared/admin-token';
+import { JsonLogger, type Logger } from '../shared/logger';
 import { resolveOptions, type ServerOptions } from './options';
 import { SqliteDriver } from './storage/sqlite';
 import type { StorageDriver } from './storage/types';
 import { SyncService } from './sync-service';
 import { ADMIN_IDENTITY, TokenService, type TokenClaims } from './tokens';
-import { packageVersion } from './version';
+import { packageVersion } from '../shared/package-version';
 
 /**
  * Configuration of {@link Server}: any option of the table in options.ts (defaults apply to the
@@ -182,15 +183,14 @@ export class Server {
     const file = adminTokenFile(this.options.dataPath);
     if (!keysCreated && fs.existsSync(file)) {
       try {
-        const token = (JSON.parse(fs.readFileSync(file, 'utf8')) as { ADMIN_TOKEN?: string }).ADMIN_TOKEN ?? '';
-        await tokens.verify(token, ['admin']);
+        await tokens.verify(readAdminTokenFile(file), ['admin']);
         return;
       } catch {
         this.log.warn('the admin token file is invalid for the current key; writing a new one', { file });
       }
     }
     const token = await tokens.issue(ADMIN_IDENTITY, true, 'admin');
-    writeFileAtomic(file, JSON.stringify({ ADMIN_TOKEN: token }, null, 2) + '\n', 0o600);
+    writeAdminTokenFile(file, token);
     this.log.info('wrote the admin token', { file: path.resolve(file) });
   }
 

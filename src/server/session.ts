@@ -8,7 +8,7 @@ import type {
   ServerMessage,
   UploadMessage,
 } from '../protocol/messages';
-import type { Logger } from './logger';
+import type { Logger } from '../shared/logger';
 import { atLeast, type Access } from './permissions';
 import { segments } from './snapshot';
 import type { RealmRecord } from './storage/types';

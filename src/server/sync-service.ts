@@ -8,7 +8,7 @@ import { RealmPathError, resolveRealmPath } from '../model/realm-path';
 import type { ClientIdentMessage } from '../protocol/messages';
 import { ADMIN_REALM_PATH, ensureAdminRealm, recordRealm } from './admin-realm';
 import type { CommitQueue } from './commit-queue';
-import type { Logger } from './logger';
+import type { Logger } from '../shared/logger';
 import { accessFor, ownerOf, type Access } from './permissions';
 import { snapshotInstructions } from './snapshot';
 import type { ClientFileRecord, ReadTransaction, RealmRecord, StorageDriver, StoredHistoryEntry, WriteTransaction } from './storage/types';

@@ -1,4 +1,4 @@
-import { Backoff } from '../../src/client/backoff';
+import { Backoff } from '../../src/shared/backoff';
 import { decodeTokenClaims, tokenExpiry } from '../../src/client/jwt';
 
 describe('reconnect back-off', () => {

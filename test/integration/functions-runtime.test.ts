@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { FunctionLog, FunctionsRuntime, functionsOptionsMarkdownTable, lastLines, loadFunctionFile, parseMilliseconds, resolveFunctionsOptions, type NotifierLike } from '../../src/functions';
-import { JsonLogger } from '../../src/server/logger';
+import { JsonLogger } from '../../src/shared/logger';
 
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'functions');
 
@@ -76,7 +76,7 @@ describe('function files', () => {
   });
 
   test('TypeScript files are transpiled (types, export default, import of tributary)', async () => {
-    const def = loadFunctionFile(path.join(FIXTURES, 'typed.ts'), { console: quietConsole() });
+    const def = loadFunctionFile(path.join(FIXTURES, 'typed.ts'), { console: quietConsole(), modules: { tributary: () => require('../../src') } });
     expect(def.name).toBe('typed');
     expect(def.pathRegex.source).toBe('^\\/shop\\/');
     await expect(Promise.resolve(def.handlers.available!.call(def.receiver, '/shop/x'))).resolves.toBe('function:/shop/x');

@@ -8,7 +8,7 @@ import { Adapter, type AdapterInstruction } from '../../src/adapter';
 import { TributaryError } from '../../src/errors';
 import { Realm } from '../../src/realm';
 import { Server, silentLogger } from '../../src/server';
-import type { LogFields, Logger } from '../../src/server/logger';
+import type { LogFields, Logger } from '../../src/shared/logger';
 import { adminFixture, waitFor, type AdminFixture } from '../helpers/admin-runtime';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../helpers/postgres';
 import { until } from '../helpers/pg-connector-fixture';

@@ -3,7 +3,7 @@ import { PostgresConnector, type LoadProgress, type PostgresConnectorConfig } fr
 import exampleConfig from '../../examples/legacy-postgres-bridge/pagila.config';
 import { Decimal128 } from '../../src/model';
 import { Realm } from '../../src/realm';
-import { JsonLogger } from '../../src/server/logger';
+import { JsonLogger } from '../../src/shared/logger';
 import { adminFixture, type AdminFixture } from '../helpers/admin-runtime';
 import { compareTablesWithRealms, formatComparison } from '../helpers/pg-compare';
 import { createTestDatabase, describePostgres, hasPsql, loadPagila, pagilaDir, type TestDatabase } from '../helpers/postgres';

@@ -3,7 +3,7 @@ import { PostgresConnector, type PostgresConnectorConfig } from '../../connector
 import type { SchemaEvolution } from '../../connectors/postgres/schema-evolution';
 import { ObjectId } from '../../src/model';
 import { Realm } from '../../src/realm';
-import type { LogFields, Logger } from '../../src/server/logger';
+import type { LogFields, Logger } from '../../src/shared/logger';
 import type { AdminFixture } from '../helpers/admin-runtime';
 import { closeConnectorTest, openConnectorTest, until } from '../helpers/pg-connector-fixture';
 import { describePostgres, type TestDatabase } from '../helpers/postgres';

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { PostgresConnector, startWithRetry, type PostgresConnectorConfig } from '../../connectors/postgres';
 import { Realm } from '../../src/realm';
-import { JsonLogger } from '../../src/server/logger';
+import { JsonLogger } from '../../src/shared/logger';
 import type { AdminFixture } from '../helpers/admin-runtime';
 import { closeConnectorTest, openConnectorTest, until } from '../helpers/pg-connector-fixture';
 import { describePostgres, type TestDatabase } from '../helpers/postgres';

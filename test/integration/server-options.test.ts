@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { envName, flagName, optionsMarkdownTable, parseOption, resolveOptions, SERVER_OPTIONS } from '../../src/server/options';
-import { redact } from '../../src/server/logger';
+import { redact } from '../../src/shared/logger';
 
 test('docs/server.md holds the generated option table', () => {
   const doc = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'server.md'), 'utf8');

@@ -6,7 +6,7 @@ import type { Instruction } from '../../src/changeset/instructions';
 import { canonicalState, MemoryState } from '../../src/changeset/state';
 import { TributaryError } from '../../src/errors';
 import { CommitQueue } from '../../src/server/commit-queue';
-import { silentLogger } from '../../src/server/logger';
+import { silentLogger } from '../../src/shared/logger';
 import { snapshotInstructions } from '../../src/server/snapshot';
 import { SqliteDriver } from '../../src/server/storage/sqlite';
 import type { StorageDriver, UserRecord } from '../../src/server/storage/types';

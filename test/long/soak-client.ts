@@ -54,7 +54,7 @@ async function main(): Promise<void> {
       // Fresh query text each time: statements and iterators come and go under ordinary GC.
       for (const item of realm.objects<any>('Item').filtered(`writer == $0 AND n > ${n - 40}`, index).sorted('n')) queried += item.n >= 0 ? 1 : 0;
     }
-    // About 200 writes a second, yielding so the session uploads and downloads in between.
+    // A short wait between writes, yielding so the session uploads and downloads in between.
     await new Promise<void>((resolve) => setTimeout(resolve, 5));
   }
   await realm.syncSession!.uploadAllLocalChanges(60_000);

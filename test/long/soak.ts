@@ -110,7 +110,7 @@ async function main(): Promise<number> {
   fs.rmSync(dir, { recursive: true, force: true });
   await server.dispose();
 
-  console.log(`  writes      ${writes} in ${elapsed.toFixed(1)} s (${(writes / elapsed).toFixed(0)}/s, paced at about 200/s per client), ${increments} increments`);
+  console.log(`  writes      ${writes} in ${elapsed.toFixed(1)} s (${(writes / elapsed).toFixed(0)}/s; each client waits 5 ms between writes), ${increments} increments`);
   console.log(`  queries     ${done.reduce((s, r) => s + (r?.queried ?? 0), 0)} rows iterated`);
   console.log(`  processes   server ${serverEnded ? 'ENDED' : 'up'}; clients ${exits.map((e) => (e.signal ? e.signal : `exit ${e.code}`)).join(', ')}`);
   console.log(`  replicas    ${done.map((r) => (r ? r.digest!.slice(0, 12) : 'none')).join(' ')}`);
