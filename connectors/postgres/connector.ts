@@ -123,7 +123,7 @@ export class PostgresConnector implements Connector {
   }
 
   get mapping(): ResolvedMapping {
-    if (!this.mapping_) throw new TributaryError('INVALID_ARGUMENT', 'the connector has not started');
+    if (!this.mapping_) throw new TributaryError('INVALID_STATE', 'the connector has not started');
     return this.mapping_;
   }
 
@@ -372,7 +372,7 @@ export class PostgresConnector implements Connector {
     const target = parseLsn(r.rows[0].lsn);
     const deadline = Date.now() + timeoutMs;
     while (!this.capture || this.capture.status.confirmed < target) {
-      if (this.state === 'failed') throw this.lastError ?? new Error('the connector failed');
+      if (this.state === 'failed') throw this.lastError ?? new TributaryError('CONNECTOR_SOURCE_FAILED', 'the connector failed');
       if (Date.now() > deadline) throw new TributaryError('TIMEOUT', `the connector did not reach ${formatLsn(target)} in ${timeoutMs} ms (at ${formatLsn(this.capture?.status.confirmed ?? 0n)})`);
       await new Promise((res) => setTimeout(res, 20));
     }

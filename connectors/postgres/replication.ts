@@ -2,6 +2,7 @@ import { Client, type ClientConfig } from 'pg';
 import { fromDriverError } from './errors';
 import { decodeReplicationFrame, encodeStandbyStatus, type ReplicationFrame } from './pgoutput';
 import { parseLsn, formatLsn, type Lsn } from './position';
+import { TributaryError } from '../../src/errors';
 
 /**
  * The streaming-replication connection (`replication=database`) over node-postgres: slot
@@ -66,7 +67,7 @@ export class ReplicationConnection {
         }
       });
       this.client.once('error', fail);
-      this.client.once('end', () => (this.ended ? resolve() : fail(new Error('Connection terminated'))));
+      this.client.once('end', () => (this.ended ? resolve() : fail(new TributaryError('CONNECTOR_SOURCE_UNAVAILABLE', 'Connection terminated: the replication connection ended'))));
       this.streaming = true;
       this.client.query(`START_REPLICATION SLOT "${slot}" LOGICAL ${formatLsn(from)} (${opts})`).then(
         () => resolve(),

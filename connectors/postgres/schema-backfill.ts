@@ -6,6 +6,7 @@ import { keyText, rowKey, type RawRow, type ResolvedColumn, type ResolvedLink, t
 import { stateSchema } from './position';
 import type { RealmSink } from './realm-sink';
 import type { RealmRouter } from './router';
+import { TributaryError } from '../../src/errors';
 
 /** The control-realm type that makes a pending backfill survive a crash (`/tributary-connectors/<name>`). */
 export const BACKFILL_TYPE = 'TributaryBackfill';
@@ -213,7 +214,7 @@ export class Backfills {
           const rows = (r as unknown as { rows: RawRow[] }).rows;
           if (rows.length === 0) break;
           this.writeBatch(t, fills, rows, paths);
-          if (this.closed) throw new Error('stopping');
+          if (this.closed) throw new TributaryError('INVALID_STATE', 'the connector is stopping');
         }
         await db.query('COMMIT');
       } catch (e) {

@@ -99,7 +99,7 @@ class AdaptedRealm {
     const seq = through ?? this.current_?.seq ?? this.log.next()?.seq;
     if (seq === undefined) return;
     if (this.entry.replica.isInWrite) {
-      throw new TributaryError('INVALID_ARGUMENT', `advance(${this.path}) inside a write transaction of realmAtPath: commit or cancel it first`);
+      throw new TributaryError('INVALID_STATE', `advance(${this.path}) inside a write transaction of realmAtPath: commit or cancel it first`);
     }
     this.log.advanceTo(seq);
     this.current_ = null;
@@ -226,7 +226,7 @@ export class Adapter {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new TributaryError('INVALID_ARGUMENT', 'the Adapter is closed');
+    if (this.closed) throw new TributaryError('INVALID_STATE', 'the Adapter is closed');
   }
 
   private reconcile(): void {

@@ -31,6 +31,10 @@ export class BadChangesetError extends TributaryError {
  * {@link BadChangesetError}. The caller makes the whole call atomic (a SQLite transaction, or a
  * clone for the in-memory store).
  *
+ * Only a changeset that is wrong is BAD_CHANGESET (which tells a client to reset): a failure of the
+ * store underneath (disk full, I/O error, a closed database) propagates unchanged, so the caller
+ * reports it as the storage failure it is and the same changeset can be applied again later.
+ *
  * Deleting an object nulls single links to it and turns list entries pointing at it into
  * tombstones, on every replica alike.
  */
@@ -39,13 +43,24 @@ export function apply(store: StateStore, instructions: readonly Instruction[], o
     try {
       applyOne(store, instructions[i], observer);
     } catch (e) {
-      if (e instanceof BadChangesetError) throw e;
-      throw new BadChangesetError(e instanceof Error ? e.message : String(e), i);
+      if (e instanceof Fail) throw new BadChangesetError(e.message, i);
+      throw e;
     }
   }
 }
 
+/** What is wrong with the changeset itself; nothing else becomes BAD_CHANGESET. */
 class Fail extends Error {}
+
+/** A value checked by the model (coercePrimitive throws TypeError on a wrong type) is the changeset's fault. */
+function checkedValue(type: string, optional: boolean, value: unknown, where: string): Value {
+  try {
+    return coercePrimitive(type as any, optional, value, where);
+  } catch (e) {
+    if (e instanceof TypeError || e instanceof RangeError) throw new Fail(e.message);
+    throw e;
+  }
+}
 
 function applyOne(store: StateStore, ins: Instruction, observer?: ApplyObserver): void {
   switch (ins.op) {
@@ -177,7 +192,7 @@ function listEntry(store: StateStore, schema: ObjectSchema, prop: PropertySchema
     return { value };
   }
   if (dead) throw new Fail(`${where}: tombstone in a list of primitives`);
-  return { value: coercePrimitive(prop.objectType as any, prop.optional, value, where) };
+  return { value: checkedValue(prop.objectType!, prop.optional, value, where) };
 }
 
 function writeValues(store: StateStore, schema: ObjectSchema, record: ObjectRecord, values: Record<string, Value>): string[] {
@@ -196,7 +211,7 @@ function writeValues(store: StateStore, schema: ObjectSchema, record: ObjectReco
       }
       record.values[name] = value;
     } else {
-      record.values[name] = coercePrimitive(prop.type as any, prop.optional, value, where);
+      record.values[name] = checkedValue(prop.type, prop.optional, value, where);
     }
     changed.push(name);
   }

@@ -45,7 +45,7 @@ export class User implements SyncUserLike, TokenSource {
   /** The only logged-in user; undefined when none; an error when there are several. */
   static get current(): User | undefined {
     const users = [...User.registry.values()];
-    if (users.length > 1) throw new TributaryError('INVALID_ARGUMENT', 'Multiple users are logged in');
+    if (users.length > 1) throw new TributaryError('INVALID_STATE', 'Multiple users are logged in');
     return users[0];
   }
 
@@ -83,7 +83,7 @@ export class User implements SyncUserLike, TokenSource {
     if (provider === 'adminToken') return User.adminUser(credentials.token!, server, options);
     return User.authenticate(server, credentials._authBody(), options).catch((e: unknown) => {
       // The server offers password and adminToken only; it rejects other providers as a bad request.
-      if (provider !== 'password' && e instanceof TributaryError && (e.code === 'INVALID_ARGUMENT' || /HTTP 40[04]/.test(e.message))) {
+      if (provider !== 'password' && e instanceof TributaryError && (e.code === 'INVALID_ARGUMENT' || e.code === 'NOT_FOUND' || /HTTP 40[04]/.test(e.message))) {
         throw new TributaryError('AUTH_FAILED', `the server at ${parseServerUrl(server).httpBase} does not support the '${provider}' login provider (${e.message})`, { cause: e });
       }
       throw e;
@@ -318,5 +318,5 @@ async function postAuth(base: string, body: Record<string, unknown>, timeoutMs =
 }
 
 function isAuthCode(code: string): code is ErrorCode {
-  return code === 'USER_EXISTS' || code === 'AUTH_FAILED' || code === 'INVALID_ARGUMENT' || code === 'CONFIG_INVALID';
+  return code === 'USER_EXISTS' || code === 'AUTH_FAILED' || code === 'INVALID_ARGUMENT' || code === 'NOT_FOUND' || code === 'CONFIG_INVALID';
 }

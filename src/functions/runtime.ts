@@ -149,7 +149,7 @@ export class FunctionsRuntime extends EventEmitter {
 
   /** Loads every function in the folder, registers it, and starts watching. */
   async start(): Promise<void> {
-    if (this.state !== 'new') throw new TributaryError('INVALID_ARGUMENT', `FunctionsRuntime cannot start when ${this.state}`);
+    if (this.state !== 'new') throw new TributaryError('INVALID_STATE', `FunctionsRuntime cannot start when ${this.state}`);
     if (!fs.existsSync(this.dir) || !fs.statSync(this.dir).isDirectory()) throw new TributaryError('CONFIG_INVALID', `functions folder ${this.dir} does not exist`);
     this.state = 'running';
     fs.mkdirSync(this.logDir, { recursive: true });
@@ -299,7 +299,7 @@ export class FunctionsRuntime extends EventEmitter {
     try {
       def = loadFunctionFile(file, { console: target.console, functionsDir: this.dir, modules: this.config.modules });
       const clash = [...this.records.values()].find((r) => r.file !== file && r.name === def.name && r.status === 'loaded');
-      if (clash) throw new Error(`the name '${def.name}' is already used by ${clash.file}`);
+      if (clash) throw new TributaryError('CONFIG_INVALID', `the name '${def.name}' is already used by ${clash.file}`);
     } catch (e) {
       return this.loadFailed(target, e, working !== null);
     }

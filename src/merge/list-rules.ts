@@ -1,4 +1,5 @@
 import type { ListErase, ListInsert, ListInstruction, ListMove, ListSet } from '../changeset/instructions';
+import { TributaryError } from '../errors';
 
 /**
  * Transformation of two concurrent instructions on the same list (same object and property), both
@@ -70,7 +71,7 @@ function core(a: Elementary, b: Elementary, aLater: boolean): Pair {
     case 'ListMove':
       return moveVsMove(a, b as ListMove, aLater);
   }
-  throw new Error(`unreachable list pair ${a.op}/${b.op}`);
+  throw new TributaryError('INTERNAL_ERROR', `unreachable list pair ${a.op}/${b.op}`);
 }
 
 /** Where the element at `p` ends after Move(from, to). */
@@ -163,7 +164,7 @@ function at<T extends ListSet | ListInsert | ListErase>(i: T, index: number): T 
       return c as T;
     }
   }
-  throw new Error('unreachable');
+  throw new TributaryError('INTERNAL_ERROR', 'unreachable list rule');
 }
 
 function move(i: ListMove, from: number, to: number): ListMove {

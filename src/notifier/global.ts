@@ -85,7 +85,7 @@ export function localListenerRealms(regex: string | RegExp): Array<{ path: strin
 /** Where local copies are kept; throws while listeners exist. */
 export function setListenerDirectory(dir: string): void {
   if (typeof dir !== 'string' || dir.length === 0) throw new TributaryError('INVALID_ARGUMENT', 'setListenerDirectory expects a directory path');
-  if (shared && !shared.isClosed && shared.listenerCount > 0) throw new TributaryError('INVALID_ARGUMENT', 'Cannot change the listener directory while listeners are registered');
+  if (shared && !shared.isClosed && shared.listenerCount > 0) throw new TributaryError('INVALID_STATE', 'Cannot change the listener directory while listeners are registered');
   listenerDirectory = dir;
 }
 

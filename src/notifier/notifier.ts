@@ -255,7 +255,7 @@ export class Notifier implements WatcherHost {
   // ---- internals -----------------------------------------------------------------------------
 
   private checkOpen(): void {
-    if (this.closed) throw new TributaryError('INVALID_ARGUMENT', 'the notifier is closed');
+    if (this.closed) throw new TributaryError('INVALID_STATE', 'the notifier is closed');
   }
 
   private start(): Promise<void> {

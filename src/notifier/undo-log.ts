@@ -64,7 +64,7 @@ function keysWithSeq(replica: Replica, type: string): { key: string; seq: number
 }
 
 const readOnly = (): never => {
-  throw new TributaryError('INVALID_ARGUMENT', 'oldRealm is a read-only view of the state before the change');
+  throw new TributaryError('READ_ONLY', 'oldRealm is a read-only view of the state before the change');
 };
 
 /**

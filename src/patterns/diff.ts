@@ -1,4 +1,5 @@
 import type { Realm } from '../realm';
+import { TributaryError } from '../errors';
 
 export interface DiffCounts {
   inserted: number;
@@ -16,7 +17,7 @@ export interface DiffCounts {
 export function applyDiff(realm: Realm, type: string, items: Record<string, unknown>[], deleteMissing: boolean): DiffCounts {
   const schema = realm.schema.find((s) => s.name === type);
   const primaryKey = schema?.primaryKey;
-  if (!schema || !primaryKey) throw new Error(`the poller's type '${type}' must exist in the schema and have a primary key`);
+  if (!schema || !primaryKey) throw new TributaryError('CONFIG_INVALID', `the poller's type '${type}' must exist in the schema and have a primary key`);
   const counts: DiffCounts = { inserted: 0, updated: 0, deleted: 0, unchanged: 0 };
   const seen = new Set<unknown>();
   for (const item of items) {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { TributaryError } from '../errors';
 
 /**
  * Who holds a lease: `<runtime id>#<incarnation>`. The runtime id is stored in the runtime's
@@ -14,7 +15,7 @@ export class OwnerId {
 
   constructor(directory: string, runtime?: string) {
     this.runtime = runtime ?? persistedRuntimeId(directory);
-    if (this.runtime.includes('#')) throw new Error(`an owner id may not contain '#': ${this.runtime}`);
+    if (this.runtime.includes('#')) throw new TributaryError('INVALID_ARGUMENT', `an owner id may not contain '#': ${this.runtime}`);
     this.incarnation = randomBytes(4).toString('hex');
   }
 

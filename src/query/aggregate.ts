@@ -22,10 +22,10 @@ export function aggregate(store: QueryStore, type: string, records: ObjectRecord
   const resolved = resolvePath(store, property, type, segmentsOf(property), 0);
   const kind = resolved.terminal.type.kind;
   if (resolved.terminal.many || resolved.hops.some((h) => h.many) || !isPrimitiveType(kind)) {
-    throw new TributaryError('INVALID_ARGUMENT', `cannot ${op} '${type}.${property}': it is not a single numeric${op === 'min' || op === 'max' ? ' or date' : ''} property`);
+    throw new TributaryError('INVALID_QUERY', `cannot ${op} '${type}.${property}': it is not a single numeric${op === 'min' || op === 'max' ? ' or date' : ''} property`);
   }
   if (!(NUMERIC.has(kind) || ((op === 'min' || op === 'max') && kind === 'date'))) {
-    throw new TributaryError('INVALID_ARGUMENT', `cannot ${op} '${type}.${property}': operation not supported for ${kind} properties`);
+    throw new TributaryError('INVALID_QUERY', `cannot ${op} '${type}.${property}': operation not supported for ${kind} properties`);
   }
   const read = chainSingle(resolved.hops, resolved.terminal);
   const values: Value[] = records.map((r) => read(r, store));

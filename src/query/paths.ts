@@ -7,6 +7,7 @@ import { backlinks, linkTarget, linkTargets, liveValues } from './links';
 import { queryError } from './query-error';
 import type { CompileContext, Operand, QueryStore, ValueType, Vars } from './types';
 import { utf8Length } from './values';
+import { TributaryError } from '../errors';
 
 /** One step from an object to related objects. `many` when it may yield several (a list or backlinks). */
 interface Hop {
@@ -112,7 +113,7 @@ export function resolvePath(store: QueryStore, text: string, startType: string, 
 
 export function schemaOf(store: QueryStore, type: string): ObjectSchema {
   const s = store.getSchema(type);
-  if (!s) throw new Error(`internal: no schema for '${type}'`);
+  if (!s) throw new TributaryError('INTERNAL_ERROR', `no schema for '${type}'`);
   return s;
 }
 

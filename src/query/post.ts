@@ -95,7 +95,7 @@ function hashValue(v: Value): string {
  */
 export function sortRecords(store: QueryStore, type: string, records: ObjectRecord[], descriptors: Array<[keyPath: string, descending: boolean]>): ObjectRecord[] {
   const keys = descriptors.map(([path, descending]) => {
-    if (typeof path !== 'string' || path === '') throw new TributaryError('INVALID_ARGUMENT', `sort key path must be a non-empty string, got ${String(path)}`);
+    if (typeof path !== 'string' || path === '') throw new TributaryError('INVALID_QUERY', `sort key path must be a non-empty string, got ${String(path)}`);
     return { read: sortKey(store, path, type, segmentsOf(path), 0, 'sort'), descending: !!descending };
   });
   return sortBy(records, store, keys);

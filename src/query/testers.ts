@@ -2,6 +2,7 @@ import { keyString, ObjectKey, Value } from '../model';
 import type { CompareOp } from './ast';
 import type { Category } from './type-check';
 import { bytesAsString, equalValues, folder, likeRegExp, orderValues } from './values';
+import { TributaryError } from '../errors';
 
 export type BinaryTest = (a: Value, b: Value) => boolean;
 export type UnaryTest = (a: Value) => boolean;
@@ -48,7 +49,7 @@ export function binaryTest(o: TestOptions): BinaryTest {
     case 'like':
       return stringTest(fold, (s, p) => likeRegExp(p).test(s));
     case 'between':
-      throw new Error('internal: BETWEEN is compiled as a unary test');
+      throw new TributaryError('INTERNAL_ERROR', 'BETWEEN is compiled as a unary test');
   }
 }
 

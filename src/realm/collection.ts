@@ -63,7 +63,7 @@ export abstract class Collection<T> implements Iterable<T> {
   setElementAt(index: number, value: unknown): void {
     void index;
     void value;
-    throw new TributaryError('INVALID_ARGUMENT', `${this.constructor.name} is read-only; assign through a List or an object property`);
+    throw new TributaryError('READ_ONLY', `${this.constructor.name} is read-only; assign through a List or an object property`);
   }
 
   /** A plain array of the current elements. */

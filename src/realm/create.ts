@@ -44,7 +44,7 @@ export function createObject(ctx: RealmContext, type: string, values: unknown, m
   }
   const existing = schema.primaryKey !== null ? ctx.record(type, id) : undefined;
   if (existing && mode === 'never') {
-    throw new TributaryError('INVALID_ARGUMENT', `Attempting to create an object of type '${type}' with an existing primary key value '${String(id)}'.`);
+    throw new TributaryError('PRIMARY_KEY_EXISTS', `Attempting to create an object of type '${type}' with an existing primary key value '${String(id)}'.`);
   }
 
   const scalars: Record<string, Value> = {};
@@ -95,7 +95,7 @@ export function linkKeyFor(ctx: RealmContext, targetType: string, value: unknown
   if (live) {
     if (live.type !== targetType) throw new TributaryError('INVALID_ARGUMENT', `${where} expects a ${targetType}, got a ${live.type}`);
     if (live.ctx.replica !== ctx.replica) throw new TributaryError('INVALID_ARGUMENT', `${where}: the object belongs to another realm`);
-    if (!ctx.record(targetType, live.id)) throw new TributaryError('INVALID_ARGUMENT', `${where}: the ${targetType} ${keyString(live.id)} has been deleted`);
+    if (!ctx.record(targetType, live.id)) throw new TributaryError('OBJECT_INVALIDATED', `${where}: the ${targetType} ${keyString(live.id)} has been deleted`);
     return live.id;
   }
   if (typeof value !== 'object' || Array.isArray(value)) throw new TributaryError('INVALID_ARGUMENT', `${where} expects a ${targetType} object, got ${typeof value}`);

@@ -60,7 +60,7 @@ export class List<T = unknown> extends Collection<T> {
   /** The stored entries, tombstones included. */
   private wire(): ListEntry[] {
     const r = this.ctx.record(this.parentType, this.id);
-    if (!r) throw new TributaryError('INVALID_ARGUMENT', `Accessing a list of ${this.parentType} which has been deleted`);
+    if (!r) throw new TributaryError('OBJECT_INVALIDATED', `Accessing a list of ${this.parentType} which has been deleted`);
     return r.lists[this.property.name] ?? [];
   }
 

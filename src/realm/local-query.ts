@@ -15,9 +15,9 @@ export function resolveKeyPath(ctx: RealmContext, type: string, path: string): P
   let prop: PropertySchema | undefined;
   for (let i = 0; i < parts.length; i++) {
     prop = ctx.objectSchema(current).properties.find((q) => q.name === parts[i]);
-    if (!prop) throw new TributaryError('INVALID_ARGUMENT', `'${path}': no property '${parts[i]}' on ${current}`);
+    if (!prop) throw new TributaryError('INVALID_QUERY', `'${path}': no property '${parts[i]}' on ${current}`);
     if (i < parts.length - 1) {
-      if (prop.type !== 'object') throw new TributaryError('INVALID_ARGUMENT', `'${path}': '${parts[i]}' is not a link`);
+      if (prop.type !== 'object') throw new TributaryError('INVALID_QUERY', `'${path}': '${parts[i]}' is not a link`);
       current = prop.objectType!;
     }
   }
@@ -52,7 +52,7 @@ const NUMERIC = new Set(['int', 'float', 'double', 'decimal128']);
 /** Checks that `operation` applies to a property of this type (realm-js rejects min('name')). */
 export function checkAggregate(operation: AggregateOperation, prop: PropertySchema, path: string): void {
   const ok = operation === 'min' || operation === 'max' ? NUMERIC.has(prop.type) || prop.type === 'date' : NUMERIC.has(prop.type);
-  if (!ok) throw new TributaryError('INVALID_ARGUMENT', `Cannot ${operation} property '${path}': operation not supported for '${prop.type}' properties`);
+  if (!ok) throw new TributaryError('INVALID_QUERY', `Cannot ${operation} property '${path}': operation not supported for '${prop.type}' properties`);
 }
 
 /** Aggregates over non-null values: sum of nothing is 0, the others undefined. */

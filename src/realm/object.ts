@@ -102,7 +102,7 @@ function findProperty(i: ObjectInternals, name: string | symbol): PropertySchema
 
 function liveRecord(i: ObjectInternals): ObjectRecord {
   const r = i.ctx.record(i.type, i.id);
-  if (!r) throw new TributaryError('INVALID_ARGUMENT', `Accessing object of type ${i.type} which has been deleted (key ${keyString(i.id)})`);
+  if (!r) throw new TributaryError('OBJECT_INVALIDATED', `Accessing object of type ${i.type} which has been deleted (key ${keyString(i.id)})`);
   return r;
 }
 

@@ -24,8 +24,8 @@ export function sortSpecs(descriptor: unknown, reverse = false): SortSpec[] {
     return descriptor.map((d) => {
       if (typeof d === 'string') return [d, false] as SortSpec;
       if (Array.isArray(d) && typeof d[0] === 'string') return [d[0], !!d[1]] as SortSpec;
-      throw new TributaryError('INVALID_ARGUMENT', `sorted(): bad sort descriptor ${JSON.stringify(d)}`);
+      throw new TributaryError('INVALID_QUERY', `sorted(): bad sort descriptor ${JSON.stringify(d)}`);
     });
   }
-  throw new TributaryError('INVALID_ARGUMENT', `sorted() expects a key path or an array of [keyPath, descending] pairs`);
+  throw new TributaryError('INVALID_QUERY', `sorted() expects a key path or an array of [keyPath, descending] pairs`);
 }

@@ -140,7 +140,7 @@ export class Realm {
   private makeContext(): RealmContext {
     const replica = this.shared.replica;
     const readOnly = (): never => {
-      throw new TributaryError('INVALID_ARGUMENT', 'the query view of a realm is read-only');
+      throw new TributaryError('READ_ONLY', 'the query view of a realm is read-only');
     };
     const store: StateStore = {
       getSchema: (type) => (this.hasType(type) ? this.objectSchemaOf(type) : undefined),
@@ -275,7 +275,7 @@ export class Realm {
 
   beginTransaction(): void {
     this.checkOpen();
-    if (this.isInTransaction) throw new TributaryError('INVALID_ARGUMENT', 'The Realm is already in a write transaction');
+    if (this.isInTransaction) throw new TributaryError('INVALID_STATE', 'The Realm is already in a write transaction');
     this.write_ = this.replica.beginWrite();
   }
 
@@ -310,7 +310,7 @@ export class Realm {
     if (target === null || target === undefined) return;
     const one = objectInternals(target);
     if (one) {
-      if (!this.replica.getObject(one.type, one.id)) throw new TributaryError('INVALID_ARGUMENT', 'Object is invalid. Either it has been previously deleted or the Realm it belongs to has been closed.');
+      if (!this.replica.getObject(one.type, one.id)) throw new TributaryError('OBJECT_INVALIDATED', 'Object is invalid. Either it has been previously deleted or the Realm it belongs to has been closed.');
       this.emit([{ op: 'Delete', type: one.type, id: one.id }]);
       return;
     }

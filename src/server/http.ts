@@ -78,16 +78,16 @@ export function createRequestHandler(auth: AuthService, options: HttpRoutesOptio
     const route = url.pathname;
     try {
       if (route === '/health') {
-        if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'INVALID_ARGUMENT', `${req.method} is not allowed on /health`, { allow: 'GET, HEAD' });
+        if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'NOT_FOUND', `${req.method} is not allowed on /health`, { allow: 'GET, HEAD' });
         return sendJson(res, 200, { status: 'ok', version: options.version });
       }
       if (route === '/auth') {
-        if (req.method !== 'POST') return sendError(res, 405, 'INVALID_ARGUMENT', `${req.method} is not allowed on /auth`, { allow: 'POST' });
+        if (req.method !== 'POST') return sendError(res, 405, 'NOT_FOUND', `${req.method} is not allowed on /auth`, { allow: 'POST' });
         const body = await readJson(req, options.maxBodyBytes);
         const result = await auth.authenticate(body);
         return sendJson(res, 200, result);
       }
-      return sendError(res, 404, 'INVALID_ARGUMENT', `no route ${req.method} ${route}`);
+      return sendError(res, 404, 'NOT_FOUND', `no route ${req.method} ${route}`);
     } catch (e) {
       if (e instanceof TributaryError && STATUS[e.code] !== undefined) {
         if (e.code === 'LIMITS_EXCEEDED') res.setHeader('connection', 'close');

@@ -85,7 +85,7 @@ export class Server {
   }
 
   async start(): Promise<void> {
-    if (this.state !== 'new') throw new TributaryError('INVALID_ARGUMENT', `start() called on a server that is ${this.state}`);
+    if (this.state !== 'new') throw new TributaryError('INVALID_STATE', `start() called on a server that is ${this.state}`);
     this.state = 'starting';
     try {
       await this.startInner();
@@ -212,7 +212,7 @@ export class Server {
     };
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
-      if (url.pathname !== SYNC_PATH) return refuse(404, 'INVALID_ARGUMENT', `no WebSocket endpoint at ${url.pathname}; use ${SYNC_PATH}`);
+      if (url.pathname !== SYNC_PATH) return refuse(404, 'NOT_FOUND', `no WebSocket endpoint at ${url.pathname}; use ${SYNC_PATH}`);
       if (this.state !== 'running') return refuse(503, 'CONNECTION_CLOSED', 'the server is shutting down');
       const offered = String(req.headers['sec-websocket-protocol'] ?? '')
         .split(',')

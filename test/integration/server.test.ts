@@ -86,10 +86,11 @@ describe('http', () => {
   test('unknown routes and methods get coded JSON errors', async () => {
     const missing = await fetch(`${server.url}/nope`);
     expect(missing.status).toBe(404);
-    expect(((await missing.json()) as { code: unknown }).code).toEqual(expect.any(String));
+    expect(((await missing.json()) as { code: unknown }).code).toBe('NOT_FOUND');
     const wrongMethod = await fetch(`${server.url}/auth`);
     expect(wrongMethod.status).toBe(405);
-    expect(((await wrongMethod.json()) as { code: unknown }).code).toEqual(expect.any(String));
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+    expect(((await wrongMethod.json()) as { code: unknown }).code).toBe('NOT_FOUND');
   });
 
   test('register, login, wrong password, unknown user, duplicate', async () => {

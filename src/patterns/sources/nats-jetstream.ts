@@ -1,5 +1,6 @@
 import type { ConsumerMessages, JsMsg, NatsConnection } from 'nats';
 import { MessageBuffer, type MessageSource, type SourceMessage } from '../message-source';
+import { TributaryError } from '../../errors';
 
 export interface JetStreamSourceOptions {
   /** `nats://host:4222` (or a list). */
@@ -43,7 +44,7 @@ export class JetStreamSource implements MessageSource<JetStreamMessage> {
       try {
         for await (const m of messages) this.buffer.push(toMessage(m));
       } catch (e) {
-        this.failure = e instanceof Error ? e : new Error(String(e));
+        this.failure = e instanceof Error ? e : new TributaryError('CONNECTOR_SOURCE_UNAVAILABLE', String(e));
       } finally {
         this.buffer.close();
       }

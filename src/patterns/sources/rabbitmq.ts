@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type * as amqp from 'amqplib';
 import { MessageBuffer, type MessageSource, type SourceMessage } from '../message-source';
+import { TributaryError } from '../../errors';
 
 export interface RabbitMqSourceOptions {
   /** `amqp://user:pass@host:5672/vhost` */
@@ -49,7 +50,7 @@ export class RabbitMqSource implements MessageSource<RabbitMqMessage> {
     this.channel = channel;
     channel.on('error', (e: Error) => (this.failure = e));
     channel.on('close', () => {
-      this.failure ??= new Error(`${this.name}: channel closed`);
+      this.failure ??= new TributaryError('CONNECTOR_SOURCE_UNAVAILABLE', `${this.name}: channel closed`);
       this.buffer.close();
     });
     if (this.options.assertQueue) {
@@ -59,7 +60,7 @@ export class RabbitMqSource implements MessageSource<RabbitMqMessage> {
     await channel.consume(this.options.queue, (raw) => {
       if (raw) this.buffer.push(toMessage(raw));
       else {
-        this.failure = new Error(`${this.name}: the broker cancelled the consumer`);
+        this.failure = new TributaryError('CONNECTOR_SOURCE_UNAVAILABLE', `${this.name}: the broker cancelled the consumer`);
         this.buffer.close();
       }
     }, { noAck: false });
