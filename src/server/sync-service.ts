@@ -2,7 +2,7 @@ import { apply } from '../changeset/apply';
 import { encodeChangeset } from '../changeset/codec';
 import type { Instruction } from '../changeset/instructions';
 import { TributaryError } from '../errors';
-import { integrateUpload } from '../merge/integrate';
+import { UploadIntegration } from '../merge/integrate';
 import { HybridLogicalClock } from '../model/clock';
 import { RealmPathError, resolveRealmPath } from '../model/realm-path';
 import type { ClientIdentMessage } from '../protocol/messages';
@@ -207,15 +207,17 @@ export class SyncService {
       throw new TributaryError('BAD_SERVER_VERSION', `upload based on server version ${progress.serverVersion}, the server is at ${latestBefore}`);
     }
     let last = rt.lastIntegratedClientVersion(fileIdent);
+    const merge = new UploadIntegration(rt, fileIdent, rt);
     for (const c of changesets) {
       if (c.clientVersion <= last) continue; // idempotent re-upload
       if (c.lastIntegratedServerVersion > latestBefore) {
         throw new TributaryError('BAD_SERVER_VERSION', `changeset based on server version ${c.lastIntegratedServerVersion}, the server is at ${latestBefore}`);
       }
-      const result = integrateUpload(rt, fileIdent, c);
+      const result = merge.integrate(c);
       if (result.version !== undefined) apply(rt, result.instructions);
       last = c.clientVersion;
     }
+    merge.finish();
     tx.setUploadProgress(realmId, fileIdent, progress.clientVersion, progress.serverVersion, Date.now());
     return rt.latestVersion();
   }

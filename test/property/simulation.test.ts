@@ -1,5 +1,5 @@
 import { Instruction, MemoryState, apply, canonicalState } from '../../src/changeset';
-import { HistoryEntry, MemoryHistory, PendingChangeset, integrateDownload, integrateUpload } from '../../src/merge';
+import { DownloadIntegration, HistoryEntry, MemoryHistory, PendingChangeset, UploadIntegration } from '../../src/merge';
 import { HybridLogicalClock } from '../../src/model';
 import { Prng, describeChangeset, randomChangeset, randomState, seedFrom } from '../helpers/generators';
 
@@ -50,14 +50,11 @@ class SimServer {
   constructor(readonly state: MemoryState) {}
 
   integrate(ident: number, changesets: LocalChangeset[]): void {
+    // One UPLOAD message is one integration, as on the server (indexed, reciprocals written once).
+    const merge = new UploadIntegration(this.history, ident, { getSchema: (t) => this.state.getSchema(t) });
     for (const c of changesets) {
       const before = this.history.lastIntegratedClientVersion(ident);
-      const result = integrateUpload(
-        this.history,
-        ident,
-        { clientVersion: c.clientVersion, lastIntegratedServerVersion: c.baseServerVersion, originTimestamp: c.originTimestamp, instructions: c.instructions },
-        this.state,
-      );
+      const result = merge.integrate({ clientVersion: c.clientVersion, lastIntegratedServerVersion: c.baseServerVersion, originTimestamp: c.originTimestamp, instructions: c.instructions });
       if (result.version === undefined) {
         expect(c.clientVersion).toBeLessThanOrEqual(before);
         this.skippedDuplicates++;
@@ -69,6 +66,7 @@ class SimServer {
       (this as { state: MemoryState }).state = next;
       this.recordIntegrated(result.version);
     }
+    merge.finish();
   }
 
   private recordIntegrated(version: number): void {
@@ -164,30 +162,24 @@ function runSimulation(seed: number, options: SimOptions): { objects: number; li
   };
   const deliverDownload = (c: SimClient) => {
     const m = c.toClient.shift()!;
-    let state = c.state.clone();
-    let pending = c.pending;
+    const state = c.state.clone();
+    // One DOWNLOAD message is one integration, as in the replica (indexed, pending rebased in place).
+    const merge = new DownloadIntegration(c.ident, c.pending, state);
     for (const { entry, lastIntegratedClientVersion: k } of m.entries) {
       expect(entry.version).toBeGreaterThan(c.downloadServerVersion);
-      if (entry.originFileIdent === c.ident) {
-        pending = pending.filter((p) => p.clientVersion > k);
-      } else {
-        const result = integrateDownload(
-          c.ident,
-          pending,
-          { serverVersion: entry.version, lastIntegratedClientVersion: k, originTimestamp: entry.originTimestamp, originFileIdent: entry.originFileIdent, instructions: entry.instructions },
-          state,
-        );
+      const ins = merge.integrate({ serverVersion: entry.version, lastIntegratedClientVersion: k, originTimestamp: entry.originTimestamp, originFileIdent: entry.originFileIdent, instructions: entry.instructions });
+      if (entry.originFileIdent !== c.ident) {
         try {
-          apply(state, result.apply);
+          apply(state, ins);
         } catch (e) {
-          throw new Error(`client ${c.ident} cannot apply server version ${entry.version}: ${(e as Error).message}\n${describeChangeset(result.apply)}`);
+          throw new Error(`client ${c.ident} cannot apply server version ${entry.version}: ${(e as Error).message}\n${describeChangeset(ins)}`);
         }
-        pending = result.pending;
         c.clock.observe(entry.originTimestamp);
       }
       c.downloadServerVersion = entry.version;
       c.downloadClientVersion = k;
     }
+    const pending = merge.pending;
     // One local transaction: state, rebased pending changesets and cursors together.
     c.state = state;
     c.pending = pending;
