@@ -8,6 +8,7 @@ const BENCHMARKS: Record<string, () => Promise<{ main: (argv: string[]) => Promi
   dequeuer: () => import('./dequeuer'),
   notifier: () => import('./notifier'),
   postgres: () => import('./postgres'),
+  'offline-merge': () => import('./offline-merge'),
 };
 
 async function run(): Promise<void> {

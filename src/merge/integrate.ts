@@ -1,4 +1,5 @@
 import type { Instruction } from '../changeset';
+import { TributaryError } from '../errors';
 import { FootprintIndex, footprintOf } from './footprint';
 import { LinkResolver } from './links';
 import { type SchemaLookup, transform } from './transform';
@@ -20,8 +21,8 @@ export interface HistoryEntry {
  */
 export interface ServerHistoryAccess {
   latestVersion(): number;
-  /** Entries with version > `after`, in version order. */
-  entriesAfter(after: number): Iterable<HistoryEntry>;
+  /** Entries with version > `after`, in version order; at most `limit` of them when given. */
+  entriesAfter(after: number, limit?: number): Iterable<HistoryEntry>;
   /** Last client version integrated from `fileIdent` (0 if none). */
   lastIntegratedClientVersion(fileIdent: number): number;
   /**
@@ -70,9 +71,11 @@ export interface IntegrateResult {
  * if (version !== undefined) apply(tx, instructions);
  */
 export function integrateUpload(access: ServerHistoryAccess, fileIdent: number, upload: UploadedChangeset, schema?: SchemaLookup): IntegrateResult {
-  const integration = new UploadIntegration(access, fileIdent, schema);
+  const integration = new UploadIntegration(fileIdent);
+  integration.use(access, schema);
+  integration.load(upload.lastIntegratedServerVersion);
   const result = integration.integrate(upload);
-  integration.finish();
+  integration.flush();
   return result;
 }
 
@@ -85,52 +88,99 @@ interface SeenEntry {
   changed: boolean;
 }
 
+
 /**
- * The changesets of one UPLOAD from client file `fileIdent`, integrated in order (PROTOCOL.md §5):
- * each is transformed past the history entries after its base that did not come from that client,
- * using and updating the client's reciprocal copies of those entries, then appended.
+ * The uploads of client file `fileIdent`, integrated in order (PROTOCOL.md §5): each changeset is
+ * transformed past the history entries after its base that did not come from that client, using
+ * and updating the client's reciprocal copies of those entries, then appended.
  *
- * The entries after the first changeset's base are read and indexed by footprint once, and a
- * changeset is transformed only past the entries whose footprint meets its own (every other pair
- * transforms to itself), so the work follows the pairs that touch the same objects, not n·m. The
- * reciprocal copies stay in memory and {@link finish} writes the changed ones once.
+ * The entries are read and indexed by footprint once and kept, and a changeset is transformed only
+ * past the entries whose footprint meets its own (every other pair transforms to itself), so the
+ * work follows the pairs that touch the same objects, not n·m. The reciprocal copies stay in
+ * memory; {@link flush} writes the changed ones in the caller's transaction.
+ *
+ * One instance may serve many transactions of the same client (a big upload integrated in slices,
+ * or one UPLOAD after another): call {@link use} with each transaction's access, {@link load}
+ * (which reads only entries appended since, and can stop at a deadline), then {@link integrate}
+ * and {@link flush}. After a transaction that failed or rolled back, drop the instance.
  *
  * @example
- * const merge = new UploadIntegration(tx, fileIdent, state);
+ * const merge = new UploadIntegration(fileIdent);
+ * merge.use(tx, state);
+ * merge.load(upload[0].lastIntegratedServerVersion);
  * for (const c of upload) { const r = merge.integrate(c); if (r.version !== undefined) apply(state, r.instructions); }
- * merge.finish();
+ * merge.flush();
  */
 export class UploadIntegration {
-  private readonly lookup: SchemaLookup | undefined;
-  private entries: SeenEntry[] | null = null;
+  private access: ServerHistoryAccess | null = null;
+  private lookup: SchemaLookup | undefined;
+  /** Indexed by absolute position; positions below `start` were trimmed (null). */
+  private readonly entries: (SeenEntry | null)[] = [];
+  private start = 0;
   private readonly index = new FootprintIndex();
+  /** The newest version examined (own entries included); null before the first load. */
+  private loadedThrough: number | null = null;
+  /** The highest base of an integrated changeset: reciprocal copies at or below it are not needed. */
   private base = -1;
 
+  /** `loadChunk`: entries read per storage query while loading (default 256). */
   constructor(
-    private readonly access: ServerHistoryAccess,
     private readonly fileIdent: number,
-    schema?: SchemaLookup,
-  ) {
+    private readonly loadChunk = 256,
+  ) {}
+
+  /** Binds the storage of the current transaction (and the schema, by default that storage). */
+  use(access: ServerHistoryAccess, schema?: SchemaLookup): void {
+    this.access = access;
     this.lookup = schema ?? (typeof (access as Partial<SchemaLookup>).getSchema === 'function' ? (access as unknown as SchemaLookup) : undefined);
   }
 
   /**
-   * Integrates the next changeset (bases never decrease within an upload). One at or below the last
+   * Reads the entries after `base` (first call) or appended since the last call, with this
+   * client's reciprocal copies, and indexes them. With `more`, stops when it returns false and
+   * returns false itself if entries remain; otherwise returns true once everything is loaded.
+   */
+  load(base: number, more?: () => boolean): boolean {
+    const access = this.bound();
+    if (this.loadedThrough === null) this.loadedThrough = base;
+    const latest = access.latestVersion();
+    while (this.loadedThrough < latest) {
+      for (const e of access.entriesAfter(this.loadedThrough, this.loadChunk)) {
+        this.loadedThrough = e.version;
+        if (e.originFileIdent === this.fileIdent) continue; // causally before later uploads
+        const seen = access.getReciprocal(this.fileIdent, e.version) ?? e.instructions;
+        this.index.add(this.entries.length, footprintOf(seen, new LinkResolver(this.lookup, [seen])));
+        this.entries.push({ version: e.version, originFileIdent: e.originFileIdent, originTimestamp: e.originTimestamp, instructions: seen, changed: false });
+      }
+      if (more && !more() && this.loadedThrough < latest) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Integrates the next changeset of this client (bases never decrease). One at or below the last
    * integrated client version is skipped (`version` undefined), so re-sending is always safe; one
    * that transformation emptied is still appended (it advances the client's integrated version).
-   * Throws TributaryError('INVALID_SCHEMA_CHANGE') on incompatible concurrent schema changes; the
-   * caller rolls the transaction back.
+   * Everything up to the latest version must have been {@link load}ed in this transaction. Throws
+   * TributaryError('INVALID_SCHEMA_CHANGE') on incompatible concurrent schema changes; the caller
+   * rolls the transaction back (and drops this instance).
    */
   integrate(upload: UploadedChangeset): IntegrateResult {
-    if (upload.clientVersion <= this.access.lastIntegratedClientVersion(this.fileIdent)) return { instructions: [] };
-    const entries = this.load(upload.lastIntegratedServerVersion);
+    const access = this.bound();
+    if (upload.clientVersion <= access.lastIntegratedClientVersion(this.fileIdent)) return { instructions: [] };
+    if (this.loadedThrough === null || this.loadedThrough < access.latestVersion()) {
+      throw new TributaryError('INTERNAL_ERROR', `upload integration of client ${this.fileIdent} is not loaded up to the latest version`);
+    }
+    if (upload.lastIntegratedServerVersion < this.base) {
+      throw new TributaryError('BAD_CLIENT_VERSION', `changeset ${upload.clientVersion} is based on server version ${upload.lastIntegratedServerVersion}, below an earlier changeset's ${this.base}`);
+    }
     this.base = Math.max(this.base, upload.lastIntegratedServerVersion);
     let instructions = upload.instructions;
-    if (instructions.length > 0 && entries.length > 0) {
-      const after = lastAtOrBelow(entries, upload.lastIntegratedServerVersion);
+    if (instructions.length > 0 && this.entries.length > this.start) {
+      const after = Math.max(this.start - 1, lastAtOrBelow(this.entries, this.start, upload.lastIntegratedServerVersion));
       const footprint = footprintOf(instructions, new LinkResolver(this.lookup, [instructions]));
       for (const i of this.index.meeting(footprint, after)) {
-        const entry = entries[i]!;
+        const entry = this.entries[i]!;
         if (entry.instructions.length === 0) continue;
         const [mine, theirs] = transform(
           { instructions, timestamp: upload.originTimestamp, fileIdent: this.fileIdent },
@@ -138,44 +188,48 @@ export class UploadIntegration {
           this.lookup,
         );
         instructions = mine;
-        if (theirs !== entry.instructions) {
-          entry.instructions = theirs;
-          entry.changed = true;
-        }
+        entry.instructions = theirs;
+        entry.changed = true;
         if (instructions.length === 0) break;
       }
     }
-    const version = this.access.append({ originFileIdent: this.fileIdent, originTimestamp: upload.originTimestamp, clientVersion: upload.clientVersion, instructions });
+    const version = access.append({ originFileIdent: this.fileIdent, originTimestamp: upload.originTimestamp, clientVersion: upload.clientVersion, instructions });
+    this.loadedThrough = version;
     return { version, instructions };
   }
 
-  /** Drops reciprocal copies the client will never need again and writes the changed ones. */
-  finish(): void {
+  /**
+   * Writes the reciprocal copies changed since the last flush and drops the ones the client will
+   * never need again (at or below the highest base integrated: later uploads from this client are
+   * based on a version at least as recent, as cursors never go backwards). Frees their memory too.
+   */
+  flush(): void {
+    const access = this.bound();
     if (this.base < 0) return;
-    // Copies at or below the base are never needed again: later uploads from this client are
-    // based on a version at least as recent (cursors never go backwards).
-    this.access.trimReciprocal(this.fileIdent, this.base);
-    for (const e of this.entries ?? []) if (e.changed && e.version > this.base) this.access.setReciprocal(this.fileIdent, e.version, e.instructions);
+    access.trimReciprocal(this.fileIdent, this.base);
+    while (this.start < this.entries.length && this.entries[this.start]!.version <= this.base) this.entries[this.start++] = null;
+    for (let i = this.start; i < this.entries.length; i++) {
+      const e = this.entries[i]!;
+      if (!e.changed) continue;
+      access.setReciprocal(this.fileIdent, e.version, e.instructions);
+      e.changed = false;
+    }
   }
 
-  /** The other clients' entries after `base`, with this client's reciprocal copies, indexed once. */
-  private load(base: number): SeenEntry[] {
-    if (this.entries) return this.entries;
-    const entries: SeenEntry[] = [];
-    for (const e of this.access.entriesAfter(base)) {
-      if (e.originFileIdent === this.fileIdent) continue; // causally before this upload
-      const seen = this.access.getReciprocal(this.fileIdent, e.version) ?? e.instructions;
-      this.index.add(entries.length, footprintOf(seen, new LinkResolver(this.lookup, [seen])));
-      entries.push({ version: e.version, originFileIdent: e.originFileIdent, originTimestamp: e.originTimestamp, instructions: seen, changed: false });
-    }
-    this.entries = entries;
-    return entries;
+  /** Entries held in memory (for limits and tests). */
+  get heldEntries(): number {
+    return this.entries.length - this.start;
+  }
+
+  private bound(): ServerHistoryAccess {
+    if (!this.access) throw new TributaryError('INTERNAL_ERROR', 'UploadIntegration.use() was not called');
+    return this.access;
   }
 }
 
-/** Position of the last entry with version <= `version` (-1 when none). */
-function lastAtOrBelow(entries: readonly { version: number }[], version: number): number {
-  let lo = 0;
+/** Position (from `from`) of the last entry with version <= `version` (from - 1 when none). */
+function lastAtOrBelow(entries: readonly ({ version: number } | null)[], from: number, version: number): number {
+  let lo = from;
   let hi = entries.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;

@@ -22,8 +22,9 @@ export class MemoryHistory implements ServerHistoryAccess {
     return this.entries.length;
   }
 
-  *entriesAfter(after: number): Iterable<HistoryEntry> {
-    for (let i = Math.max(0, after); i < this.entries.length; i++) yield this.entries[i]!;
+  *entriesAfter(after: number, limit = Infinity): Iterable<HistoryEntry> {
+    const end = Math.min(this.entries.length, Math.max(0, after) + limit);
+    for (let i = Math.max(0, after); i < end; i++) yield this.entries[i]!;
   }
 
   lastIntegratedClientVersion(fileIdent: number): number {

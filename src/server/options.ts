@@ -66,6 +66,14 @@ export const SERVER_OPTIONS = {
     description:
       'Memory for the newest history entries of active realms (encoded bytes; decoded copies take a few times more), so downloads and merges do not re-read and re-decode them; 0 turns the history cache off.',
   },
+  uploadSliceMs: {
+    kind: 'integer',
+    default: 20,
+    min: 1,
+    max: 10_000,
+    description:
+      'Milliseconds one commit job of an upload may spend merging before the rest of that upload goes into the next job, so a big upload or a long offline merge never holds up other sessions for long.',
+  },
   pingTimeout: {
     kind: 'duration',
     default: 15 * 60,

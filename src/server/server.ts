@@ -106,7 +106,7 @@ export class Server {
 
     this.storage = this.injectedStorage ?? new SqliteDriver(o.dataPath, { historyCacheBytes: o.historyCacheBytes });
     this.queue = new CommitQueue(this.storage, this.log.child({ component: 'commit' }), o.groupCommitTurns);
-    const sync = new SyncService(this.storage, this.queue, this.log.child({ component: 'sync' }), o.maxPathLength);
+    const sync = new SyncService(this.storage, this.queue, this.log.child({ component: 'sync' }), o.maxPathLength, o.uploadSliceMs);
     await sync.init();
     const auth = new AuthService(this.storage, this.queue, sync, tokens, o.allowRegistration, this.log.child({ component: 'auth' }));
 

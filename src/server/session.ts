@@ -226,6 +226,7 @@ export class Session implements RealmListener {
   /** The connection went away: stop everything, send nothing. */
   close(): void {
     this.state = 'closed';
+    if (this.realm && this.fileIdent) this.service.endUploads(this.realm.id, this.fileIdent);
     if (this.attached) this.service.detach(this.realm!.id, this);
     this.attached = false;
   }

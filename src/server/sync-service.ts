@@ -11,7 +11,7 @@ import type { CommitQueue } from './commit-queue';
 import type { Logger } from '../shared/logger';
 import { accessFor, ownerOf, type Access } from './permissions';
 import { snapshotInstructions } from './snapshot';
-import type { ClientFileRecord, ReadTransaction, RealmRecord, StorageDriver, StoredHistoryEntry, WriteTransaction } from './storage/types';
+import type { ClientFileRecord, ReadTransaction, RealmRecord, RealmTransaction, StorageDriver, StoredHistoryEntry, WriteTransaction } from './storage/types';
 
 /** The user behind a connection, from its verified token. */
 export interface SyncUser {
@@ -61,6 +61,8 @@ export class SyncService {
     private readonly queue: CommitQueue,
     private readonly log: Logger,
     private readonly maxPathLength: number,
+    /** Time one commit job of an upload may take before the rest goes into the next job (server option `uploadSliceMs`). */
+    private readonly sliceMs = 20,
   ) {}
 
   /** Creates `/__admin` on first start. */
@@ -168,10 +170,17 @@ export class SyncService {
   }
 
   /**
-   * Integrates one UPLOAD message's changesets (already decoded and checked for order) in the group
-   * commit, and records the upload cursor. Already-integrated client versions are skipped. Nothing
-   * of the message is kept if any changeset fails. Resolves after the commit is durable; the caller
-   * then records its acknowledgement and calls {@link notify}.
+   * Integrates one UPLOAD message's changesets (already decoded and checked for order) through the
+   * group commit, and records the upload cursor. Already-integrated client versions are skipped.
+   * Resolves after the last of them is durable; the caller then records its acknowledgement and
+   * calls {@link notify}.
+   *
+   * A big upload (or a merge against a long history) is integrated in slices of about
+   * `sliceMs` each, one commit job per slice, so the event loop and every other session keep
+   * moving in between; each slice is durable on its own (a crash keeps a prefix, which the client's
+   * re-upload completes). The client's merge state (its indexed history and reciprocal copies) is
+   * kept between slices and between UPLOAD messages, and dropped when a job fails or the session
+   * ends ({@link endUploads}).
    *
    * `guard` chains the uploads of one session that are in the commit queue together: once one of
    * them fails (in its job or with its batch), the later ones fail without writing, so a client's
@@ -185,41 +194,121 @@ export class SyncService {
     guard?: { failed: boolean },
   ): Promise<number> {
     for (const c of changesets) this.clock.observe(c.originTimestamp);
-    const job = this.queue.submit((tx) => {
-      if (guard?.failed) throw new TributaryError('OTHER_ERROR', 'an earlier upload of this session failed');
+    const key = `${realmId}:${fileIdent}`;
+    const token = Symbol('upload');
+    let next = 0;
+    let latestBefore: number | undefined;
+    for (;;) {
+      const job = this.queue.submit((tx) => {
+        if (guard?.failed) throw new TributaryError('OTHER_ERROR', 'an earlier upload of this session failed');
+        // An earlier upload of this client that did not finish in its slice goes first.
+        const blocker = this.unfinished.get(key);
+        if (blocker && blocker.token !== token) return { deferred: blocker.done };
+        try {
+          const rt = tx.realm(realmId);
+          latestBefore ??= rt.latestVersion();
+          const sliced = this.integrateSlice(tx, rt, key, fileIdent, changesets, next, latestBefore, progress);
+          if (sliced.next < changesets.length) this.markUnfinished(key, token);
+          return sliced;
+        } catch (e) {
+          if (guard) guard.failed = true;
+          this.merges.delete(key);
+          throw e;
+        }
+      });
+      let result: { deferred: Promise<void> } | { next: number; latest: number };
       try {
-        return this.integrate(tx, realmId, fileIdent, changesets, progress);
+        result = await job;
       } catch (e) {
+        // The job or its batch failed: the kept merge state may be ahead of the database.
         if (guard) guard.failed = true;
+        this.merges.delete(key);
+        this.finishUnfinished(key, token);
         throw e;
       }
-    });
-    // Marked before any later batch runs (its flush is scheduled after these handlers).
-    if (guard) job.catch(() => (guard.failed = true));
-    return job;
+      if ('deferred' in result) {
+        await result.deferred;
+        continue;
+      }
+      next = result.next;
+      if (next >= changesets.length) {
+        this.finishUnfinished(key, token);
+        return result.latest;
+      }
+      this.notify(realmId); // others see the prefix while the rest is integrated
+    }
   }
 
-  /** The body of an upload's commit job: merges, applies and appends each new changeset. */
-  private integrate(tx: WriteTransaction, realmId: number, fileIdent: number, changesets: DecodedUpload[], progress: { clientVersion: number; serverVersion: number }): number {
-    const rt = tx.realm(realmId);
-    const latestBefore = rt.latestVersion();
+  /** Forgets a client's kept merge state (its session ended). */
+  endUploads(realmId: number, fileIdent: number): void {
+    this.merges.delete(`${realmId}:${fileIdent}`);
+  }
+
+  /** Merge state kept per `realmId:fileIdent` between slices and UPLOAD messages. */
+  private readonly merges = new Map<string, UploadIntegration>();
+  /** Uploads whose last slice has not committed yet, so a later upload of the same client waits. */
+  private readonly unfinished = new Map<string, { token: symbol; done: Promise<void>; resolve: () => void }>();
+
+  private markUnfinished(key: string, token: symbol): void {
+    if (this.unfinished.get(key)?.token === token) return;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    this.unfinished.set(key, { token, done, resolve });
+  }
+
+  private finishUnfinished(key: string, token: symbol): void {
+    const u = this.unfinished.get(key);
+    if (u?.token !== token) return;
+    this.unfinished.delete(key);
+    u.resolve();
+  }
+
+  /**
+   * One slice of an upload's commit job: loads what the merge state lacks, then merges, applies and
+   * appends changesets from `from` on until the slice's time is up. Records the upload cursor with
+   * the last changeset.
+   */
+  private integrateSlice(
+    tx: WriteTransaction,
+    rt: RealmTransaction,
+    key: string,
+    fileIdent: number,
+    changesets: DecodedUpload[],
+    from: number,
+    latestBefore: number,
+    progress: { clientVersion: number; serverVersion: number },
+  ): { next: number; latest: number } {
+    const deadline = performance.now() + this.sliceMs;
+    const inTime = () => performance.now() < deadline;
     if (progress.serverVersion > latestBefore) {
       throw new TributaryError('BAD_SERVER_VERSION', `upload based on server version ${progress.serverVersion}, the server is at ${latestBefore}`);
     }
     let last = rt.lastIntegratedClientVersion(fileIdent);
-    const merge = new UploadIntegration(rt, fileIdent, rt);
-    for (const c of changesets) {
-      if (c.clientVersion <= last) continue; // idempotent re-upload
-      if (c.lastIntegratedServerVersion > latestBefore) {
-        throw new TributaryError('BAD_SERVER_VERSION', `changeset based on server version ${c.lastIntegratedServerVersion}, the server is at ${latestBefore}`);
+    let i = from;
+    while (i < changesets.length && changesets[i]!.clientVersion <= last) i++; // idempotent re-upload
+    if (i < changesets.length) {
+      let merge = this.merges.get(key);
+      if (!merge) this.merges.set(key, (merge = new UploadIntegration(fileIdent)));
+      merge.use(rt, rt);
+      if (!merge.load(changesets[i]!.lastIntegratedServerVersion, inTime)) return { next: i, latest: rt.latestVersion() };
+      for (; i < changesets.length; i++) {
+        const c = changesets[i]!;
+        if (c.clientVersion <= last) continue;
+        if (c.lastIntegratedServerVersion > latestBefore) {
+          throw new TributaryError('BAD_SERVER_VERSION', `changeset based on server version ${c.lastIntegratedServerVersion}, the server is at ${latestBefore}`);
+        }
+        const result = merge.integrate(c);
+        if (result.version !== undefined) apply(rt, result.instructions);
+        last = c.clientVersion;
+        if (!inTime()) {
+          i++;
+          break;
+        }
       }
-      const result = merge.integrate(c);
-      if (result.version !== undefined) apply(rt, result.instructions);
-      last = c.clientVersion;
+      merge.flush();
     }
-    merge.finish();
-    tx.setUploadProgress(realmId, fileIdent, progress.clientVersion, progress.serverVersion, Date.now());
-    return rt.latestVersion();
+    if (i >= changesets.length) tx.setUploadProgress(rt.realmId, fileIdent, progress.clientVersion, progress.serverVersion, Date.now());
+    return { next: i, latest: rt.latestVersion() };
   }
 
   /** The next DOWNLOAD batch after `after`. */

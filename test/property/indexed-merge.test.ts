@@ -113,13 +113,17 @@ test('indexed upload and download integration equal the all-pairs algorithm', ()
     }
     try {
       for (const part of [uploads.slice(0, split), uploads.slice(split)]) {
-        const merge = new UploadIntegration(indexed.history, OWN, indexed.state);
+        const merge = new UploadIntegration(OWN, 2);
+        merge.use(indexed.history, indexed.state);
+        // A small budget: the entries arrive over several load() calls, as in a sliced upload.
+        let calls = 0;
+        while (!merge.load(0, () => ++calls % 3 !== 0));
         for (const u of part) {
           const r = merge.integrate(u);
           indexedOut.push(r.version === undefined ? undefined : r.instructions);
           if (r.version !== undefined) apply(indexed.state, r.instructions);
         }
-        merge.finish();
+        merge.flush();
       }
       expect([where, failed]).toEqual([where, null]);
     } catch (e) {

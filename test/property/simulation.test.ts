@@ -51,7 +51,9 @@ class SimServer {
 
   integrate(ident: number, changesets: LocalChangeset[]): void {
     // One UPLOAD message is one integration, as on the server (indexed, reciprocals written once).
-    const merge = new UploadIntegration(this.history, ident, { getSchema: (t) => this.state.getSchema(t) });
+    const merge = new UploadIntegration(ident);
+    merge.use(this.history, { getSchema: (t) => this.state.getSchema(t) });
+    if (changesets.length > 0) merge.load(changesets[0]!.baseServerVersion);
     for (const c of changesets) {
       const before = this.history.lastIntegratedClientVersion(ident);
       const result = merge.integrate({ clientVersion: c.clientVersion, lastIntegratedServerVersion: c.baseServerVersion, originTimestamp: c.originTimestamp, instructions: c.instructions });
@@ -66,7 +68,7 @@ class SimServer {
       (this as { state: MemoryState }).state = next;
       this.recordIntegrated(result.version);
     }
-    merge.finish();
+    merge.flush();
   }
 
   private recordIntegrated(version: number): void {

@@ -24,6 +24,7 @@ export class RealmStatements {
   readonly latest: Stmt;
   readonly setLatest: Stmt;
   readonly historyAfter: Stmt;
+  readonly historyAfterLimited: Stmt;
   readonly lastCumulative: Stmt;
   readonly insertHistory: Stmt;
   readonly clientFile: Stmt;
@@ -47,6 +48,9 @@ export class RealmStatements {
     this.setLatest = db.prepare('UPDATE realms SET latest_version = ?, latest_salt = ? WHERE id = ?');
     this.historyAfter = db.prepare(
       'SELECT version, origin_file_ident, origin_timestamp, client_version, changeset FROM history WHERE realm_id = ? AND version > ? ORDER BY version',
+    );
+    this.historyAfterLimited = db.prepare(
+      'SELECT version, origin_file_ident, origin_timestamp, client_version, changeset FROM history WHERE realm_id = ? AND version > ? ORDER BY version LIMIT ?',
     );
     this.lastCumulative = db.prepare('SELECT cumulative_bytes FROM history WHERE realm_id = ? AND version = ?').pluck();
     this.insertHistory = db.prepare(
@@ -133,13 +137,13 @@ export class SqliteRealmTransaction extends SqliteRealmState implements RealmTra
     return this.latestRow().salt;
   }
 
-  *entriesAfter(after: number): Iterable<HistoryEntry> {
+  *entriesAfter(after: number, limit?: number): Iterable<HistoryEntry> {
     const cached = this.access?.cachedRealm(this.realmId)?.historyAfter(after);
     if (cached) {
-      for (const e of cached) yield e.entry;
+      for (const e of limit === undefined ? cached : cached.slice(0, limit)) yield e.entry;
       return;
     }
-    const rows = this.st.historyAfter.all(this.realmId, after) as {
+    const rows = (limit === undefined ? this.st.historyAfter.all(this.realmId, after) : this.st.historyAfterLimited.all(this.realmId, after, limit)) as {
       version: number;
       origin_file_ident: number;
       origin_timestamp: number;

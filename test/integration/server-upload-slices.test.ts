@@ -1,0 +1,139 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { apply, canonicalState } from '../../src/changeset';
+import { decodeChangeset, encodeChangeset } from '../../src/changeset/codec';
+import type { Instruction } from '../../src/changeset/instructions';
+import { MemoryState } from '../../src/changeset/state';
+import { MemoryHistory, integrateUpload } from '../../src/merge';
+import { readAdminToken, Server, silentLogger } from '../../src/server';
+import { RawSyncClient } from '../helpers/server-process';
+
+// A big upload merged against a long history is integrated in slices (uploadSliceMs), one commit
+// job each: other sessions' uploads commit in between, a second UPLOAD of the same client that
+// arrives meanwhile waits for the first to finish, and the result is exactly what integrating the
+// same changesets in one go gives.
+
+const SCHEMA: Instruction = {
+  op: 'AddType',
+  type: 'Item',
+  primaryKey: 'id',
+  properties: [
+    { name: 'id', type: 'int', optional: false },
+    { name: 'label', type: 'string', optional: false },
+    { name: 'n', type: 'int', optional: false },
+  ],
+};
+const OBJECTS = 50;
+
+let dataPath: string;
+let server: Server;
+const clients: RawSyncClient[] = [];
+
+beforeEach(async () => {
+  dataPath = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-slices-'));
+  server = new Server({ dataPath, port: 0, address: '127.0.0.1', logger: silentLogger, uploadSliceMs: 1 });
+  await server.start();
+});
+
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await server.stop();
+  fs.rmSync(dataPath, { recursive: true, force: true });
+});
+
+async function session(realmPath: string) {
+  const c = await RawSyncClient.connect(`${server.url.replace('http', 'ws')}/sync`, readAdminToken(dataPath));
+  clients.push(c);
+  c.send({ type: 'BIND', session: 1, path: realmPath, needIdent: true });
+  const ident = await c.nextOf('IDENT', 1);
+  c.send({ type: 'IDENT', session: 1, fileIdent: ident.fileIdent, fileSalt: ident.fileSalt, serverVersion: 0, lastIntegratedClientVersion: 0, latestServerVersion: 0, latestServerVersionSalt: 0 });
+  await c.nextOf('DOWNLOAD', 1);
+  return { c, fileIdent: ident.fileIdent };
+}
+
+interface Changeset {
+  clientVersion: number;
+  lastIntegratedServerVersion: number;
+  originTimestamp: number;
+  instructions: Instruction[];
+}
+
+function upload(c: RawSyncClient, changesets: Changeset[], progressServerVersion: number): void {
+  c.send({
+    type: 'UPLOAD',
+    session: 1,
+    progressClientVersion: changesets[changesets.length - 1]!.clientVersion,
+    progressServerVersion,
+    changesets: changesets.map((x) => ({ clientVersion: x.clientVersion, lastIntegratedServerVersion: x.lastIntegratedServerVersion, originTimestamp: x.originTimestamp, data: encodeChangeset(x.instructions) })),
+  });
+}
+
+test('a big offline upload is merged in slices while another realm keeps committing, with the same result as in one go', async () => {
+  const writer = await session('/slices/shared');
+  const offline = await session('/slices/shared');
+  const bystander = await session('/slices/other');
+
+  // The writer creates the objects and then changes them many times (server versions 1..301).
+  const setup: Changeset = {
+    clientVersion: 1,
+    lastIntegratedServerVersion: 0,
+    originTimestamp: 1,
+    instructions: [SCHEMA, ...Array.from({ length: OBJECTS }, (_, i): Instruction => ({ op: 'Create', type: 'Item', id: i, values: { label: 'start', n: 0 } }))],
+  };
+  const writes: Changeset[] = Array.from({ length: 300 }, (_, k) => ({
+    clientVersion: k + 2,
+    lastIntegratedServerVersion: 1,
+    originTimestamp: 10 + 2 * k,
+    instructions: [{ op: 'Set', type: 'Item', id: (k * 7) % OBJECTS, values: { label: `w${k}` } }, { op: 'AddInteger', type: 'Item', id: (k * 7) % OBJECTS, property: 'n', delta: 1 }],
+  }));
+  upload(writer.c, [setup], 0);
+  await writer.c.next((m) => m.type === 'DOWNLOAD' && m.uploadClientVersion === 1);
+  upload(writer.c, writes, 1);
+  await writer.c.next((m) => m.type === 'DOWNLOAD' && m.uploadClientVersion === 301);
+  // The offline client saw only version 1, then made 400 changes to the same objects, sent as two
+  // UPLOAD messages back to back.
+  await offline.c.next((m) => m.type === 'DOWNLOAD' && m.serverVersion >= 1);
+  const mine: Changeset[] = Array.from({ length: 400 }, (_, k) => ({
+    clientVersion: k + 1,
+    lastIntegratedServerVersion: 1,
+    originTimestamp: 11 + 2 * (k % 300),
+    instructions: [{ op: 'Set', type: 'Item', id: (k * 3) % OBJECTS, values: { label: `o${k}` } }, { op: 'AddInteger', type: 'Item', id: (k * 3) % OBJECTS, property: 'n', delta: 10 }],
+  }));
+  const batchesBefore = server.stats.batches;
+  const bystanderAcks: number[] = [];
+  let offlineDone = false;
+  const offlineAck = offline.c.next((m) => m.type === 'DOWNLOAD' && m.uploadClientVersion === 400, 120_000).then(() => (offlineDone = true));
+  upload(offline.c, mine.slice(0, 200), 1);
+  upload(offline.c, mine.slice(200), 1);
+  // The bystander commits one changeset after another while the merge runs.
+  let v = 0;
+  while (!offlineDone && v < 200) {
+    v++;
+    upload(bystander.c, [{ clientVersion: v, lastIntegratedServerVersion: 0, originTimestamp: v, instructions: v === 1 ? [SCHEMA] : [{ op: 'Create', type: 'Item', id: v, values: { label: 'b', n: 0 } }] }], 0);
+    await bystander.c.next((m) => m.type === 'DOWNLOAD' && m.uploadClientVersion === v);
+    if (!offlineDone) bystanderAcks.push(v);
+  }
+  await offlineAck;
+  expect(bystanderAcks.length).toBeGreaterThan(1);
+  expect(server.stats.batches - batchesBefore).toBeGreaterThan(3);
+
+  // The same changesets integrated in one go, in memory, give the same state.
+  const history = new MemoryHistory();
+  const state = new MemoryState();
+  for (const [ident, list] of [[writer.fileIdent, [setup, ...writes]], [offline.fileIdent, mine]] as const) {
+    for (const c of list) {
+      const r = integrateUpload(history, ident, c, state);
+      if (r.version !== undefined) apply(state, r.instructions);
+    }
+  }
+  const check = await session('/slices/shared');
+  check.c.send({ type: 'STATE_REQUEST', session: 1 });
+  const snapshot = await check.c.nextOf('STATE', 1);
+  const server_ = new MemoryState();
+  apply(server_, decodeChangeset(snapshot.data));
+  expect(canonicalState(server_)).toEqual(canonicalState(state));
+  // Every increment of both clients counted.
+  const total = [...server_.objects('Item')].reduce((s, r) => s + (r.values.n as number), 0);
+  expect(total).toBe(300 + 400 * 10);
+});
