@@ -117,7 +117,7 @@ export class Connection {
   private dispatch(msg: ClientMessage): void {
     switch (msg.type) {
       case 'PING':
-        this.send({ type: 'PONG', timestamp: msg.timestamp });
+        this.trySend({ type: 'PONG', timestamp: msg.timestamp });
         return;
       case 'REFRESH':
         this.gated(() => this.refresh(msg.token));
@@ -202,14 +202,19 @@ export class Connection {
     }
   }
 
+  /**
+   * Encodes and sends. A message that cannot be encoded throws a coded error (OTHER_ERROR) before
+   * anything is sent, so the caller never advances a cursor past what the client did not get; the
+   * session then fails with that error and the client binds again from its own cursor.
+   */
   send(message: ServerMessage): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     let bytes: Uint8Array;
     try {
       bytes = encodeServerMessage(message);
     } catch (e) {
-      this.log.error('could not encode a server message', { type: message.type, error: e });
-      return;
+      this.log.error('could not encode a server message', { type: message.type, code: 'OTHER_ERROR', error: e });
+      throw new TributaryError('OTHER_ERROR', `the server could not encode a ${message.type} message`, { cause: e });
     }
     this.ws.send(bytes, { binary: true }, () => this.onSent());
   }
@@ -221,8 +226,17 @@ export class Connection {
     for (const fn of waiters) fn();
   }
 
+  /** Sends where a failure to encode can only be logged (errors, pongs). */
+  private trySend(message: ServerMessage): void {
+    try {
+      this.send(message);
+    } catch {
+      // logged by send()
+    }
+  }
+
   private sendError(session: number, err: TributaryError): void {
-    this.send({
+    this.trySend({
       type: 'ERROR',
       session,
       code: err.protocolCode ?? 101,

@@ -66,6 +66,12 @@ export const SERVER_OPTIONS = {
     description:
       'Memory for the newest history entries of active realms (encoded bytes; decoded copies take a few times more), so downloads and merges do not re-read and re-decode them; 0 turns the history cache off.',
   },
+  maxClockSkew: {
+    kind: 'duration',
+    default: 3600,
+    description:
+      "How far a changeset's timestamp may be ahead of the server's clock; an upload beyond it is refused with BAD_CHANGESET_HEADER (the device clock is wrong), so one client cannot drag every replica's clock into the future.",
+  },
   uploadSliceMs: {
     kind: 'integer',
     default: 20,

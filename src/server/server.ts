@@ -139,6 +139,7 @@ export class Server {
       downloadBatchBytes: o.downloadBatchBytes,
       maxBufferedBytes: o.maxBufferedBytes,
       maxPendingUploadBytes: o.maxPendingUploadBytes,
+      maxClockSkewMs: o.maxClockSkew * 1000,
     };
     let nextConnectionId = 1;
     this.httpServer.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {

@@ -1,4 +1,5 @@
 import { decodeChangeset } from '../changeset/codec';
+import { HLC_COUNTER_BITS, hlcPhysicalTime } from '../model/clock';
 import { TributaryError } from '../errors';
 import type {
   BindMessage,
@@ -30,6 +31,8 @@ export interface SessionHost {
 export interface SessionLimits {
   downloadBatchBytes: number;
   maxBufferedBytes: number;
+  /** How far (ms) a changeset's timestamp may be ahead of the server's clock (option maxClockSkew). */
+  maxClockSkewMs: number;
 }
 
 /**
@@ -283,6 +286,7 @@ export class Session implements RealmListener {
       if (c.lastIntegratedServerVersion < previousServer || c.lastIntegratedServerVersion > msg.progressServerVersion) {
         throw new TributaryError('BAD_CLIENT_VERSION', `changeset base server version ${c.lastIntegratedServerVersion} moves backwards or beyond the upload cursor`);
       }
+      checkTimestamp(c.clientVersion, c.originTimestamp, this.limits.maxClockSkewMs);
       previousClient = c.clientVersion;
       previousServer = c.lastIntegratedServerVersion;
       let instructions;
@@ -349,8 +353,9 @@ export class Session implements RealmListener {
             this.flushMarks();
             break;
           }
+          // Encoded and sent first: the cursor moves only past what the client was sent.
+          this.sendDownload(changesets, batch.latestVersion, batch.latestSalt, batch.remainingBytes, { serverVersion, lastIntegratedClientVersion: lic });
           this.cursor = { serverVersion, lastIntegratedClientVersion: lic };
-          this.sendDownload(changesets, batch.latestVersion, batch.latestSalt, batch.remainingBytes);
           this.flushMarks();
           // Caught up with what the read saw: newer versions wake the pump again (`wanted`).
           if (serverVersion >= batch.latestVersion) break;
@@ -363,13 +368,12 @@ export class Session implements RealmListener {
     }
   }
 
-  private sendDownload(changesets: DownloadChangeset[], latestVersion: number, latestSalt: number, remaining: number): void {
-    this.ackDirty = false;
+  private sendDownload(changesets: DownloadChangeset[], latestVersion: number, latestSalt: number, remaining: number, cursor = this.cursor): void {
     this.host.send({
       type: 'DOWNLOAD',
       session: this.id,
-      serverVersion: this.cursor.serverVersion,
-      lastIntegratedClientVersion: this.cursor.lastIntegratedClientVersion,
+      serverVersion: cursor.serverVersion,
+      lastIntegratedClientVersion: cursor.lastIntegratedClientVersion,
       latestServerVersion: latestVersion,
       latestServerVersionSalt: latestSalt,
       uploadClientVersion: this.acked.clientVersion,
@@ -377,6 +381,7 @@ export class Session implements RealmListener {
       downloadableBytes: remaining,
       changesets,
     });
+    this.ackDirty = false;
   }
 
   private flushMarks(): void {
@@ -384,6 +389,23 @@ export class Session implements RealmListener {
       const { requestId } = this.marks.shift()!;
       this.host.send({ type: 'MARK', session: this.id, requestId });
     }
+  }
+}
+
+/**
+ * A changeset timestamp is a hybrid logical clock value that every replica of the realm will
+ * observe: one far in the future would drag every clock there with it (and past 2^53 make them
+ * fail). So a timestamp more than the allowed skew ahead of the server's clock is refused; the
+ * client's device clock is wrong and must be fixed.
+ */
+function checkTimestamp(clientVersion: number, timestamp: number, maxSkewMs: number): void {
+  const limit = (Date.now() + maxSkewMs) * HLC_COUNTER_BITS;
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0 || timestamp > limit) {
+    const ahead = Number.isFinite(timestamp) ? `${Math.round((hlcPhysicalTime(timestamp) - Date.now()) / 1000)} s ahead of` : 'not comparable with';
+    throw new TributaryError(
+      'BAD_CHANGESET_HEADER',
+      `changeset ${clientVersion}: its timestamp is ${ahead} the server's clock (maxClockSkew ${Math.round(maxSkewMs / 1000)} s); fix the device clock`,
+    );
   }
 }
 
