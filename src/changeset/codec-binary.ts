@@ -93,6 +93,18 @@ export class Writer {
   }
 
   string(s: string): void {
+    // Names and short values are mostly ASCII: written directly, without a TextEncoder round trip.
+    const n = s.length;
+    if (n <= 64) {
+      let i = 0;
+      while (i < n && s.charCodeAt(i) < 0x80) i++;
+      if (i === n) {
+        this.uvarint(n);
+        this.ensure(n);
+        for (let k = 0; k < n; k++) this.buf[this.pos++] = s.charCodeAt(k);
+        return;
+      }
+    }
     this.bytes(encoder.encode(s));
   }
 
@@ -222,6 +234,12 @@ export class Reader {
       this.fail(`string of ${n} bytes exceeds the limit of ${maxBytes}`);
     }
     const bytes = this.raw(n);
+    if (n <= 64) {
+      // ASCII fast path (UTF-8 of ASCII is itself); anything else goes through the strict decoder.
+      let ascii = true;
+      for (let k = 0; k < n; k++) if (bytes[k]! >= 0x80) { ascii = false; break; }
+      if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+    }
     try {
       return decoder.decode(bytes);
     } catch {

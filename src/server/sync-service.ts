@@ -1,4 +1,5 @@
 import { apply } from '../changeset/apply';
+import { BufferedState } from '../changeset/buffered-state';
 import { encodeChangeset } from '../changeset/codec';
 import type { Instruction } from '../changeset/instructions';
 import { TributaryError } from '../errors';
@@ -291,6 +292,8 @@ export class SyncService {
       if (!merge) this.merges.set(key, (merge = new UploadIntegration(fileIdent)));
       merge.use(rt, rt);
       if (!merge.load(changesets[i]!.lastIntegratedServerVersion, inTime)) return { next: i, latest: rt.latestVersion() };
+      // Objects the slice edits again and again are read and written once.
+      const state = new BufferedState(rt);
       for (; i < changesets.length; i++) {
         const c = changesets[i]!;
         if (c.clientVersion <= last) continue;
@@ -298,13 +301,14 @@ export class SyncService {
           throw new TributaryError('BAD_SERVER_VERSION', `changeset based on server version ${c.lastIntegratedServerVersion}, the server is at ${latestBefore}`);
         }
         const result = merge.integrate(c);
-        if (result.version !== undefined) apply(rt, result.instructions);
+        if (result.version !== undefined) apply(state, result.instructions);
         last = c.clientVersion;
         if (!inTime()) {
           i++;
           break;
         }
       }
+      state.flush();
       merge.flush();
     }
     if (i >= changesets.length) tx.setUploadProgress(rt.realmId, fileIdent, progress.clientVersion, progress.serverVersion, Date.now());

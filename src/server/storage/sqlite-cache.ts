@@ -1,4 +1,5 @@
 import type { HistoryEntry } from '../../merge/integrate';
+import type { ObjectSchema } from '../../model';
 import type { ClientFileRecord, RealmRecord, StoredHistoryEntry } from './types';
 
 /** A history entry kept in memory: the stored form (sent in DOWNLOADs) and the decoded one (merged against). */
@@ -23,6 +24,8 @@ export class CachedRealm {
   historyBytes = 0;
   readonly files = new Map<number, ClientFileRecord>();
   readonly reciprocal = new Map<number, ReciprocalRange>();
+  /** The realm's schemas by type name, once read (every instruction applied looks its type up). */
+  schemas: Map<string, ObjectSchema> | undefined;
 
   constructor(public record: RealmRecord) {}
 

@@ -129,6 +129,24 @@ export class SqliteRealmTransaction extends SqliteRealmState implements RealmTra
     super(st, realmId);
   }
 
+  /** Schemas come from the realm's cache when there is one (decoded once, not per instruction). */
+  private cachedSchemas(): Map<string, ObjectSchema> | undefined {
+    const c = this.access?.cachedRealm(this.realmId);
+    if (!c) return undefined;
+    if (!c.schemas) c.schemas = new Map(super.schemas().map((s) => [s.name, s]));
+    return c.schemas;
+  }
+
+  override getSchema(type: string): ObjectSchema | undefined {
+    const cached = this.cachedSchemas();
+    return cached ? cached.get(type) : super.getSchema(type);
+  }
+
+  override putSchema(schema: ObjectSchema): void {
+    super.putSchema(schema);
+    this.cachedSchemas()?.set(schema.name, schema);
+  }
+
   latestVersion(): number {
     return this.latestRow().version;
   }
