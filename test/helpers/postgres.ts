@@ -2,20 +2,35 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { findPostgresBin } from './postgres-cluster';
 
 /** The test PostgreSQL (from the jest globalSetup or TRIBUTARY_TEST_PG_URL), or null. */
 export const testPgUrl: string | null = process.env.TRIBUTARY_TEST_PG_URL || null;
 
-/** `describe` when the test PostgreSQL is there, else `describe.skip` with the reason printed once. */
-export function describePostgres(name: string, fn: () => void): void {
-  if (testPgUrl) {
+/** `describe` when `skipReason` is null, else `describe.skip` with the reason printed once. */
+function describeUnless(skipReason: string | null, name: string, fn: () => void): void {
+  if (skipReason === null) {
     describe(name, fn);
     return;
   }
-  const reason = process.env.TRIBUTARY_TEST_PG_SKIP ?? 'TRIBUTARY_TEST_PG_URL is not set';
   // eslint-disable-next-line no-console
-  console.warn(`skipping PostgreSQL tests "${name}": ${reason}`);
+  console.warn(`skipping PostgreSQL tests "${name}": ${skipReason}`);
   describe.skip(name, fn);
+}
+
+/** `describe` when the test PostgreSQL is there, else `describe.skip` with the reason printed once. */
+export function describePostgres(name: string, fn: () => void): void {
+  describeUnless(testPgUrl ? null : (process.env.TRIBUTARY_TEST_PG_SKIP ?? 'TRIBUTARY_TEST_PG_URL is not set'), name, fn);
+}
+
+/**
+ * For tests that start a PostgreSQL cluster of their own (settings the shared one must not have,
+ * such as `wal_level = replica`): `describe` when the binaries are on this machine, else
+ * `describe.skip` saying so. The shared test PostgreSQL may come from TRIBUTARY_TEST_PG_URL
+ * without any binaries here, so {@link describePostgres} alone does not promise them.
+ */
+export function describePostgresBinaries(name: string, fn: () => void): void {
+  describeUnless(findPostgresBin() ? null : 'no PostgreSQL binaries to start a cluster with (install postgresql-15, or set TRIBUTARY_TEST_PG_BIN)', name, fn);
 }
 
 export function urlForDatabase(base: string, database: string): string {
