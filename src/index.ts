@@ -35,6 +35,7 @@ const Sync = {
   localListenerRealms: notifierApi.localListenerRealms,
   setListenerDirectory: notifierApi.setListenerDirectory,
   getListenerDirectory: notifierApi.getListenerDirectory,
+  setListenerLogger: notifierApi.setListenerLogger,
   /** The Data Adapter (API.md §4). */
   Adapter,
 };

@@ -199,7 +199,7 @@ function printList(argv: Record<string, unknown>): void {
       String(f.counts?.calls ?? '-'),
       String(f.counts?.errors ?? '-'),
       String(f.counts?.timeouts ?? '-'),
-      f.lastError ? `${f.lastError.at} ${f.lastError.message}`.slice(0, 80) : '-',
+      f.lastError ? `${f.lastError.at} ${f.lastError.message}`.slice(0, 120) : '-',
       path.relative(process.cwd(), f.file ?? '') || (f.file ?? ''),
     ]);
   }

@@ -1,3 +1,5 @@
+import { silentLogger, type Logger } from '../shared/logger';
+
 export type ProgressDirection = 'upload' | 'download';
 export type ProgressMode = 'reportIndefinitely' | 'forCurrentlyOutstandingWork';
 export type ProgressCallback = (transferred: number, transferable: number) => void;
@@ -19,6 +21,10 @@ interface Registration {
  */
 export class ProgressNotifier {
   private readonly registrations = new Set<Registration>();
+
+  /** `log`: where a callback's exception goes (it is caught so the session carries on). */
+  constructor(private readonly log: Pick<Logger, 'error'> = silentLogger) {}
+
   private readonly state = { upload: { transferred: 0, transferable: 0 }, download: { transferred: 0, transferable: 0 } };
 
   get active(): boolean {
@@ -58,7 +64,7 @@ export class ProgressNotifier {
     try {
       r.callback(transferred, transferable);
     } catch (e) {
-      console.error('tributary: a progress callback threw', e);
+      this.log.error('a progress callback threw', { direction: r.direction, error: e });
     }
   }
 

@@ -45,8 +45,30 @@ export function defaultFunctionName(file: string): string {
   return path.basename(file, path.extname(file));
 }
 
+/**
+ * Where in a file loading failed. `line` and `column` count from 1 (as editors show them);
+ * `lineText` is that line of the file, cut to {@link MAX_LINE_TEXT} characters.
+ */
+export interface SourceLocation {
+  /** The file, relative to the functions folder when it is inside it. */
+  file: string;
+  line: number;
+  column?: number;
+  lineText?: string;
+}
+
+/** Longer source lines (minified code) are cut in error reports. */
+const MAX_LINE_TEXT = 200;
+
 export class FunctionLoadError extends Error {
   override name = 'FunctionLoadError';
+  constructor(
+    message: string,
+    /** Set for syntax errors (JavaScript and TypeScript): the message then starts with `file:line:column: `. */
+    readonly location?: SourceLocation,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -123,38 +145,77 @@ function evaluate(file: string, context: LoadContext): Module {
   ) as NodeJS.Require;
   mod.require = localRequire;
 
-  const code = transpile(file, fs.readFileSync(file, 'utf8'));
+  const shown = displayName(file, context.root);
+  const code = transpile(file, shown, fs.readFileSync(file, 'utf8'));
   let wrapper: Function;
   try {
     wrapper = vm.compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname', 'console'], { filename: file });
   } catch (e) {
-    throw new FunctionLoadError(syntaxErrorText(e));
+    throw syntaxError(e, shown);
   }
   wrapper.call(mod.exports, mod.exports, localRequire, mod, file, path.dirname(file), context.console);
   mod.loaded = true;
   return mod;
 }
 
-/** A syntax error as Node prints it (location, source line, caret, message), without our frames. */
-function syntaxErrorText(e: unknown): string {
-  if (!isError(e) || !e.stack) return String(e);
-  const lines: string[] = [];
-  for (const line of e.stack.split('\n')) {
-    if (/^\s+at /.test(line)) break;
-    if (line.trim() !== '') lines.push(line);
-  }
-  return lines.join('\n');
+/** A file as error messages name it: relative to the functions folder when inside it. */
+function displayName(file: string, root: string): string {
+  return file.startsWith(root) ? file.slice(root.length) : file;
 }
 
-function transpile(file: string, source: string): string {
+/**
+ * A compile error of V8 as a {@link FunctionLoadError} whose first line carries the position and
+ * the message (`broken.js:4:3: SyntaxError: Unexpected token '}'`), followed by the source line
+ * and a caret. V8 keeps the column only in the text Node puts above the message in `stack`
+ * (`<file>:<line>`, the source line, a line of `^` under the offending token); without that text
+ * the error is reported as it is.
+ */
+function syntaxError(e: unknown, shown: string): FunctionLoadError {
+  if (!isError(e)) return new FunctionLoadError(String(e));
+  const headline = `${e.name}: ${e.message}`;
+  const [where, lineText, carets, blank] = (e.stack ?? '').split('\n');
+  const line = /:(\d+)$/.exec(where ?? '');
+  if (!line || where!.startsWith(headline)) return new FunctionLoadError(headline);
+  // The caret line is blank up to the token and `^` under it; an error at the end of the input
+  // (nothing to underline) leaves only the blank part.
+  const underline = carets !== undefined && blank === '' ? /^([ \t]*)\^*$/.exec(carets) : null;
+  const column = underline ? underline[1]!.length + 1 : undefined;
+  return located(headline, { file: shown, line: Number(line[1]), ...(column !== undefined ? { column } : {}), ...(lineText !== undefined ? { lineText } : {}) });
+}
+
+/** `file:line:column: headline`, then the source line and a caret under the column. */
+function located(headline: string, location: SourceLocation): FunctionLoadError {
+  const lineText = location.lineText === undefined ? undefined : location.lineText.slice(0, MAX_LINE_TEXT);
+  const at = `${location.file}:${location.line}${location.column !== undefined ? `:${location.column}` : ''}`;
+  let text = `${at}: ${headline}`;
+  if (lineText !== undefined) {
+    text += `\n${lineText}`;
+    if (location.column !== undefined && location.column <= lineText.length + 1) text += `\n${lineText.slice(0, location.column - 1).replace(/[^\t]/g, ' ')}^`;
+  }
+  return new FunctionLoadError(text, { ...location, ...(lineText !== undefined ? { lineText } : {}) });
+}
+
+interface EsbuildMessage {
+  text: string;
+  location?: { line: number; column: number; lineText?: string } | null;
+}
+
+function transpile(file: string, shown: string, source: string): string {
   const ext = path.extname(file);
   if (ext !== '.ts' && ext !== '.cts') return source.startsWith('#!') ? '//' + source : source;
   try {
     return transformSync(source, { loader: 'ts', format: 'cjs', target: 'node20', sourcefile: file, sourcemap: 'inline' }).code;
   } catch (e) {
-    const errors = (e as { errors?: { text: string; location?: { line: number; column: number } }[] }).errors;
-    const first = errors?.[0];
-    throw new FunctionLoadError(first ? `TypeScript: ${first.text}${first.location ? ` (${path.basename(file)}:${first.location.line}:${first.location.column})` : ''}` : errorText(e));
+    const errors = (e as { errors?: EsbuildMessage[] }).errors ?? [];
+    const first = errors[0];
+    if (!first) throw new FunctionLoadError(`TypeScript: ${errorText(e)}`);
+    const more = errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})` : '';
+    const headline = `TypeScript: ${first.text}${more}`;
+    const where = first.location;
+    if (!where) throw new FunctionLoadError(headline);
+    // esbuild counts columns from 0, in bytes of UTF-8; editors count characters from 1.
+    const column = where.lineText === undefined ? where.column + 1 : Buffer.from(where.lineText).subarray(0, where.column).toString().length + 1;
+    throw located(headline, { file: shown, line: where.line, column, ...(where.lineText !== undefined ? { lineText: where.lineText } : {}) });
   }
 }
 

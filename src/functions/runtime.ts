@@ -8,7 +8,7 @@ import { TributaryError } from '../errors';
 import { writeFileAtomic } from '../shared/atomic-file';
 import { silentLogger, type Logger } from '../shared/logger';
 import { FunctionLog } from './function-log';
-import { HANDLER_EVENTS, errorText, isError, defaultFunctionName, isFunctionFile, loadFunctionFile, type FunctionDefinition, type FunctionEvent, type Handler } from './loader';
+import { FunctionLoadError, HANDLER_EVENTS, errorText, isError, defaultFunctionName, isFunctionFile, loadFunctionFile, type FunctionDefinition, type FunctionEvent, type Handler, type SourceLocation } from './loader';
 
 /** What the runtime needs from the global notifier (src/notifier `Notifier`). */
 export interface NotifierLike {
@@ -52,6 +52,12 @@ export interface FunctionsRuntimeConfig {
    * share this process's package (the `tributary` CLI passes that). Others resolve as Node would.
    */
   modules?: Record<string, () => unknown>;
+  /**
+   * Least time between two writes of `functions.json` (ms, default {@link STATUS_INTERVAL_MS}).
+   * A change (a load, a call starting or ending, an error) is on disk within this time; a burst
+   * of changes costs one write per interval; `stop()` writes the final state.
+   */
+  statusIntervalMs?: number;
 }
 
 export type FunctionStatus = 'loaded' | 'failed' | 'unloaded';
@@ -65,7 +71,11 @@ export interface FunctionInfo {
   timeoutMs: number;
   loadedAt: string | null;
   reloads: number;
-  lastError: { message: string; at: string; during: string } | null;
+  /**
+   * The latest failure: `message` is one line (for a syntax error `file:line:column: SyntaxError: …`),
+   * `during` is `load` or the call (`onchange(/path)`), `location` is set for syntax errors.
+   */
+  lastError: { message: string; at: string; during: string; location?: SourceLocation } | null;
   counts: { calls: number; errors: number; timeouts: number; running: number };
 }
 
@@ -90,6 +100,8 @@ interface FunctionRecord {
 
 export const DEFAULT_FUNCTION_TIMEOUT_MS = 30_000;
 export const STATUS_FILE = 'functions.json';
+/** Default of {@link FunctionsRuntimeConfig.statusIntervalMs}. */
+export const STATUS_INTERVAL_MS = 1000;
 
 /**
  * Runs a folder of function files against a server's global notifier, with hot reload.
@@ -109,7 +121,9 @@ export const STATUS_FILE = 'functions.json';
  *   but the event it holds may no longer be readable (`oldRealm` in particular).
  * - **Logs**: `<logDir>/<name>.log` with a timestamp per line; lifecycle lines (`function loaded`,
  *   `function reloaded`, `function failed to load`, `function unloaded`) go to the structured log,
- *   and `<logDir>/functions.json` holds {@link list} for `tributary functions list`.
+ *   and `<logDir>/functions.json` holds {@link list} for `tributary functions list`, rewritten
+ *   at most once per `statusIntervalMs` (1 s) while anything in it changes, and on `stop()`; each
+ *   write is also emitted as a `status` event.
  *
  * Limits: functions share this process; a handler that blocks the event loop (an endless
  * synchronous loop) cannot be interrupted by the timeout.
@@ -125,6 +139,7 @@ export class FunctionsRuntime extends EventEmitter {
   readonly dir: string;
   readonly logDir: string;
   readonly timeoutMs: number;
+  readonly statusIntervalMs: number;
   private readonly log: Logger;
   private readonly config: FunctionsRuntimeConfig;
   private notifier: NotifierLike | null = null;
@@ -133,6 +148,7 @@ export class FunctionsRuntime extends EventEmitter {
   private readonly records = new Map<string, FunctionRecord>();
   private readonly queues = new Map<string, Promise<void>>();
   private statusTimer: NodeJS.Timeout | null = null;
+  private lastStatusWrite = -Infinity;
   private state: 'new' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(config: FunctionsRuntimeConfig) {
@@ -144,6 +160,9 @@ export class FunctionsRuntime extends EventEmitter {
     this.dir = path.resolve(config.dir);
     this.logDir = path.resolve(config.logDir);
     this.timeoutMs = timeoutMs;
+    const statusIntervalMs = config.statusIntervalMs ?? STATUS_INTERVAL_MS;
+    if (!(statusIntervalMs >= 0) || !Number.isFinite(statusIntervalMs)) throw new TributaryError('INVALID_ARGUMENT', `statusIntervalMs must be a number of milliseconds, got ${statusIntervalMs}`);
+    this.statusIntervalMs = statusIntervalMs;
     this.log = config.log ?? silentLogger;
   }
 
@@ -333,10 +352,12 @@ export class FunctionsRuntime extends EventEmitter {
 
   private loadFailed(rec: FunctionRecord, e: unknown, keepsWorking: boolean): void {
     const message = isError(e) && e.name === 'FunctionLoadError' ? e.message : errorText(e);
-    rec.lastError = { message: message.split('\n')[0]!, at: new Date().toISOString(), during: 'load' };
+    const location = e instanceof FunctionLoadError ? e.location : undefined;
+    rec.lastError = { message: message.split('\n')[0]!, at: new Date().toISOString(), during: 'load', ...(location ? { location } : {}) };
     if (!keepsWorking) rec.status = 'failed';
     rec.log.write('runtime', `failed to load: ${message}${keepsWorking ? '\nthe previous version keeps running' : ''}`);
-    this.log.error('function failed to load', { function: rec.name, file: rec.file, error: rec.lastError.message, previousVersion: keepsWorking ? 'kept running' : 'none' });
+    const where = location ? { position: `${location.file}:${location.line}${location.column !== undefined ? `:${location.column}` : ''}`, ...(location.lineText !== undefined ? { sourceLine: location.lineText } : {}) } : {};
+    this.log.error('function failed to load', { function: rec.name, file: rec.file, error: rec.lastError.message, ...where, previousVersion: keepsWorking ? 'kept running' : 'none' });
     this.emit('failed', rec.name, message);
   }
 
@@ -403,6 +424,7 @@ export class FunctionsRuntime extends EventEmitter {
     const started = Date.now();
     rec.counts.calls++;
     rec.counts.running++;
+    this.writeStatusSoon();
     let timedOut = false;
     const call = (async () => handler.call(def.receiver, arg))().then(
       () => {
@@ -427,25 +449,36 @@ export class FunctionsRuntime extends EventEmitter {
         rec.log.write('runtime', `on${event}(${realmPath}) has not finished after ${timeoutMs} ms; no longer waiting for it (later events of this realm proceed)`);
         this.log.warn('function handler timed out', { function: rec.name, event, path: realmPath, timeoutMs });
         this.writeStatusSoon();
-        void call.finally(() => rec.counts.running--);
+        void call.finally(() => {
+          rec.counts.running--;
+          this.writeStatusSoon();
+        });
         return;
       }
     } finally {
       clearTimeout(timer);
     }
     rec.counts.running--;
+    this.writeStatusSoon();
   }
 
+  /**
+   * Schedules a write of the status file: right away after a quiet spell, else when
+   * `statusIntervalMs` has passed since the last write. Changes made before the timer fires ride
+   * along, so a stream of calls costs one write per interval and the file lags by at most that.
+   */
   private writeStatusSoon(): void {
     if (this.statusTimer || this.state !== 'running') return;
+    const wait = Math.max(0, this.lastStatusWrite + this.statusIntervalMs - performance.now());
     this.statusTimer = setTimeout(() => {
       this.statusTimer = null;
       this.writeStatus();
-    }, 100);
+    }, wait);
     this.statusTimer.unref();
   }
 
   private writeStatus(): void {
+    this.lastStatusWrite = performance.now();
     const status = { pid: process.pid, state: this.state, dir: this.dir, updatedAt: new Date().toISOString(), functions: this.list() };
     try {
       fs.mkdirSync(this.logDir, { recursive: true });
@@ -453,6 +486,7 @@ export class FunctionsRuntime extends EventEmitter {
     } catch (e) {
       this.log.warn('could not write the functions status file', { logDir: this.logDir, error: e });
     }
+    this.emit('status', status);
   }
 }
 

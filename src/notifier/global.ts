@@ -2,7 +2,7 @@ import type { User } from '../client';
 import { realmBaseUrl } from '../admin-client';
 import { TributaryError } from '../errors';
 import type { Realm } from '../realm';
-import { DEFAULT_LISTENER_DIRECTORY, Notifier, type NotifierEvent, type NotifierHandler } from './notifier';
+import { DEFAULT_LISTENER_DIRECTORY, Notifier, type NotifierEvent, type NotifierHandler, type NotifierLogger } from './notifier';
 
 /** realm-js 2.23+ `RealmListenerConfiguration`. */
 export interface RealmListenerConfiguration {
@@ -19,6 +19,7 @@ export interface RealmListenerConfiguration {
  */
 let shared: Notifier | null = null;
 let listenerDirectory = DEFAULT_LISTENER_DIRECTORY;
+let listenerLog: NotifierLogger | null = null;
 
 /**
  * `Realm.Sync.addListener(serverUrl, adminUser, regex, event, callback)` or
@@ -50,7 +51,7 @@ export function addListener(a: string | RealmListenerConfiguration, b: User | No
         );
       }
     } else {
-      shared = new Notifier({ serverUrl, adminUser, directory: listenerDirectory, log: console });
+      shared = new Notifier({ serverUrl, adminUser, directory: listenerDirectory, ...(listenerLog ? { log: listenerLog } : {}) });
     }
     const notifier = shared;
     return notifier.addListener(regex, event, callback).catch(async (err) => {
@@ -91,6 +92,23 @@ export function setListenerDirectory(dir: string): void {
 
 export function getListenerDirectory(): string {
   return listenerDirectory;
+}
+
+/**
+ * Where the process-wide notifier reports what it cannot throw to a caller — a handler that
+ * failed (and its retries), a local copy it cannot open: `console`, or any logger with `error`
+ * (and optionally `warn`, `info`, `debug`) taking `(message, fields)`. Default (and `null`):
+ * nothing is reported. Like setListenerDirectory, it applies to the notifier the next
+ * addListener creates and throws while listeners are registered.
+ *
+ * @example
+ * Realm.Sync.setListenerLogger(console);
+ * await Realm.Sync.addListener(SERVER_URL, adminUser, '/private$', 'change', handleChange);
+ */
+export function setListenerLogger(log: NotifierLogger | null): void {
+  if (log !== null && typeof log?.error !== 'function') throw new TributaryError('INVALID_ARGUMENT', 'setListenerLogger expects a logger with an error(message, fields) method, or null');
+  if (shared && !shared.isClosed && shared.listenerCount > 0) throw new TributaryError('INVALID_ARGUMENT', 'Cannot change the listener logger while listeners are registered');
+  listenerLog = log;
 }
 
 /** The running process-wide notifier (tests, tools), or null. */

@@ -8,6 +8,7 @@ export {
   localListenerRealms,
   setListenerDirectory,
   getListenerDirectory,
+  setListenerLogger,
   sharedNotifier,
   type RealmListenerConfiguration,
 } from './global';

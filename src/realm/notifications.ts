@@ -1,4 +1,5 @@
 import { keyString, type ObjectKey } from '../model';
+import { silentLogger, type Logger } from '../shared/logger';
 import type { ChangeTracker, CommitChanges } from './change-tracker';
 import { diff, emptyChangeSet, isEmptyChangeSet, type CollectionChangeSet } from './collection-diff';
 
@@ -59,6 +60,8 @@ export class Notifications {
     private readonly tracker: ChangeTracker,
     private readonly realm: { readonly schema: unknown },
     private readonly exists: (type: string, key: string) => boolean,
+    /** Where a listener's exception goes (the Realm's `log`). */
+    private readonly log: Pick<Logger, 'error'> = silentLogger,
   ) {}
 
   // ---- realm listeners -----------------------------------------------------------------------
@@ -196,7 +199,7 @@ export class Notifications {
           fn();
         } catch (e) {
           // A failing listener must not stop the others, nor undo the commit it reports.
-          console.error('tributary: a change listener threw', e);
+          this.log.error('a change listener threw', { error: e });
         }
       }
     } finally {

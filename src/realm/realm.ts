@@ -12,6 +12,7 @@ import {
   type PrimitiveType,
   type Value,
 } from '../model';
+import { silentLogger, type Logger } from '../shared/logger';
 import { LocalWrite, Replica, defaultReplicaPath, parseRealmUrl } from '../store';
 import type { RealmContext, UpdateMode } from './context';
 import { createObject, linkKeyFor, updateMode } from './create';
@@ -38,6 +39,13 @@ export interface RealmConfiguration {
   sync?: SyncConfiguration;
   /** Accepted for compatibility; schema changes are additive and need no version. */
   schemaVersion?: number;
+  /**
+   * Where this realm reports what it cannot throw to a caller: an exception from a change
+   * listener (caught, so the other listeners still run and the commit stands) is logged at error
+   * level with the error. Default: dropped (Tributary never writes to the console itself; pass
+   * `console` or a structured logger to see them).
+   */
+  log?: Pick<Logger, 'error'>;
 }
 
 /**
@@ -103,13 +111,18 @@ export class Realm {
     else path = 'default.db';
     this.path = path;
     this.shared = acquireReplica(path, (p) => Replica.open({ path: p }));
-    this.notifications = new Notifications(this.shared.tracker, this, (type, key) => {
-      try {
-        return !!this.replica.getObject(type, parseKeyString(key));
-      } catch {
-        return false;
-      }
-    });
+    this.notifications = new Notifications(
+      this.shared.tracker,
+      this,
+      (type, key) => {
+        try {
+          return !!this.replica.getObject(type, parseKeyString(key));
+        } catch {
+          return false;
+        }
+      },
+      config.log ?? silentLogger,
+    );
     this.ctx = this.makeContext();
     try {
       if (sync) {

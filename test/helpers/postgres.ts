@@ -2,20 +2,37 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { findPostgresBin } from './postgres-cluster';
+
+const REPO = path.resolve(__dirname, '..', '..');
 
 /** The test PostgreSQL (from the jest globalSetup or TRIBUTARY_TEST_PG_URL), or null. */
 export const testPgUrl: string | null = process.env.TRIBUTARY_TEST_PG_URL || null;
 
-/** `describe` when the test PostgreSQL is there, else `describe.skip` with the reason printed once. */
-export function describePostgres(name: string, fn: () => void): void {
-  if (testPgUrl) {
+/** `describe` when `skipReason` is null, else `describe.skip` with the reason printed once. */
+function describeUnless(skipReason: string | null, name: string, fn: () => void): void {
+  if (skipReason === null) {
     describe(name, fn);
     return;
   }
-  const reason = process.env.TRIBUTARY_TEST_PG_SKIP ?? 'TRIBUTARY_TEST_PG_URL is not set';
   // eslint-disable-next-line no-console
-  console.warn(`skipping PostgreSQL tests "${name}": ${reason}`);
+  console.warn(`skipping PostgreSQL tests "${name}": ${skipReason}`);
   describe.skip(name, fn);
+}
+
+/** `describe` when the test PostgreSQL is there, else `describe.skip` with the reason printed once. */
+export function describePostgres(name: string, fn: () => void): void {
+  describeUnless(testPgUrl ? null : (process.env.TRIBUTARY_TEST_PG_SKIP ?? 'TRIBUTARY_TEST_PG_URL is not set'), name, fn);
+}
+
+/**
+ * For tests that start a PostgreSQL cluster of their own (settings the shared one must not have,
+ * such as `wal_level = replica`): `describe` when the binaries are on this machine, else
+ * `describe.skip` saying so. The shared test PostgreSQL may come from TRIBUTARY_TEST_PG_URL
+ * without any binaries here, so {@link describePostgres} alone does not promise them.
+ */
+export function describePostgresBinaries(name: string, fn: () => void): void {
+  describeUnless(findPostgresBin() ? null : 'no PostgreSQL binaries to start a cluster with (install postgresql-15, or set TRIBUTARY_TEST_PG_BIN)', name, fn);
 }
 
 export function urlForDatabase(base: string, database: string): string {
@@ -71,11 +88,33 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
   return { name, url, sql, dispose, [Symbol.asyncDispose]: dispose };
 }
 
-/** The Pagila sample (schema + data), or null when it is not on this machine. */
+/**
+ * Where the Pagila sample is looked for: the folder in TRIBUTARY_PAGILA_DIR when it is set (and
+ * only there), else `../shared/data/pagila` beside the repository (where the workplace keeps it).
+ */
+export function pagilaLocation(): { dir: string; from: string } {
+  const fromEnv = process.env.TRIBUTARY_PAGILA_DIR;
+  if (fromEnv) return { dir: path.resolve(fromEnv), from: 'TRIBUTARY_PAGILA_DIR' };
+  return { dir: path.resolve(REPO, '..', 'shared', 'data', 'pagila'), from: 'beside the repository' };
+}
+
+/** The Pagila sample folder (pagila-schema.sql and pagila-data.sql), or null when it is not there. */
 export function pagilaDir(): string | null {
-  const candidates = [process.env.TRIBUTARY_PAGILA_DIR, '/work/shared/data/pagila'].filter((d): d is string => !!d);
-  for (const d of candidates) if (fs.existsSync(path.join(d, 'pagila-schema.sql')) && fs.existsSync(path.join(d, 'pagila-data.sql'))) return d;
-  return null;
+  const { dir } = pagilaLocation();
+  return fs.existsSync(path.join(dir, 'pagila-schema.sql')) && fs.existsSync(path.join(dir, 'pagila-data.sql')) ? dir : null;
+}
+
+/** {@link describePostgres} for tests that load Pagila: they also need the sample and psql, else they skip saying which is missing. */
+export function describePagila(name: string, fn: () => void): void {
+  const { dir, from } = pagilaLocation();
+  const skipReason = !testPgUrl
+    ? (process.env.TRIBUTARY_TEST_PG_SKIP ?? 'TRIBUTARY_TEST_PG_URL is not set')
+    : !pagilaDir()
+      ? `no Pagila sample (pagila-schema.sql, pagila-data.sql) in ${dir} (${from}); set TRIBUTARY_PAGILA_DIR to its folder`
+      : !hasPsql()
+        ? 'psql is not installed (it loads Pagila)'
+        : null;
+  describeUnless(skipReason, name, fn);
 }
 
 /** Loads Pagila with psql (its data is COPY … FROM stdin, which node-postgres cannot run as text). */

@@ -95,9 +95,13 @@ describe('Adapter instruction stream', () => {
     await step(() => w.delete(w.objectForPrimaryKey('Person', 'bob')));
     await step(() => w.delete(w.objects('Dog')));
     await step(() => w.deleteAll());
-    await waitFor(() => txs.length >= 10, 15_000, 'ten transactions');
-    await new Promise((r) => setTimeout(r, 200));
-    expect(txs).toHaveLength(10);
+    // A marker transaction after the scripted ones: the Adapter hands transactions over in order,
+    // so once the marker is here everything the ten produced is here too, and nothing more.
+    await step(() => w.create('Dog', { name: 'marker' }));
+    const isMarker = (tx: AdapterInstruction[]) => tx.some((i) => i.type === 'INSERT' && (i as unknown as { values: { name?: string } }).values.name === 'marker');
+    await waitFor(() => txs.some(isMarker), 15_000, 'the marker transaction');
+    expect(txs).toHaveLength(11);
+    expect(txs.pop()).toEqual([{ type: 'INSERT', object_type: 'Dog', identity: expect.any(String), values: { name: 'marker' } }]);
 
     const dog = (txs[1][3] as { identity: string }).identity;
     expect(typeof dog).toBe('string');
@@ -218,12 +222,14 @@ describe('Adapter filters and writes', () => {
     local.write(() => local.create('Dog', { name: 'from-adapter' }));
     await local.syncSession!.uploadAllLocalChanges(10_000);
     await waitFor(() => w.objects<any>('Dog').some((d) => d.name === 'from-adapter'), 15_000, 'client sees the adapter write');
+    // The client writes after it has seen the Adapter's write, so the server orders that write
+    // before this one: were the Adapter's write to come back through current(), it would arrive
+    // before 'later'. Waiting for 'later' is waiting past it.
     w.write(() => w.create('Dog', { name: 'later' }));
     await fx.upload(w);
-    await waitFor(() => txs.length >= 2, 15_000, 'client write after');
-    await new Promise((r) => setTimeout(r, 300));
-    const names = txs.flat().filter((i) => i.type === 'INSERT').map((i) => (i as unknown as { values: { name: string } }).values.name);
-    expect(names).toEqual(['from-client', 'later']);
+    const names = () => txs.flat().filter((i) => i.type === 'INSERT').map((i) => (i as unknown as { values: { name: string } }).values.name);
+    await waitFor(() => names().includes('later'), 15_000, 'the client write after it');
+    expect(names()).toEqual(['from-client', 'later']);
     local.close();
     adapter.close();
   });
@@ -244,8 +250,15 @@ describe('Adapter filters and writes', () => {
     const second: AdapterInstruction[][] = [];
     const a2 = newAdapter((x: string) => x === p, second, 'resume');
     await waitFor(() => second.length >= 1, 15_000, 'two');
-    await new Promise((r) => setTimeout(r, 300));
-    expect(second).toEqual([[{ type: 'INSERT', object_type: 'Dog', identity: expect.any(String), values: { name: 'two' } }]]);
+    // A later write as the marker: transactions come in order, so anything the new Adapter would
+    // hand over again (the bootstrap, 'one') arrives before it.
+    w.write(() => w.create('Dog', { name: 'three' }));
+    await fx.upload(w);
+    await waitFor(() => second.flat().some((i) => i.type === 'INSERT' && (i as unknown as { values: { name: string } }).values.name === 'three'), 15_000, 'three');
+    expect(second).toEqual([
+      [{ type: 'INSERT', object_type: 'Dog', identity: expect.any(String), values: { name: 'two' } }],
+      [{ type: 'INSERT', object_type: 'Dog', identity: expect.any(String), values: { name: 'three' } }],
+    ]);
     a2.close();
   });
 });

@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FunctionLog } from '../../src/functions';
+import { User } from '../../src/client';
+import { FunctionLog, STATUS_FILE, STATUS_INTERVAL_MS, type FunctionInfo } from '../../src/functions';
+import { Realm } from '../../src/realm';
 import { Server, readAdminToken, silentLogger } from '../../src/server';
 
 const BIN = path.resolve(__dirname, '..', '..', 'bin', 'tributary.js');
@@ -13,28 +15,78 @@ interface Run {
   stderr: string;
 }
 
-/** Runs `tributary <args>`; with `until`, sends SIGTERM once stdout matches it. */
-function tributary(args: string[], options: { cwd?: string; until?: RegExp; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    for (const k of Object.keys(env)) if (k.startsWith('TRIBUTARY_')) delete env[k];
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? os.tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`tributary ${args.join(' ')} did not finish\n${stdout}\n${stderr}`));
-    }, options.timeoutMs ?? 30_000);
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (options.until?.test(stdout)) child.kill('SIGTERM');
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
+/** A running `tributary` child. */
+interface Child {
+  readonly stdout: string;
+  /** Resolves once stdout matches `pattern`; rejects when the child exits first or after `timeoutMs`. */
+  output(pattern: RegExp, what: string, timeoutMs?: number): Promise<void>;
+  /** Sends SIGTERM and waits for the exit. */
+  stop(): Promise<Run>;
+  readonly done: Promise<Run>;
+}
+
+/** Starts `tributary <args>` (no TRIBUTARY_* variables from this environment); killed after `timeoutMs`. */
+function launch(args: string[], options: { cwd?: string; timeoutMs?: number } = {}): Child {
+  const env = { ...process.env };
+  for (const k of Object.keys(env)) if (k.startsWith('TRIBUTARY_')) delete env[k];
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: options.cwd ?? os.tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  let exited = false;
+  const watchers = new Set<() => void>();
+  const killer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    for (const w of [...watchers]) w();
   });
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<Run>((resolve) =>
+    child.once('exit', (code) => {
+      exited = true;
+      clearTimeout(killer);
+      for (const w of [...watchers]) w();
+      resolve({ code, stdout, stderr });
+    }),
+  );
+  return {
+    get stdout() {
+      return stdout;
+    },
+    done,
+    output(pattern, what, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => finish(new Error(`timed out after ${timeoutMs} ms waiting for ${what} from tributary ${args.join(' ')}\n${stdout}\n${stderr}`)), timeoutMs);
+        const check = () => {
+          if (pattern.test(stdout)) finish();
+          else if (exited) finish(new Error(`tributary ${args.join(' ')} exited before ${what}\n${stdout}\n${stderr}`));
+        };
+        const finish = (error?: Error) => {
+          clearTimeout(timer);
+          watchers.delete(check);
+          if (error) reject(error);
+          else resolve();
+        };
+        watchers.add(check);
+        check();
+      });
+    },
+    stop() {
+      if (!exited) child.kill('SIGTERM');
+      return done;
+    },
+  };
+}
+
+/** Runs `tributary <args>` to its end; with `until`, sends SIGTERM once stdout matches it. */
+async function tributary(args: string[], options: { cwd?: string; until?: RegExp; timeoutMs?: number } = {}): Promise<Run> {
+  const child = launch(args, options);
+  if (options.until) {
+    await child.output(options.until, String(options.until), options.timeoutMs ?? 30_000);
+    return child.stop();
+  }
+  const run = await child.done;
+  if (run.code === null) throw new Error(`tributary ${args.join(' ')} did not finish\n${run.stdout}\n${run.stderr}`);
+  return run;
 }
 
 let work: string;
@@ -132,15 +184,108 @@ test('tributary token prints the admin token; functions runs against the server 
   }
 });
 
-test('functions logs --follow prints lines as they are written', async () => {
+async function waitFor<T>(what: string, probe: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('while the runtime runs, functions list shows its calls within a second of them, and syntax errors with their position', async () => {
+  const dataPath = path.join(work, 'status-data');
+  const server = new Server({ dataPath, port: 0, address: '127.0.0.1', logger: silentLogger });
+  await server.start();
+  const dir = path.join(work, 'status-fns');
+  const logs = path.join(work, 'status-logs');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'counter.js'), "module.exports = { pathRegex: '/counted$', onchange(e) { console.log('call', e.realm.objects('Item').length); } };");
+  fs.writeFileSync(path.join(dir, 'broken.js'), 'module.exports = {\n  onchange(e) {\n    return (\n  }\n};\n');
+  const badTs = 'export default { onchange(e: unknown) { const n: number = ; } };';
+  fs.writeFileSync(path.join(dir, 'broken-types.ts'), `const ok: number = 1;\n${badTs}\n`);
+  const runtime = launch(['functions', dir, '--server', server.url, '--admin-token-file', path.join(dataPath, 'keys', 'admin.json'), '--logs', logs, '--listener-dir', path.join(work, 'status-listener')], { timeoutMs: 90_000 });
+  let user: User | undefined;
+  let realm: Realm | undefined;
+  try {
+    await runtime.output(/"msg":"functions runtime started"/, 'the runtime to start', 30_000);
+    const failures = runtime.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((r) => r.msg === 'function failed to load');
+    const tsColumn = badTs.indexOf('= ;') + 3;
+    expect(failures.sort((a, b) => String(a.function).localeCompare(String(b.function)))).toEqual([
+      expect.objectContaining({ level: 'error', function: 'broken', error: "broken.js:4:3: SyntaxError: Unexpected token '}'", position: 'broken.js:4:3', sourceLine: '  }' }),
+      expect.objectContaining({ level: 'error', function: 'broken-types', error: `broken-types.ts:2:${tsColumn}: TypeScript: Unexpected ";"`, position: `broken-types.ts:2:${tsColumn}`, sourceLine: badTs }),
+    ]);
+
+    const statusFile = path.join(logs, STATUS_FILE);
+    const counterLog = path.join(logs, 'counter.log');
+    const callLines = () => (fs.existsSync(counterLog) ? fs.readFileSync(counterLog, 'utf8').split('\n').filter((l) => / log +call /.test(l)) : []);
+    /** The first status that accounts for every call logged so far, all of them finished. */
+    const settled = (atLeast: number) =>
+      waitFor(`functions.json to count ${atLeast}+ finished calls of counter`, () => {
+        if (!fs.existsSync(statusFile)) return false;
+        const status = JSON.parse(fs.readFileSync(statusFile, 'utf8')) as { state: string; updatedAt: string; functions: FunctionInfo[] };
+        const counts = status.functions.find((f) => f.name === 'counter')?.counts;
+        const calls = callLines();
+        return counts && counts.calls >= atLeast && counts.calls === calls.length && counts.running === 0 ? { status, lastCall: calls[calls.length - 1]! } : false;
+      });
+
+    user = await User.register(server.url, 'counting', 'secret', { connection: { backoff: { initialMs: 20, maxMs: 200 } } });
+    realm = await Realm.open({ schema: [{ name: 'Item', properties: { n: 'int' } }], sync: { user, url: `realm://127.0.0.1:${server.port}/~/counted` }, path: path.join(work, 'counting.db') } as any);
+    for (const round of [1, 2]) {
+      realm.write(() => realm!.create('Item', { n: round }));
+      await waitFor(`the call that sees item ${round}`, () => callLines().some((l) => l.endsWith(`call ${round}`)));
+      const { status, lastCall } = await settled(round);
+      expect(status.state).toBe('running');
+      // Written when the call ended or at most one interval after the previous write; the rest is
+      // timer lateness on a busy machine.
+      expect(Date.parse(status.updatedAt) - Date.parse(lastCall.split(' ')[0]!)).toBeLessThan(STATUS_INTERVAL_MS + 1500);
+    }
+
+    const calls = callLines().length;
+    const listed = await tributary(['functions', 'list', '--logs', logs, '--json']);
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    const functions = JSON.parse(listed.stdout) as FunctionInfo[];
+    expect(functions.find((f) => f.name === 'counter')).toMatchObject({ status: 'loaded', counts: { calls, errors: 0, running: 0 } });
+    expect(functions.find((f) => f.name === 'broken')).toMatchObject({
+      status: 'failed',
+      lastError: { during: 'load', message: "broken.js:4:3: SyntaxError: Unexpected token '}'", location: { file: 'broken.js', line: 4, column: 3, lineText: '  }' } },
+    });
+    expect(functions.find((f) => f.name === 'broken-types')).toMatchObject({ status: 'failed', lastError: { location: { file: 'broken-types.ts', line: 2, column: tsColumn, lineText: badTs } } });
+    const table = await tributary(['functions', 'list', '--logs', logs]);
+    expect(table.stdout).toMatch(new RegExp(`\\ncounter +loaded +change +${calls} +0 +0 +- `));
+    expect(table.stdout).toMatch(/\nbroken +failed +- +0 +0 +0 +\S+Z broken\.js:4:3: SyntaxError: Unexpected token '\}' /);
+    expect(table.stdout).toMatch(/\(runtime pid \d+, status of /);
+  } finally {
+    realm?.close();
+    user?.logout();
+    const run = await runtime.stop();
+    await server.stop();
+    expect(run.code).toBe(0);
+  }
+  expect(JSON.parse(fs.readFileSync(path.join(logs, STATUS_FILE), 'utf8'))).toMatchObject({ state: 'stopped' });
+});
+
+test('functions logs --follow prints the lines written after it started', async () => {
   const logs = path.join(work, 'follow-logs');
   const log = new FunctionLog(logs, 'chatty');
   log.write('log', 'before');
-  const child = tributary(['functions', 'logs', 'chatty', '--logs', logs, '--follow'], { until: /after 2/ });
-  await new Promise((r) => setTimeout(r, 1500));
-  log.write('log', 'after 1');
-  log.write('log', 'after 2');
-  const run = await child;
-  log.close();
-  expect(run.stdout).toMatch(/log +before\n.*log +after 1\n.*log +after 2\n/);
+  const child = launch(['functions', 'logs', 'chatty', '--logs', logs, '--lines', '1', '--follow']);
+  try {
+    // The command reads the end of the file as it prints the last lines, in the same synchronous
+    // step: once `before` is out, anything appended can only be printed by following.
+    await child.output(/log +before\n/, 'the last line');
+    log.write('log', 'after 1');
+    log.write('log', 'after 2');
+    await child.output(/log +after 2\n/, 'the followed lines');
+  } finally {
+    log.close();
+  }
+  const run = await child.stop();
+  expect(run).toMatchObject({ code: 0, stderr: '' });
+  expect(run.stdout).toMatch(/^\S+Z log +before\n\S+Z log +after 1\n\S+Z log +after 2\n$/);
 });

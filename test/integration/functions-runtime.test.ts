@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FunctionLog, FunctionsRuntime, functionsOptionsMarkdownTable, lastLines, loadFunctionFile, parseMilliseconds, resolveFunctionsOptions, type NotifierLike } from '../../src/functions';
+import { FunctionLoadError, FunctionLog, FunctionsRuntime, STATUS_INTERVAL_MS, functionsOptionsMarkdownTable, lastLines, loadFunctionFile, parseMilliseconds, resolveFunctionsOptions, type FunctionInfo, type NotifierLike } from '../../src/functions';
 import { JsonLogger } from '../../src/shared/logger';
 
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'functions');
@@ -91,12 +91,37 @@ describe('function files', () => {
       ['regex.js', "module.exports = { pathRegex: '(', onchange() {} };", /not a valid regular expression/],
       ['throws.js', "throw new Error('boom at load');", /evaluating the file threw: Error: boom at load/],
       ['name.js', "module.exports = { name: '../etc', onchange() {} };", /name must be/],
-      ['types.ts', 'const x: number = ;\nexport default { onchange() {} };', /TypeScript: .*types\.ts:1/],
+      ['types.ts', 'const x: number = ;\nexport default { onchange() {} };', /^types\.ts:1:19: TypeScript: Unexpected ";"\n/],
       ['timeout.js', 'module.exports = { timeoutMs: -1, onchange() {} };', /timeoutMs must be/],
     ];
     for (const [file, text, reason] of cases) {
       fs.writeFileSync(path.join(dir, file), text);
       expect(() => loadFunctionFile(path.join(dir, file), { console: quietConsole() })).toThrow(reason);
+    }
+  });
+
+  test('syntax errors name the file, line and column, and show the source line with a caret', () => {
+    const dir = tmp('trib-fn-syntax-');
+    fs.mkdirSync(path.join(dir, 'lib'));
+    const cases: [string, string, string, { line: number; column: number; lineText: string }][] = [
+      ['broken.js', 'module.exports = {\n  onchange(e) {\n    return (\n  }\n};\n', "broken.js:4:3: SyntaxError: Unexpected token '}'", { line: 4, column: 3, lineText: '  }' }],
+      ['tabs.cjs', '#!/usr/bin/env node\nmodule.exports = {\n\tonchange(e) { let let = 1; },\n};\n', "tabs.cjs:3:20: SyntaxError: let is disallowed as a lexically bound name", { line: 3, column: 20, lineText: '\tonchange(e) { let let = 1; },' }],
+      ['typed.ts', 'const price: number = 1;\nconst label = "é€"; const x: number = ;\nexport default { onchange() {} };\n', 'typed.ts:2:39: TypeScript: Unexpected ";"', { line: 2, column: 39, lineText: 'const label = "é€"; const x: number = ;' }],
+      ['uses-helper.js', "require('./lib/helper'); module.exports = { onchange() {} };", "lib/helper.js:1:13: SyntaxError: Unexpected end of input", { line: 1, column: 13, lineText: 'exports.x = ' }],
+    ];
+    fs.writeFileSync(path.join(dir, 'lib', 'helper.js'), 'exports.x = ');
+    for (const [file, text, headline, where] of cases) {
+      fs.writeFileSync(path.join(dir, file), text);
+      let error: unknown;
+      try {
+        loadFunctionFile(path.join(dir, file), { console: quietConsole(), functionsDir: dir });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(FunctionLoadError);
+      const { message, location } = error as FunctionLoadError;
+      const caret = where.lineText.slice(0, where.column - 1).replace(/[^\t]/g, ' ') + '^';
+      expect({ file, message, location }).toEqual({ file, message: `${headline}\n${where.lineText}\n${caret}`, location: { file: headline.split(':')[0], ...where } });
     }
   });
 
@@ -177,8 +202,8 @@ describe('FunctionsRuntime (fake notifier, real folder watcher)', () => {
     await runtime?.stop();
   });
 
-  async function start(timeoutMs = 30_000): Promise<void> {
-    runtime = new FunctionsRuntime({ dir, serverUrl: 'http://127.0.0.1:1', notifier, logDir, timeoutMs, log: new JsonLogger('debug', {}, (l) => logLines.push(l)) });
+  async function start(timeoutMs = 30_000, statusIntervalMs?: number): Promise<void> {
+    runtime = new FunctionsRuntime({ dir, serverUrl: 'http://127.0.0.1:1', notifier, logDir, timeoutMs, statusIntervalMs, log: new JsonLogger('debug', {}, (l) => logLines.push(l)) });
     await runtime.start();
   }
   const info = (name: string) => runtime.list().find((f) => f.name === name);
@@ -291,6 +316,41 @@ describe('FunctionsRuntime (fake notifier, real folder watcher)', () => {
     });
     expect(status.state).toBe('running');
     expect(status.functions.map((f: { name: string; status: string }) => `${f.name}:${f.status}`).sort()).toEqual(['b:failed', 'same:loaded']);
+  });
+
+  test('the status file follows the calls: at most one write per interval while they go on, the final counts within one interval, and a write on stop', async () => {
+    type Status = { state: string; functions: FunctionInfo[] };
+    const interval = 250;
+    fs.writeFileSync(path.join(dir, 'tick.js'), 'module.exports = { onchange() {} };');
+    const writes: { at: number; status: Status }[] = [];
+    await start(30_000, interval);
+    expect(new FunctionsRuntime({ dir, serverUrl: 'http://127.0.0.1:1', notifier, logDir }).statusIntervalMs).toBe(STATUS_INTERVAL_MS);
+    runtime.on('status', (status: Status) => writes.push({ at: performance.now(), status }));
+    const calls = (w: { status: Status }) => w.status.functions.find((f) => f.name === 'tick')!.counts;
+
+    const from = performance.now();
+    let delivered = 0;
+    while (performance.now() - from < 6 * interval) {
+      await notifier.deliver('change', '/u/x', { path: '/u/x' });
+      delivered++;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const lastCallEnded = performance.now();
+    const final = await waitFor('a status with every call', () => writes.find((w) => calls(w).calls === delivered && calls(w).running === 0), 5000);
+    const during = writes.filter((w) => w.at <= lastCallEnded);
+    expect(delivered).toBeGreaterThan(20);
+    // Leading write right after the first call, then one per interval at most.
+    expect(during.length).toBeGreaterThanOrEqual(2);
+    expect(during.length).toBeLessThanOrEqual(Math.floor((lastCallEnded - from) / interval) + 1);
+    for (let i = 1; i < writes.length; i++) expect(writes[i]!.at - writes[i - 1]!.at).toBeGreaterThanOrEqual(interval - 20);
+    expect(during.map((w) => calls(w).calls)).toEqual([...during.map((w) => calls(w).calls)].sort((a, b) => a - b));
+    expect(final.at - lastCallEnded).toBeLessThanOrEqual(interval + 500);
+    const onDisk = JSON.parse(fs.readFileSync(path.join(logDir, 'functions.json'), 'utf8')) as Status;
+    expect({ state: onDisk.state, counts: onDisk.functions[0]!.counts }).toEqual({ state: 'running', counts: { calls: delivered, errors: 0, timeouts: 0, running: 0 } });
+
+    const before = writes.length;
+    await runtime.stop();
+    expect(writes.slice(before).map((w) => w.status.state)).toEqual(['stopped']);
   });
 
   test('stop() unregisters everything and leaves an injected notifier open', async () => {

@@ -303,6 +303,50 @@ describe('Realm.Sync API', () => {
     expect(fs.existsSync(path.join(dir, 'realms', fx.writer.identity, 'api.db'))).toBe(true);
   });
 
+  test('setListenerLogger: the process-wide notifier reports a failed handler there; by default nowhere, not the console', async () => {
+    const p = fx.userPath('logged');
+    const w = fx.open(p, [Item]);
+    await fx.upload(w);
+    Realm.Sync.setListenerDirectory(path.join(fx.dir, 'logged-listener'));
+    const consoleCalls = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) => jest.spyOn(console, m).mockImplementation(() => undefined));
+    /** A change handler that fails on its first call only (the retry then succeeds). */
+    const failingOnce = () => {
+      const handler = Object.assign(
+        () => {
+          if (++handler.calls === 1) throw new Error('handler broke');
+        },
+        { calls: 0 },
+      );
+      return handler;
+    };
+    try {
+      expect(() => Realm.Sync.setListenerLogger({} as never)).toThrow(/error\(message, fields\)/);
+      const logged: [string, Record<string, unknown> | undefined][] = [];
+      Realm.Sync.setListenerLogger({ error: (msg, fields) => void logged.push([msg, fields]) });
+      const first = failingOnce();
+      await Realm.Sync.addListener(fx.realmUrl, fx.admin, '/logged$', 'change', first);
+      expect(() => Realm.Sync.setListenerLogger(null)).toThrow(/while listeners are registered/);
+      w.write(() => w.create('Item', { id: 1, v: 1, s: '' }));
+      await fx.upload(w);
+      await waitFor(() => first.calls === 2, 15_000, 'the retry after the failure');
+      expect(logged).toEqual([['notifier handler failed; retrying', expect.objectContaining({ path: p, event: 'change', attempt: 1, error: expect.objectContaining({ message: 'handler broke' }) })]]);
+      await Realm.Sync.removeAllListeners();
+
+      Realm.Sync.setListenerLogger(null);
+      const second = failingOnce();
+      await Realm.Sync.addListener(fx.realmUrl, fx.admin, '/logged$', 'change', second);
+      w.write(() => w.create('Item', { id: 2, v: 2, s: '' }));
+      await fx.upload(w);
+      // The retry comes after the failure was handled (and, with a logger, logged).
+      await waitFor(() => second.calls === 2, 15_000, 'the retry after the failure');
+      for (const spy of consoleCalls) expect(spy).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of consoleCalls) spy.mockRestore();
+      await Realm.Sync.removeAllListeners();
+      Realm.Sync.setListenerLogger(null);
+    }
+  });
+
   test('changes(regex) as an async iterable, ended by an AbortSignal', async () => {
     const p = fx.userPath('iter');
     const w = fx.open(p, [Item]);

@@ -99,8 +99,14 @@ describePostgres('postgres connector: apply (realm → database)', () => {
     await connector!.stop();
     connector = new PostgresConnector(config(), { adminUser: fx.admin });
     await connector.start();
-    await new Promise((r) => setTimeout(r, 500));
-    expect(connector.status().apply!.applied).toBe(0);
+    // A later realm transaction as the marker: the Adapter hands a realm's transactions over in
+    // order, so once the marker is in PostgreSQL every earlier one has been through apply — and
+    // only the marker may have been applied. (quiesce: the counters are updated after the COMMIT
+    // the query below can already see.)
+    await write((r) => r.create('Shop', { id: 3, name: 'marker' }));
+    await until(async () => ((await db.sql.query('SELECT name FROM shop WHERE id = 3')).rows[0]?.name === 'marker' ? true : false), 'the marker transaction in PostgreSQL');
+    await connector.quiesce(60_000);
+    expect(connector.status().apply).toMatchObject({ applied: 1, alreadyApplied: 0 });
     expect(await items()).toEqual([{ id: 6, shop_id: null, title: 'six', price: null }]);
 
     // Simulate a crash after the PostgreSQL commit but before advance: the position is ahead of the Adapter's cursor.

@@ -3,7 +3,7 @@ import { Client } from 'pg';
 import { PostgresConnector, type PostgresConnectorConfig } from '../../connectors/postgres';
 import { Realm } from '../../src/realm';
 import { adminFixture, type AdminFixture } from '../helpers/admin-runtime';
-import { createTestDatabase, describePostgres, urlForDatabase, type TestDatabase } from '../helpers/postgres';
+import { createTestDatabase, describePostgres, describePostgresBinaries, urlForDatabase, type TestDatabase } from '../helpers/postgres';
 import { findPostgresBin, startTestCluster, stopTestCluster } from '../helpers/postgres-cluster';
 
 describePostgres('postgres connector: configuration errors say what to change', () => {
@@ -72,22 +72,22 @@ describePostgres('postgres connector: configuration errors say what to change', 
     expect(await startError(base({ database: u.toString() }))).toMatchObject({ code: 'PG_REPLICATION_PRIVILEGE', message: expect.stringContaining('ALTER ROLE "plain" WITH REPLICATION') });
   });
 
-  test('wal_level other than logical: PG_WAL_LEVEL_NOT_LOGICAL saying what to set', async () => {
-    const bin = findPostgresBin();
-    if (!bin) return;
-    const cluster = await startTestCluster(bin, { wal_level: 'replica' });
-    try {
-      const c = new Client({ connectionString: cluster.url });
-      await c.connect();
-      await c.query('CREATE TABLE thing (id int PRIMARY KEY)');
-      await c.end();
-      expect(await startError(base({ database: urlForDatabase(cluster.url, 'postgres') }))).toMatchObject({
-        code: 'PG_WAL_LEVEL_NOT_LOGICAL',
-        message: expect.stringContaining('wal_level = replica; logical replication needs wal_level = logical: run ALTER SYSTEM SET wal_level = logical'),
-      });
-    } finally {
-      stopTestCluster(cluster);
-    }
+  describePostgresBinaries('on a cluster of its own', () => {
+    test('wal_level other than logical: PG_WAL_LEVEL_NOT_LOGICAL saying what to set', async () => {
+      const cluster = await startTestCluster(findPostgresBin()!, { wal_level: 'replica' });
+      try {
+        const c = new Client({ connectionString: cluster.url });
+        await c.connect();
+        await c.query('CREATE TABLE thing (id int PRIMARY KEY)');
+        await c.end();
+        expect(await startError(base({ database: urlForDatabase(cluster.url, 'postgres') }))).toMatchObject({
+          code: 'PG_WAL_LEVEL_NOT_LOGICAL',
+          message: expect.stringContaining('wal_level = replica; logical replication needs wal_level = logical: run ALTER SYSTEM SET wal_level = logical'),
+        });
+      } finally {
+        stopTestCluster(cluster);
+      }
+    });
   });
 
   test("one realm per schema (the default placement '/{schema}') with initialLoad 'none'", async () => {

@@ -3,7 +3,7 @@ import { PostgresConnector, type PostgresConnectorConfig } from '../../connector
 import { Realm } from '../../src/realm';
 import type { AdminFixture } from '../helpers/admin-runtime';
 import { closeConnectorTest, openConnectorTest } from '../helpers/pg-connector-fixture';
-import { describePostgres, hasPsql, loadPagila, pagilaDir, type TestDatabase } from '../helpers/postgres';
+import { describePagila, describePostgres, loadPagila, pagilaDir, type TestDatabase } from '../helpers/postgres';
 import { Prng, testSeed } from '../helpers/prng';
 
 const SCHEMA = `
@@ -288,9 +288,8 @@ describePostgres('postgres connector: lists ↔ side tables', () => {
 });
 
 const pagila = pagilaDir();
-const describeIfPagila = pagila && hasPsql() ? describePostgres : (name: string, fn: () => void) => describe.skip(`${name} (Pagila or psql not available: set TRIBUTARY_PAGILA_DIR)`, fn);
 
-describeIfPagila('postgres connector: Pagila film_actor as Film.actors', () => {
+describePagila('postgres connector: Pagila film_actor as Film.actors', () => {
   let fx: AdminFixture;
   let db: TestDatabase;
   let connector: PostgresConnector;

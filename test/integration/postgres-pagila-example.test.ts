@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createTestDatabase, describePostgres, hasPsql, loadPagila, pagilaDir, type TestDatabase } from '../helpers/postgres';
+import { createTestDatabase, describePagila, loadPagila, pagilaDir, type TestDatabase } from '../helpers/postgres';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const DEMO = path.join(REPO, 'examples', 'legacy-postgres-bridge', 'demo.ts');
@@ -11,9 +11,8 @@ const TSX = pathToFileURL(path.join(REPO, 'node_modules', 'tsx', 'dist', 'loader
 const NAME = `pagila_demo_${process.pid}`;
 
 const pagila = pagilaDir();
-const describeIfPagila = pagila && hasPsql() ? describePostgres : (name: string, fn: () => void) => describe.skip(`${name} (Pagila or psql not available: set TRIBUTARY_PAGILA_DIR)`, fn);
 
-describeIfPagila('examples/legacy-postgres-bridge/demo.ts', () => {
+describePagila('examples/legacy-postgres-bridge/demo.ts', () => {
   let db: TestDatabase;
   let cwd: string;
 

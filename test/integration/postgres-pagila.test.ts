@@ -6,10 +6,9 @@ import { Realm } from '../../src/realm';
 import { JsonLogger } from '../../src/shared/logger';
 import { adminFixture, type AdminFixture } from '../helpers/admin-runtime';
 import { compareTablesWithRealms, formatComparison } from '../helpers/pg-compare';
-import { createTestDatabase, describePostgres, hasPsql, loadPagila, pagilaDir, type TestDatabase } from '../helpers/postgres';
+import { createTestDatabase, describePagila, loadPagila, pagilaDir, type TestDatabase } from '../helpers/postgres';
 
 const pagila = pagilaDir();
-const describeIfPagila = pagila && hasPsql() ? describePostgres : (name: string, fn: () => void) => describe.skip(`${name} (Pagila or psql not available: set TRIBUTARY_PAGILA_DIR)`, fn);
 
 /**
  * The example's mapping (examples/legacy-postgres-bridge), pointed at the test database and server. Slot and
@@ -19,7 +18,7 @@ function pagilaConfig(database: string, serverUrl: string, localPath: string): P
   return { ...exampleConfig, name: `pagila_accept_${process.pid}`, database, serverUrl, localPath, adminTokenFile: undefined, heartbeatIntervalMs: 0 };
 }
 
-describeIfPagila('postgres connector: Pagila', () => {
+describePagila('postgres connector: Pagila', () => {
   let fx: AdminFixture;
   let db: TestDatabase;
   let connector: PostgresConnector;

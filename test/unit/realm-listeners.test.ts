@@ -154,4 +154,19 @@ describe('listeners', () => {
     await tick();
     expect(n).toBe(0);
   });
+
+  test("a listener's exception goes to the realm's log; the other listeners still run and the commit stands", async () => {
+    const logged: [string, Record<string, unknown> | undefined][] = [];
+    const realm = new Realm({ schema: [Item], path: path.join(dir, 'log.db'), log: { error: (msg, fields) => logged.push([msg, fields]) } });
+    open.push(realm);
+    const after: number[] = [];
+    realm.addListener('change', () => {
+      throw new Error('listener broke');
+    });
+    realm.addListener('change', (r: Realm) => after.push(r.objects('Item').length));
+    realm.write(() => realm.create('Item', { id: 1, v: 1 }));
+    expect(after).toEqual([1]);
+    expect(realm.objects('Item').length).toBe(1);
+    expect(logged).toEqual([['a change listener threw', { error: expect.objectContaining({ message: 'listener broke' }) }]]);
+  });
 });

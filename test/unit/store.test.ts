@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { canonicalState, decodeChangeset, MemoryState, apply, type Instruction } from '../../src/changeset';
-import { integrateDownload, transform } from '../../src/merge';
+import { transform } from '../../src/merge';
 import { HLC_COUNTER_BITS } from '../../src/model';
 import { Replica, defaultReplicaPath, parseRealmUrl, parseServerUrl } from '../../src/store';
 
@@ -27,16 +27,6 @@ function openReplica(file = 'r.db', now?: () => number): Replica {
   const r = Replica.open({ path: path.join(dir, file), now });
   opened.push(r);
   return r;
-}
-
-/** Whether the merge engine is available yet (it is built concurrently). */
-function mergeAvailable(): boolean {
-  try {
-    integrateDownload(1, [], { serverVersion: 1, lastIntegratedClientVersion: 0, originTimestamp: 1, originFileIdent: 2, instructions: [] });
-    return true;
-  } catch (e) {
-    return !/not implemented/.test((e as Error).message);
-  }
 }
 
 beforeEach(() => {
@@ -132,27 +122,15 @@ describe('Replica', () => {
     const t2 = b.changesetsAfter(1)[0].originTimestamp;
     expect(t2).toBeGreaterThan(t1);
     // a downloaded timestamp from the future pushes the clock past it
-    if (mergeAvailable()) {
-      b.integrate({
-        serverVersion: 2,
-        lastIntegratedClientVersion: 0,
-        latestServerVersion: 2,
-        latestServerVersionSalt: 9,
-        uploadClientVersion: 0,
-        uploadServerVersion: 0,
-        changesets: [{ serverVersion: 2, lastIntegratedClientVersion: 0, originTimestamp: future, originFileIdent: 3, instructions: [] }],
-      });
-    } else {
-      b.integrate({
-        serverVersion: 2,
-        lastIntegratedClientVersion: 2,
-        latestServerVersion: 2,
-        latestServerVersionSalt: 9,
-        uploadClientVersion: 2,
-        uploadServerVersion: 1,
-        changesets: [{ serverVersion: 2, lastIntegratedClientVersion: 2, originTimestamp: future, originFileIdent: 3, instructions: [] }],
-      });
-    }
+    b.integrate({
+      serverVersion: 2,
+      lastIntegratedClientVersion: 0,
+      latestServerVersion: 2,
+      latestServerVersionSalt: 9,
+      uploadClientVersion: 0,
+      uploadServerVersion: 0,
+      changesets: [{ serverVersion: 2, lastIntegratedClientVersion: 0, originTimestamp: future, originFileIdent: 3, instructions: [] }],
+    });
     b.close();
     const c = openReplica('c.db', () => now);
     expect(c.clockTime).toBeGreaterThanOrEqual(future);
@@ -250,7 +228,7 @@ describe('Replica', () => {
     expect(r.historySize).toBe(1);
   });
 
-  (mergeAvailable() ? test : test.skip)('a download concurrent with pending local changes is transformed and the pending copies rebased', () => {
+  test('a download concurrent with pending local changes is transformed and the pending copies rebased', () => {
     const r = openReplica();
     r.setIdent(5, 1);
     // base: the server state at version 1 (schema + item 1)
