@@ -2,7 +2,7 @@ import { decodeChangeset, type Instruction } from '../changeset';
 import { TributaryError, errorCodeForProtocol, type ErrorCode } from '../errors';
 import type { DownloadMessage, ErrorMessage, ServerMessage, StateMessage } from '../protocol';
 import type { ConnectionState, SyncSessionHandle, SyncSessionState, SyncUserLike } from '../realm/sync-types';
-import type { Replica } from '../store';
+import type { ReplicaHandle } from '../store';
 import { Backoff } from '../shared/backoff';
 import type { Connection, ConnectionClient } from './connection';
 import { ProgressNotifier, type ProgressCallback, type ProgressDirection, type ProgressMode } from './progress';
@@ -68,7 +68,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   constructor(
     /** The user's current connection to the server (a new one after the old one closed). */
     private readonly connectionFor: () => Connection,
-    readonly replica: Replica,
+    readonly replica: ReplicaHandle,
     /** The realm path as the server gets it (`~` unresolved). */
     readonly path: string,
     readonly url: string,
@@ -78,11 +78,13 @@ export class Session implements SyncSessionHandle, ConnectionClient {
     this.uploadBatchBytes = options.uploadBatchBytes ?? 128 * 1024;
     this.maxConsecutiveResets = options.maxConsecutiveResets ?? 3;
     this.connection = connectionFor();
-    this.unsubscribeCommit = replica.onCommit((e) => {
-      if (e.origin === 'local' && e.clientVersion !== undefined) {
-        this.scheduleUpload();
-        if (this.progress.active) this.updateUploadProgress();
-      }
+    this.unsubscribeCommit = replica.addExtension({
+      committed: (e) => {
+        if (e.origin === 'local' && e.clientVersion !== undefined) {
+          this.scheduleUpload();
+          if (this.progress.active) this.updateUploadProgress();
+        }
+      },
     });
     this.connection.attach(this);
   }
@@ -223,8 +225,9 @@ export class Session implements SyncSessionHandle, ConnectionClient {
 
   /**
    * Admin tools (notifier, Adapter): while at least one hold is taken, server messages queue and
-   * are integrated in arrival order after the last release. Taking a hold inside an `onCommit`
-   * listener stops integration right after that commit. Returns the (idempotent) release.
+   * are integrated in arrival order after the last release. Taking a hold inside a replica
+   * extension's `committed` stops integration right after that commit. Returns the (idempotent)
+   * release.
    */
   holdIntegration(): () => void {
     this.holds++;

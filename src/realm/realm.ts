@@ -12,7 +12,7 @@ import {
   type PrimitiveType,
   type Value,
 } from '../model';
-import { LocalWrite, Replica, defaultReplicaPath, parseRealmUrl } from '../store';
+import { LocalWrite, Replica, defaultReplicaPath, parseRealmUrl, type ReplicaHandle } from '../store';
 import type { RealmContext, UpdateMode } from './context';
 import { createObject, linkKeyFor, updateMode } from './create';
 import { List } from './list';
@@ -133,7 +133,7 @@ export class Realm {
     }
   }
 
-  private get replica(): Replica {
+  private get replica(): ReplicaHandle {
     return this.shared.replica;
   }
 
@@ -396,7 +396,7 @@ export class Realm {
   }
 
   /** @internal The underlying replica (tests, the notifier later). */
-  get _replica(): Replica {
+  get _replica(): ReplicaHandle {
     return this.replica;
   }
 

@@ -1,4 +1,4 @@
-import type { Replica } from '../store';
+import type { ReplicaHandle } from '../store';
 
 export type SyncSessionState = 'active' | 'inactive';
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
@@ -29,7 +29,7 @@ export interface SyncSessionHandle {
 }
 
 export interface OpenSessionOptions {
-  replica: Replica;
+  replica: ReplicaHandle;
   url: string;
   /** Called with every session error (fatal ones stop the session; see docs/client.md). */
   onError?: (error: Error) => void;
