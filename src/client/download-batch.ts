@@ -1,11 +1,10 @@
-import { decodeChangeset, type Instruction } from '../changeset';
-import type { DownloadMessage, StateMessage } from '../protocol';
-import type { DownloadBatch, Snapshot } from '../store';
-
 /**
  * Server messages as the replica takes them: a DOWNLOAD with its changesets decoded, and the
  * segments of a STATE joined into one snapshot. Pure, so the session keeps only the protocol.
  */
+import { decodeChangeset, type Instruction } from '../changeset';
+import type { DownloadMessage, StateMessage } from '../protocol';
+import type { DownloadBatch, Snapshot } from '../store';
 
 export function downloadBatch(message: DownloadMessage): DownloadBatch {
   return {

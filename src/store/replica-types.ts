@@ -1,12 +1,11 @@
-import type { Instruction } from '../changeset';
-import type { IncomingChangeset } from '../merge';
-
 /**
  * The values a replica takes and hands out: its options, its sync cursors, the content of the
  * server messages it integrates and what a commit reports. Kept apart from the classes so that the
  * replica's extensions, the sync session and the admin tools can name them without importing the
  * SQLite implementation.
  */
+import type { Instruction } from '../changeset';
+import type { IncomingChangeset } from '../merge';
 
 export interface ReplicaOptions {
   /** File path of the replica; `:memory:` for a throw-away one (tests). */
