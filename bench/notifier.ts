@@ -165,11 +165,13 @@ async function runOne(realms: number, count: number, rate: number, tmp: string, 
     for (const p of paths) {
       const realm = new Realm({ sync: { user: admin, url: `realm://127.0.0.1:${server.port}${p}` }, path: path.join(dir, 'baseline', `${p.split('/').pop()}.db`) });
       const replica = realm._replica;
-      replica.observer = {
-        created(type, id) {
-          if (type === 'Item') record(replica.getObject('Item', id)!.values.sentAt as number);
+      replica.addExtension({
+        observer: {
+          created(type, id) {
+            if (type === 'Item') record(replica.getObject('Item', id)!.values.sentAt as number);
+          },
         },
-      };
+      });
       opened.push(realm);
     }
     await Promise.all(opened.map((r) => r.syncSession!.downloadAllServerChanges()));

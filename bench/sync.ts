@@ -67,15 +67,17 @@ export async function main(argv: string[]): Promise<void> {
     let onDelivered: (() => void) | undefined;
     for (const realm of readerRealms) {
       const replica = realm._replica;
-      replica.observer = {
-        created(type, id) {
-          if (type !== 'Item') return;
-          const rec = replica.getObject('Item', id)!;
-          latencies.push(performance.now() - (rec.values.sentAt as number));
-          delivered++;
-          onDelivered?.();
+      replica.addExtension({
+        observer: {
+          created(type, id) {
+            if (type !== 'Item') return;
+            const rec = replica.getObject('Item', id)!;
+            latencies.push(performance.now() - (rec.values.sentAt as number));
+            delivered++;
+            onDelivered?.();
+          },
         },
-      };
+      });
     }
 
     const run = async (from: number, n: number, window: number, perSecond?: number) => {

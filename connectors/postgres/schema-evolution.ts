@@ -1,18 +1,19 @@
 import { Client, type ClientConfig } from 'pg';
 import type { Adapter } from '../../src/adapter';
 import type { AdapterPropertyDescription } from '../../src/adapter/instructions';
-import { isPrimitiveType, type PrimitiveType } from '../../src/model';
 import type { Logger } from '../../src/shared/logger';
 import type { SchemaChangesOptions, TableMappingInput } from './config';
-import { OBJECT_ID_DOMAIN, TypeCatalog, type ResolvedColumn, type ResolvedLink, type ResolvedMapping, type ResolvedTable } from './mapping';
+import { TypeCatalog, type ResolvedColumn, type ResolvedMapping, type ResolvedTable } from './mapping';
 import type { RelationMessage } from './pgoutput';
 import type { PropertyShape, RealmSink } from './realm-sink';
 import type { RealmRouter } from './router';
 import { Backfills } from './schema-backfill';
+import { DetachedColumns, retype } from './schema-detached';
+import { RealmColumns, type SqlClient } from './schema-realm-columns';
+import { columnShape, compatible, shapeText, sideList } from './schema-shapes';
 import { realmTypeFor, type RealmColumnType } from './types';
 
-/** What schema evolution needs of a PostgreSQL connection (a node-postgres Client or PoolClient). */
-export type SqlClient = Pick<Client, 'query'>;
+export type { SqlClient } from './schema-realm-columns';
 
 export interface SchemaEvolutionStatus {
   /** Columns added to mapped tables that became realm properties. */
@@ -31,80 +32,6 @@ export interface SchemaEvolutionStatus {
   rowsBackfilled: number;
   /** Columns whose backfill is queued or running. */
   backfillsPending: number;
-}
-
-const quote = (id: string) => '"' + id.replace(/"/g, '""') + '"';
-
-/** Realm type → column type, and the value existing rows get for a required property (the realm's own default). */
-const COLUMN_TYPES: Partial<Record<PrimitiveType, { sql: string; zero: string }>> = {
-  int: { sql: 'bigint', zero: '0' },
-  double: { sql: 'double precision', zero: '0' },
-  float: { sql: 'real', zero: '0' },
-  string: { sql: 'text', zero: "''" },
-  bool: { sql: 'boolean', zero: 'false' },
-  date: { sql: 'timestamptz', zero: "'1970-01-01 00:00:00+00'" },
-  data: { sql: 'bytea', zero: "'\\x'" },
-  decimal128: { sql: 'numeric', zero: '0' },
-  uuid: { sql: 'uuid', zero: "'00000000-0000-0000-0000-000000000000'" },
-  objectId: { sql: OBJECT_ID_DOMAIN, zero: "'000000000000000000000000'" },
-};
-
-/**
- * The column a realm property becomes, or why it cannot: `sql` is the column type (`objectId`
- * becomes the connector's domain, qualified by the caller), `notNull` with `zero` for a required
- * property. Links and lists of links are planned by the caller (they need the mapping).
- */
-export function columnTypeFor(p: AdapterPropertyDescription): { sql: string; notNull: boolean; zero: string; objectId: boolean } | string {
-  if (p.type === 'list') {
-    const el = objectTypeOf(p);
-    if (!isPrimitiveType(el)) return `a list of links (${el}) needs a side table, which the connector does not create`;
-    const t = COLUMN_TYPES[el];
-    if (!t) return `a list of ${el} has no column type that keeps its values`;
-    return { sql: `${t.sql}[]`, notNull: false, zero: '', objectId: el === 'objectId' };
-  }
-  if (p.type === 'object') return 'a link is planned from the mapping';
-  const t = isPrimitiveType(p.type) ? COLUMN_TYPES[p.type] : undefined;
-  if (!t) return `a ${p.type} property has no column type that keeps its values`;
-  return { sql: t.sql, notNull: !p.nullable, zero: t.zero, objectId: p.type === 'objectId' };
-}
-
-/** True when `property` is a list the mapping keeps in a side table (`tables.<t>.lists`, side-lists.ts). */
-function sideList(t: ResolvedTable, property: string): boolean {
-  return !!(t as { lists?: { property: string }[] }).lists?.some((l) => l.property === property);
-}
-
-/** The link target or list element type of a property description ('' for a plain property). */
-function objectTypeOf(p: AdapterPropertyDescription): string {
-  return (p as { object_type?: string }).object_type ?? '';
-}
-
-function descShape(p: AdapterPropertyDescription): PropertyShape {
-  if (p.type === 'object') return { type: 'object', objectType: objectTypeOf(p), optional: true };
-  if (p.type === 'list') return { type: 'list', objectType: objectTypeOf(p), optional: !!p.nullable };
-  return { type: p.type, optional: !!p.nullable };
-}
-
-function columnShape(type: RealmColumnType, optional: boolean): PropertyShape {
-  return type.list ? { type: 'list', objectType: type.realm, optional: true } : { type: type.realm, optional };
-}
-
-/** Same type and target; `optional` may differ (the sink keeps the realm's). */
-function compatible(a: PropertyShape, b: PropertyShape): boolean {
-  return a.type === b.type && (a.objectType ?? null) === (b.objectType ?? null);
-}
-
-function shapeText(s: PropertyShape): string {
-  const t = s.type === 'list' ? `${s.objectType}[]` : s.type === 'object' ? `link to ${s.objectType}` : s.type;
-  return s.optional && s.type !== 'object' ? `${t}?` : t;
-}
-
-interface RealmColumnPlan {
-  column: string;
-  /** Statements that create it (run again if a rolled-back apply transaction took them away). */
-  ddl: string[];
-  link: { property: string; targetTable: string } | null;
-  /** The plain property of the column (the property itself, or `<link>_id` next to a link). */
-  property: string;
 }
 
 export interface SchemaEvolutionArgs {
@@ -133,12 +60,14 @@ export interface SchemaEvolutionArgs {
  *   DEFAULT, or while the connector was stopped) are backfilled.
  * - realm → database: `onRealmProperties`, called by apply inside its transaction for every
  *   ADD_TYPE / ADD_PROPERTIES of a mapped type, adds a column per new property when
- *   `schemaChanges.addColumns` allows it, and reports the property otherwise.
+ *   `schemaChanges.addColumns` allows it, and reports the property otherwise
+ *   (schema-realm-columns.ts).
  * - A dropped column, or one whose type changed to something its property cannot hold, is
  *   reported and no longer written; its property and the realm data stay.
  *
  * The mapping (`ResolvedTable`) is shared with capture, apply, the sink and the router and changed
- * in place, always between realm write transactions.
+ * in place, always between realm write transactions (schema-detached.ts takes columns off it).
+ * How properties and columns compare is in schema-shapes.ts.
  */
 export class SchemaEvolution {
   readonly status: SchemaEvolutionStatus = { propertiesAdded: 0, columnsAdded: 0, propertiesNotApplied: 0, columnsNotApplied: 0, columnsDropped: 0, columnsRetyped: 0, rowsBackfilled: 0, backfillsPending: 0 };
@@ -146,14 +75,9 @@ export class SchemaEvolution {
   private readonly reported = new Set<string>();
   /** Columns capture never receives though they exist (generated columns): not "dropped". */
   private readonly unpublished = new Set<string>();
-  /**
-   * Columns taken off the mapping because their type changed (kept to map them again if a replay
-   * misled us), or because a realm holds their property with another type (`conflict`: for good).
-   */
-  private readonly detached = new Map<string, { column: ResolvedColumn | null; links: ResolvedLink[]; conflict?: boolean }>();
-  /** Columns this process added for realm properties, by `table\0property`. */
-  private readonly realmAdded = new Map<string, RealmColumnPlan>();
+  private readonly detached = new DetachedColumns();
   private readonly backfills: Backfills;
+  private readonly realmColumns: RealmColumns;
   private work: Promise<void> = Promise.resolve();
   private db_: Client | null = null;
   private closed = false;
@@ -171,6 +95,19 @@ export class SchemaEvolution {
       db: () => this.db(),
       dropConnection: () => this.dropConnection(),
       enqueue: (fn) => this.enqueue(fn),
+    });
+    this.realmColumns = new RealmColumns({
+      mapping: a.mapping,
+      tables: a.tables,
+      options: a.options,
+      log: a.log,
+      catalog: this.catalog,
+      status: this.status,
+      backfills: this.backfills,
+      detached: this.detached,
+      propertyConflict: (t, property, shape) => this.propertyConflict(t, property, shape),
+      reopenRealms: (t) => this.reopenRealms(t),
+      propertyNotApplied: (id, message) => this.propertyNotApplied(id, message),
     });
     a.sink.observer = {
       missingProperties: (path, t, properties) => this.missingProperties(path, t, properties),
@@ -238,9 +175,9 @@ export class SchemaEvolution {
       const now = d ? realmTypeFor(d) : null;
       if (now && now.pgType === k.type.pgType) continue;
       verify = true;
-      if (now && now.realm === k.type.realm && now.list === k.type.list) this.retype(t, c.name, now);
+      if (now && now.realm === k.type.realm && now.list === k.type.list) retype(t, c.name, now);
       // A value of the new type may not convert to the property's: stop writing until the catalog says more.
-      else this.detach(t, c.name);
+      else this.detached.detach(t, c.name);
     }
     for (const k of t.allColumns) if (!seen.has(k.name) && !this.unpublished.has(`${t.table}.${k.name}`)) verify = true;
     if (added.length > 0) this.addFromRelation(t, added);
@@ -329,38 +266,6 @@ export class SchemaEvolution {
     }
   }
 
-  private retype(t: ResolvedTable, column: string, type: RealmColumnType): void {
-    const k = t.allColumns.find((c) => c.name === column);
-    if (k) k.type = type;
-    const c = t.byColumn.get(column);
-    if (c) c.type = type;
-  }
-
-  private detach(t: ResolvedTable, column: string): void {
-    const id = `${t.table}.${column}`;
-    if (this.detached.has(id) || t.keyColumns.includes(column)) return;
-    const c = t.byColumn.get(column) ?? null;
-    const links = t.links.filter((l) => l.column === column);
-    if (!c && links.length === 0) return;
-    this.detached.set(id, { column: c, links });
-    if (c) {
-      t.columns.splice(t.columns.indexOf(c), 1);
-      t.byColumn.delete(column);
-    }
-    for (const l of links) t.links.splice(t.links.indexOf(l), 1);
-  }
-
-  private reattach(t: ResolvedTable, column: string): void {
-    const d = this.detached.get(`${t.table}.${column}`);
-    if (!d) return;
-    this.detached.delete(`${t.table}.${column}`);
-    if (d.column) {
-      t.columns.push(d.column);
-      t.byColumn.set(column, d.column);
-    }
-    t.links.push(...d.links);
-  }
-
   /**
    * Compares the mapping with the catalog after a Relation message that lacked mapped columns or
    * showed other types. The Relation message describes the table as of the decoded position (a
@@ -375,7 +280,7 @@ export class SchemaEvolution {
     for (const k of [...t.allColumns]) {
       const now = live.get(k.name);
       const id = `${t.table}.${k.name}`;
-      const d = this.detached.get(id);
+      const d = this.detached.get(t, k.name);
       const property = d?.column?.property ?? t.byColumn.get(k.name)?.property ?? d?.links[0]?.property ?? t.links.find((l) => l.column === k.name)?.property;
       if (!now) {
         this.dropped(t, k.name, property, addedNow.filter((n) => live.get(n)?.pgType === k.type.pgType));
@@ -384,16 +289,16 @@ export class SchemaEvolution {
       if (d?.conflict) continue;
       const mappedType = d?.column?.type ?? t.byColumn.get(k.name)?.type ?? k.type;
       if (now.realm === mappedType.realm && now.list === mappedType.list) {
-        this.retype(t, k.name, now);
+        retype(t, k.name, now);
         if (d) {
           if (d.column) d.column.type = now;
-          this.reattach(t, k.name);
+          this.detached.reattach(t, k.name);
         }
         continue;
       }
       k.type = now;
       if (property === undefined) continue;
-      this.detach(t, k.name);
+      this.detached.detach(t, k.name);
       if (this.reportOnce(`retyped:${id}`)) {
         this.status.columnsRetyped++;
         this.a.log.warn(
@@ -409,8 +314,8 @@ export class SchemaEvolution {
     if (property === t.keyProperty) return false;
     const column = t.columns.find((c) => c.property === property)?.column ?? t.links.find((l) => l.property === property)?.column;
     if (column === undefined || t.keyColumns.includes(column)) return false;
-    this.detach(t, column);
-    const d = this.detached.get(`${t.table}.${column}`);
+    this.detached.detach(t, column);
+    const d = this.detached.get(t, column);
     if (d) d.conflict = true;
     if (this.reportOnce(`retyped:${t.table}.${column}`)) {
       this.status.columnsRetyped++;
@@ -431,12 +336,11 @@ export class SchemaEvolution {
       }
       return;
     }
-    this.detach(t, column);
-    this.detached.delete(id);
+    this.detached.detach(t, column);
+    this.detached.forget(t, column);
     const at = t.allColumns.findIndex((c) => c.name === column);
     if (at >= 0) t.allColumns.splice(at, 1);
-    const ours = [...this.realmAdded].some(([k, p]) => k.startsWith(`${t.table}\u0000`) && p.column === column);
-    if (ours) return; // a column added for a realm property whose transaction rolled back: added again on retry
+    if (this.realmColumns.added(t, column)) return; // a column added for a realm property whose transaction rolled back: added again on retry
     if (property === undefined || !this.reportOnce(`dropped:${id}`)) return;
     this.status.columnsDropped++;
     const rename = renamedTo.length > 0 ? ` It may have been renamed to ${renamedTo.join(' or ')} (a rename looks like a drop and an add), which becomes a new property.` : '';
@@ -470,110 +374,14 @@ export class SchemaEvolution {
 
   /**
    * Called by apply inside its PostgreSQL transaction, before any row of that realm transaction is
-   * written, for every ADD_TYPE / ADD_PROPERTIES of a mapped type. Properties without a column get
-   * one (`ALTER TABLE … ADD COLUMN IF NOT EXISTS`) when `schemaChanges.addColumns` is on, and the
-   * mapping writes them from then on; otherwise each is reported once and its values stay in the
-   * realm. The DDL is part of apply's transaction: if that rolls back, the next attempt adds the
-   * column again.
+   * written, for every ADD_TYPE / ADD_PROPERTIES of a mapped type (see {@link RealmColumns}).
    *
    * @example
    * // in apply, per instruction:
    * case 'ADD_TYPE': case 'ADD_PROPERTIES': await evolution.onRealmProperties(sql, table, i.properties);
    */
-  async onRealmProperties(sql: SqlClient, t: ResolvedTable, properties: Record<string, AdapterPropertyDescription>): Promise<void> {
-    for (const [property, desc] of Object.entries(properties)) {
-      if (property === t.keyProperty) continue;
-      if (sideList(t, property)) continue; // a list mapped to a side table (side-lists.ts)
-      if (t.columns.some((c) => c.property === property) || t.links.some((l) => l.property === property)) {
-        const ours = this.realmAdded.get(`${t.table}\u0000${property}`);
-        if (ours && !(await this.columnExists(sql, t, ours.column))) for (const s of ours.ddl) await sql.query(s);
-        continue;
-      }
-      const id = `${t.type}.${property}`;
-      if (!this.a.options.addColumns) {
-        this.propertyNotApplied(id, `property ${id} (${shapeText(descShape(desc))}) has no column in ${t.table}, and schemaChanges.addColumns is off: its values stay in the realm`);
-        continue;
-      }
-      const plan = await this.planColumn(sql, t, property, desc);
-      if (typeof plan === 'string') {
-        this.propertyNotApplied(id, `property ${id} (${shapeText(descShape(desc))}) gets no column in ${t.table}: ${plan}; its values stay in the realm`);
-        continue;
-      }
-      const existed = await this.columnExists(sql, t, plan.column);
-      if (!existed) for (const s of plan.ddl) await sql.query(s);
-      const r = await sql.query('SELECT atttypid::int8::text AS oid, attnotnull FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2 AND NOT attisdropped', [t.qualified, plan.column]);
-      const type = realmTypeFor(await this.catalog.describe(Number(r.rows[0].oid), sql));
-      const optional = !r.rows[0].attnotnull;
-      const want = plan.link ? null : descShape(desc);
-      if (want && !compatible(columnShape(type, optional), want)) {
-        this.propertyNotApplied(id, `property ${id} (${shapeText(want)}) gets no column: ${t.table}.${plan.column} exists as ${type.pgType}`);
-        continue;
-      }
-      const column: ResolvedColumn = { column: plan.column, property: plan.property, type, optional };
-      if (!t.allColumns.some((c) => c.name === plan.column)) t.allColumns.push({ name: plan.column, type });
-      t.columns.push(column);
-      t.byColumn.set(plan.column, column);
-      if (plan.link) t.links.push({ column: plan.column, property: plan.link.property, targetTable: plan.link.targetTable });
-      if (existed) this.backfills.schedule(t, [plan.column], false, true); // the column came from the database side, maybe with a default
-      else this.realmAdded.set(`${t.table}\u0000${property}`, plan);
-      this.reopenRealms(t);
-      this.status.columnsAdded++;
-      this.a.log.info(`postgres connector: new property ${id} → column ${t.table}.${plan.column} (${type.pgType}${optional ? '' : ' NOT NULL'})`, { table: t.table, property });
-      this.backfills.kick();
-    }
-  }
-
-  /** The column for a new realm property, with the statements that create it, or why there is none. */
-  private async planColumn(sql: SqlClient, t: ResolvedTable, property: string, desc: AdapterPropertyDescription): Promise<RealmColumnPlan | string> {
-    const schema = this.mapping.options.schema;
-    const input = this.a.tables[t.table];
-    if (desc.type === 'object') {
-      const target = this.mapping.byType.get(objectTypeOf(desc));
-      if (!target) return `the link target ${objectTypeOf(desc)} is not mapped to a table`;
-      if (target.composite) return `the link target ${target.table} has a composite key`;
-      if (target.family !== t.family) return `${target.table} is placed in other realms (a link resolves inside one realm)`;
-      if (input?.links === false) return `links are off for ${t.table} (links: false)`;
-      const column = `${property}_id`;
-      const taken = this.columnTaken(t, column);
-      if (taken) return taken;
-      if (this.propertyConflict(t, column, { type: target.byColumn.get(target.keyColumns[0])!.type.realm, optional: true })) return `property ${t.type}.${column} (for the key) is taken`;
-      const kt = await sql.query('SELECT format_type(atttypid, atttypmod) AS t FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2', [target.qualified, target.keyColumns[0]]);
-      const ddl = `ALTER TABLE ${t.qualified} ADD COLUMN IF NOT EXISTS ${quote(column)} ${kt.rows[0].t} REFERENCES ${target.qualified} (${quote(target.keyColumns[0])}) ON DELETE SET NULL DEFERRABLE INITIALLY DEFERRED`;
-      return { column, ddl: [ddl], link: { property, targetTable: target.table }, property: column };
-    }
-    const c = columnTypeFor(desc);
-    if (typeof c === 'string') return c;
-    const taken = this.columnTaken(t, property);
-    if (taken) return taken;
-    const conflict = this.propertyConflict(t, property, descShape(desc));
-    if (conflict) return conflict;
-    const ddl: string[] = [];
-    let sqlType = c.sql;
-    if (c.objectId) {
-      const domain = `${quote(schema)}.${quote(OBJECT_ID_DOMAIN)}`;
-      sqlType = sqlType.replace(OBJECT_ID_DOMAIN, domain);
-      ddl.push(
-        `DO $$ BEGIN CREATE DOMAIN ${domain} AS text CHECK (VALUE ~ '^[0-9a-fA-F]{24}$'); EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
-      );
-    }
-    ddl.push(`ALTER TABLE ${t.qualified} ADD COLUMN IF NOT EXISTS ${quote(property)} ${sqlType}${c.notNull ? ` NOT NULL DEFAULT ${c.zero}` : ''}`);
-    return { column: property, ddl, link: null, property };
-  }
-
-  /** Why `column` cannot be created for a new property (it exists but belongs elsewhere), or null. */
-  private columnTaken(t: ResolvedTable, column: string): string | null {
-    if (Buffer.byteLength(column) > 63) return `column name ${column} is longer than PostgreSQL's 63 bytes`;
-    if (!t.allColumns.some((c) => c.name === column)) return null;
-    if (this.a.tables[t.table]?.columns?.[column] === false) return `column ${t.table}.${column} exists and is left out by the mapping (columns: { ${column}: false })`;
-    const mapped = t.byColumn.get(column);
-    if (mapped) return `column ${t.table}.${column} exists and is mapped to property ${mapped.property}`;
-    if (this.detached.has(`${t.table}.${column}`)) return `column ${t.table}.${column} exists with a type its property cannot hold`;
-    return `column ${t.table}.${column} exists`;
-  }
-
-  private async columnExists(sql: SqlClient, t: ResolvedTable, column: string): Promise<boolean> {
-    const r = await sql.query('SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = $2 AND attnum > 0 AND NOT attisdropped', [t.qualified, column]);
-    return r.rows.length > 0;
+  onRealmProperties(sql: SqlClient, t: ResolvedTable, properties: Record<string, AdapterPropertyDescription>): Promise<void> {
+    return this.realmColumns.onRealmProperties(sql, t, properties);
   }
 
   // ── reporting and plumbing ────────────────────────────────────────────────────────────────────

@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import type { ExtensionStorage } from '../store';
 import type { AdapterInstruction } from './instructions';
 
 const DDL = `
@@ -46,27 +46,28 @@ export interface LoggedTransaction {
 }
 
 /**
- * The Adapter's transaction log and cursor, kept in the local copy's own SQLite file. Rows are
- * appended inside the replica's integrate transaction (so a crash keeps both or neither); the
- * cursor moves in its own durable transaction, which also drops the processed rows.
+ * The Adapter's transaction log and cursor, kept as tables of a replica extension in the local
+ * copy's own SQLite file. Rows are appended inside the replica's integrate transaction (so a crash
+ * keeps both or neither); the cursor moves in its own durable transaction, which also drops the
+ * processed rows.
  */
 export class AdapterLog {
   private readonly stmt;
 
-  constructor(private readonly db: Database.Database) {
-    db.exec(DDL);
+  constructor(private readonly storage: ExtensionStorage) {
+    storage.exec(DDL);
     this.stmt = {
-      append: db.prepare('INSERT INTO adapter_log (origin, instructions) VALUES (?, ?)'),
-      next: db.prepare('SELECT seq, origin, instructions FROM adapter_log WHERE seq > ? ORDER BY seq LIMIT 1'),
-      cursor: db.prepare('SELECT processed FROM adapter_cursor WHERE id = 0'),
-      setCursor: db.prepare('UPDATE adapter_cursor SET processed = ? WHERE id = 0'),
-      trim: db.prepare('DELETE FROM adapter_log WHERE seq <= ?'),
-      pending: db.prepare('SELECT COUNT(*) AS n FROM adapter_log WHERE seq > ?'),
-      all: db.prepare('SELECT seq, origin, instructions FROM adapter_log WHERE seq > ? ORDER BY seq LIMIT ?'),
+      append: storage.prepare('INSERT INTO adapter_log (origin, instructions) VALUES (?, ?)'),
+      next: storage.prepare('SELECT seq, origin, instructions FROM adapter_log WHERE seq > ? ORDER BY seq LIMIT 1'),
+      cursor: storage.prepare('SELECT processed FROM adapter_cursor WHERE id = 0'),
+      setCursor: storage.prepare('UPDATE adapter_cursor SET processed = ? WHERE id = 0'),
+      trim: storage.prepare('DELETE FROM adapter_log WHERE seq <= ?'),
+      pending: storage.prepare('SELECT COUNT(*) AS n FROM adapter_log WHERE seq > ?'),
+      all: storage.prepare('SELECT seq, origin, instructions FROM adapter_log WHERE seq > ? ORDER BY seq LIMIT ?'),
     };
   }
 
-  /** Must run inside the replica's open transaction. */
+  /** Call from the replica's remote applier: the row joins the transaction integrating it. */
   append(origin: string, instructions: AdapterInstruction[]): void {
     this.stmt.append.run(origin, encode(instructions));
   }
@@ -89,18 +90,11 @@ export class AdapterLog {
     return (this.stmt.pending.get(this.processed) as { n: number }).n;
   }
 
-  /** Marks `seq` processed, durably (fsync), and forgets the rows up to it. */
+  /** Marks `seq` processed, durably (fsync), and forgets the rows up to it (outside any replica write). */
   advanceTo(seq: number): void {
-    const db = this.db;
-    const previous = db.pragma('synchronous', { simple: true });
-    db.pragma('synchronous = FULL');
-    try {
-      db.transaction(() => {
-        this.stmt.setCursor.run(seq);
-        this.stmt.trim.run(seq);
-      }).immediate();
-    } finally {
-      db.pragma(`synchronous = ${Number(previous)}`);
-    }
+    this.storage.transaction(() => {
+      this.stmt.setCursor.run(seq);
+      this.stmt.trim.run(seq);
+    });
   }
 }

@@ -8,10 +8,12 @@ import {
   realmBaseUrl,
   type PathPredicate,
 } from '../admin-client';
+import type { Instruction } from '../changeset';
 import { TributaryError } from '../errors';
+import { silentLogger } from '../shared/logger';
 import { Realm, type RealmConfiguration } from '../realm';
 import { acquireReplica, releaseReplica, type SharedReplica } from '../realm/registry';
-import { Replica } from '../store';
+import { Replica, type CommitEvent, type ExtensionStorage, type ReplicaExtension } from '../store';
 import { AdapterLog, type LoggedTransaction } from './adapter-log';
 import type { AdapterInstruction } from './instructions';
 import { AdapterTranslator } from './translate';
@@ -30,12 +32,17 @@ export interface AdapterOptions {
   log?: { error(msg: string, fields?: Record<string, unknown>): void };
 }
 
-class AdaptedRealm {
+/**
+ * One adapted realm: its local copy, synced, with the Adapter's log kept in the copy's file by a
+ * replica extension that translates every downloaded instruction as it applies.
+ */
+class AdaptedRealm implements ReplicaExtension {
   readonly entry: SharedReplica;
   readonly realm: Realm;
-  readonly log: AdapterLog;
+  /** Set by `attach`, which `addExtension` runs at once. */
+  private log!: AdapterLog;
   private current_: { seq: number; instructions: AdapterTransaction } | null = null;
-  private unsubscribe: () => void;
+  private readonly removeExtension: () => void;
   private logged = false;
 
   constructor(
@@ -47,36 +54,47 @@ class AdaptedRealm {
     onError: (path: string, error: Error) => void,
   ) {
     this.entry = acquireReplica(file, (p) => Replica.open({ path: p }));
-    const replica = this.entry.replica;
+    let remove: (() => void) | undefined;
     try {
-      this.log = new AdapterLog(replica.sqlite);
-      replica.remoteApplier = (instructions, origin, applyNow) => {
-        const t = new AdapterTranslator(replica);
-        for (const ins of instructions) {
-          t.before(ins);
-          applyNow([ins]);
-          t.after(ins);
-        }
-        if (t.out.length > 0) {
-          this.log.append(origin, t.out);
-          this.logged = true;
-        }
-      };
-      this.unsubscribe = replica.onCommit((e) => {
-        if (e.origin !== 'local' && this.logged) {
-          this.logged = false;
-          this.notify(this.path);
-        }
-      });
+      remove = this.entry.replica.addExtension(this);
       this.realm = new Realm({ path: file, sync: { user, url } });
       this.realm.syncSession!.addErrorListener((e) => onError(path, e));
     } catch (e) {
-      replica.remoteApplier = undefined;
+      remove?.();
       releaseReplica(this.entry);
       throw e;
     }
+    this.removeExtension = remove;
     if (this.log.pendingCount > 0) this.notify(this.path);
   }
+
+  // ---- ReplicaExtension ----------------------------------------------------------------------
+
+  attach(storage: ExtensionStorage): void {
+    this.log = new AdapterLog(storage);
+  }
+
+  applyRemote(instructions: readonly Instruction[], origin: 'download' | 'snapshot', applyNow: (instructions: readonly Instruction[]) => void): void {
+    const t = new AdapterTranslator(this.entry.replica);
+    for (const ins of instructions) {
+      t.before(ins);
+      applyNow([ins]);
+      t.after(ins);
+    }
+    if (t.out.length > 0) {
+      this.log.append(origin, t.out);
+      this.logged = true;
+    }
+  }
+
+  committed(e: CommitEvent): void {
+    if (e.origin !== 'local' && this.logged) {
+      this.logged = false;
+      this.notify(this.path);
+    }
+  }
+
+  // ---- the Adapter's view --------------------------------------------------------------------
 
   current(): AdapterTransaction | undefined {
     if (!this.current_) {
@@ -106,8 +124,7 @@ class AdaptedRealm {
   }
 
   close(): void {
-    this.unsubscribe();
-    this.entry.replica.remoteApplier = undefined;
+    this.removeExtension();
     this.realm.close();
     releaseReplica(this.entry);
   }
@@ -155,7 +172,7 @@ export class Adapter {
     checkAdminUser(adminUser);
     if (typeof changeCallback !== 'function') throw new TributaryError('INVALID_ARGUMENT', 'Adapter needs a change callback');
     this.filter = adapterPredicate(filter);
-    this.log = options.log ?? console;
+    this.log = options.log ?? silentLogger;
     this.copies = new LocalCopies(localPath);
     fs.mkdirSync(this.copies.root, { recursive: true });
     this.directory = new RealmDirectory({ user: adminUser, baseUrl: this.baseUrl, file: this.copies.directoryFile });

@@ -4,4 +4,4 @@ export { LocalCopies } from './local-copies';
 export { adapterPredicate, notifierPattern, patternKey, testPattern, type PathPredicate } from './path-filter';
 export { realmBaseUrl, checkAdminUser, type AdminUserLike } from './connection-settings';
 export { Semaphore } from './semaphore';
-export { lazyReplica, type LazyReplica } from './lazy-replica';
+export { LazyReplica } from './lazy-replica';

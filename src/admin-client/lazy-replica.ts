@@ -1,102 +1,204 @@
-import type { CommitEvent, Replica } from '../store';
+import type { ObjectRecord } from '../changeset';
+import { TributaryError } from '../errors';
+import type { ObjectKey, ObjectSchema } from '../model';
+import {
+  Replica,
+  type DownloadBatch,
+  type LocalChangeset,
+  type LocalWrite,
+  type ReplicaBinding,
+  type ReplicaExtension,
+  type ReplicaHandle,
+  type ReplicaOptions,
+  type Snapshot,
+  type SyncProgress,
+} from '../store';
 
-/** Properties a replica's users set on it; kept across close/reopen. */
-const CARRIED = new Set<PropertyKey>(['observer', 'preImageHook', 'remoteApplier']);
-
-/** A replica that opens its SQLite file on first use and can be closed while idle. */
-export interface LazyReplica {
-  /** Stands in for a {@link Replica} everywhere (sessions, Realm instances, trackers). */
-  readonly replica: Replica;
-  readonly isOpen: boolean;
-  /** Closes the file now (only when no write is open); the next use opens it again. */
-  evict(): boolean;
+interface Registration {
+  readonly extension: ReplicaExtension;
+  /** Its removal from the replica open now, or null while the file is closed. */
+  remove: (() => void) | null;
 }
 
 /**
- * A replica whose file is opened on demand and closed by {@link LazyReplica.evict}, so an admin
- * tool can keep a session bound for each of thousands of realms while only the busy ones hold a
- * database connection and caches. Commit listeners, the observer and the admin hooks survive a
- * reopen; `dataVersion` and `version` keep increasing across reopens (caches key on them).
+ * A replica whose file is opened on demand and closed by {@link evict}, so an admin tool can keep a
+ * session bound for each of thousands of realms while only the busy ones hold a database
+ * connection and caches. It stands in for a {@link Replica} everywhere (sessions, Realm instances,
+ * change trackers) through {@link ReplicaHandle}: every member opens the file if needed and
+ * forwards, except those below that must not open it.
+ *
+ * Extensions are kept here in registration order and registered on each replica opened, in that
+ * order (their `attach` runs again with the new file's storage); an extension with an `attach`
+ * opens the file at once, so its tables exist when `addExtension` returns. `dataVersion` and
+ * `version` keep increasing across reopens (caches key on them).
+ *
+ * @example
+ * const lazy = new LazyReplica({ path: file }, (open) => (openCount += open ? 1 : -1));
+ * const realm = new Realm({ path: file, sync }); // after acquireReplica(file, () => lazy)
+ * lazy.evict(); // closes the file while idle; the next use opens it again
  */
-export function lazyReplica(open: () => Replica, onOpenChange?: (open: boolean) => void): LazyReplica {
-  let current: Replica | null = null;
-  let closed = false;
-  let dataBase = 0;
-  let versionBase = 0;
-  const carried: Record<PropertyKey, unknown> = {};
-  const listeners = new Set<(e: CommitEvent) => void>();
+export class LazyReplica implements ReplicaHandle {
+  readonly path: string;
+  private current: Replica | null = null;
+  private closed = false;
+  private dataBase = 0;
+  private versionBase = 0;
+  private registrations: Registration[] = [];
 
-  const ensure = (): Replica => {
-    if (current && !current.isClosed) return current;
-    const r = open();
-    for (const [k, v] of Object.entries(carried)) (r as unknown as Record<string, unknown>)[k] = v;
-    r.onCommit((e) => {
-      for (const l of [...listeners]) l(e);
-    });
-    current = r;
-    onOpenChange?.(true);
+  constructor(
+    private readonly options: ReplicaOptions,
+    private readonly onOpenChange?: (open: boolean) => void,
+  ) {
+    this.path = options.path;
+  }
+
+  /** True while the file is open. */
+  get isOpen(): boolean {
+    return this.current !== null;
+  }
+
+  /** Closes the file now (only when no write is open); the next use opens it again. */
+  evict(): boolean {
+    if (!this.current) return true;
+    if (this.current.isInWrite) return false;
+    this.dataBase += this.current.dataVersion + 1;
+    this.versionBase += this.current.version + 1;
+    this.shut();
+    return true;
+  }
+
+  private shut(): void {
+    for (const r of this.registrations) r.remove = null;
+    this.current!.close();
+    this.current = null;
+    this.onOpenChange?.(false);
+  }
+
+  private get replica(): Replica {
+    if (this.current && !this.current.isClosed) return this.current;
+    const r = Replica.open(this.options);
+    for (const reg of this.registrations) reg.remove = r.addExtension(reg.extension);
+    this.current = r;
+    this.onOpenChange?.(true);
     return r;
-  };
+  }
 
-  const proxy = new Proxy({} as Replica, {
-    get(_target, prop) {
-      switch (prop) {
-        case 'isClosed':
-          return closed;
-        case 'dataVersion':
-          return dataBase + (current?.dataVersion ?? 0);
-        case 'version':
-          return versionBase + (current?.version ?? 0);
-        case 'isInWrite':
-          return current?.isInWrite ?? false;
-        case 'onCommit':
-          return (l: (e: CommitEvent) => void) => {
-            listeners.add(l);
-            return () => listeners.delete(l);
-          };
-        case 'close':
-          return () => {
-            closed = true;
-            listeners.clear();
-            if (current) {
-              current.close();
-              current = null;
-              onOpenChange?.(false);
-            }
-          };
-        case 'then':
-          return undefined; // not a thenable
-      }
-      if (CARRIED.has(prop)) return carried[prop as string];
-      const r = ensure();
-      const v = (r as unknown as Record<PropertyKey, unknown>)[prop];
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(r) : v;
-    },
-    set(_target, prop, value) {
-      if (CARRIED.has(prop)) {
-        carried[prop as string] = value;
-        if (current) (current as unknown as Record<PropertyKey, unknown>)[prop] = value;
-        return true;
-      }
-      (ensure() as unknown as Record<PropertyKey, unknown>)[prop] = value;
-      return true;
-    },
-  });
+  // ---- members that never open the file ------------------------------------------------------
 
-  return {
-    replica: proxy,
-    get isOpen() {
-      return current !== null;
-    },
-    evict() {
-      if (!current) return true;
-      if (current.isInWrite) return false;
-      dataBase += current.dataVersion + 1;
-      versionBase += current.version + 1;
-      current.close();
-      current = null;
-      onOpenChange?.(false);
-      return true;
-    },
-  };
+  get isClosed(): boolean {
+    return this.closed;
+  }
+  get dataVersion(): number {
+    return this.dataBase + (this.current?.dataVersion ?? 0);
+  }
+  get version(): number {
+    return this.versionBase + (this.current?.version ?? 0);
+  }
+  get isInWrite(): boolean {
+    return this.current?.isInWrite ?? false;
+  }
+
+  addExtension(extension: ReplicaExtension): () => void {
+    if (this.registrations.some((r) => r.extension === extension)) throw new TributaryError('INVALID_ARGUMENT', 'this extension is already registered with the replica');
+    const reg: Registration = { extension, remove: null };
+    // Opening the file registers the earlier extensions first, so the order stays that of the calls.
+    if (this.current || extension.attach) reg.remove = this.replica.addExtension(extension);
+    this.registrations = [...this.registrations, reg];
+    return () => {
+      this.registrations = this.registrations.filter((r) => r !== reg);
+      reg.remove?.();
+      reg.remove = null;
+    };
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.current) this.shut();
+    this.registrations = [];
+  }
+
+  // ---- everything else: open the file and forward --------------------------------------------
+
+  get fileIdent(): number {
+    return this.replica.fileIdent;
+  }
+  get fileSalt(): number {
+    return this.replica.fileSalt;
+  }
+  get lastClientVersion(): number {
+    return this.replica.lastClientVersion;
+  }
+  get clockTime(): number {
+    return this.replica.clockTime;
+  }
+  get binding(): ReplicaBinding | undefined {
+    return this.replica.binding;
+  }
+  get progress(): SyncProgress {
+    return this.replica.progress;
+  }
+  get historySize(): number {
+    return this.replica.historySize;
+  }
+  bind(binding: ReplicaBinding): void {
+    this.replica.bind(binding);
+  }
+  setIdent(fileIdent: number, fileSalt: number): void {
+    this.replica.setIdent(fileIdent, fileSalt);
+  }
+  resetSyncState(): void {
+    this.replica.resetSyncState();
+  }
+  noteUploaded(clientVersion: number): void {
+    this.replica.noteUploaded(clientVersion);
+  }
+  getSchema(type: string): ObjectSchema | undefined {
+    return this.replica.getSchema(type);
+  }
+  schemas(): ObjectSchema[] {
+    return this.replica.schemas();
+  }
+  putSchema(schema: ObjectSchema): void {
+    this.replica.putSchema(schema);
+  }
+  getObject(type: string, id: ObjectKey): ObjectRecord | undefined {
+    return this.replica.getObject(type, id);
+  }
+  putObject(type: string, record: ObjectRecord): void {
+    this.replica.putObject(type, record);
+  }
+  deleteObject(type: string, id: ObjectKey): void {
+    this.replica.deleteObject(type, id);
+  }
+  objects(type: string): ObjectRecord[] {
+    return this.replica.objects(type);
+  }
+  objectKeys(type: string): string[] {
+    return this.replica.objectKeys(type);
+  }
+  keysWithSequence(type: string): { key: string; seq: number }[] {
+    return this.replica.keysWithSequence(type);
+  }
+  count(type: string): number {
+    return this.replica.count(type);
+  }
+  beginWrite(): LocalWrite {
+    return this.replica.beginWrite();
+  }
+  write<T>(fn: (w: LocalWrite) => T): T {
+    return this.replica.write(fn);
+  }
+  changesetsAfter(after: number, maxBytes?: number): LocalChangeset[] {
+    return this.replica.changesetsAfter(after, maxBytes);
+  }
+  integrate(batch: DownloadBatch): void {
+    this.replica.integrate(batch);
+  }
+  integrateAll(batches: readonly DownloadBatch[]): void {
+    this.replica.integrateAll(batches);
+  }
+  applySnapshot(snapshot: Snapshot): { recovered: number; dropped: number } {
+    return this.replica.applySnapshot(snapshot);
+  }
 }

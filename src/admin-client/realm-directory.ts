@@ -38,7 +38,7 @@ export class RealmDirectory {
     if (this.realm) return;
     const realm = new Realm({ path: this.options.file, sync: { user: this.options.user, url: this.options.baseUrl + ADMIN_REALM_PATH } });
     this.realm = realm;
-    this.unsubscribe = realm._replica.onCommit(() => this.scheduleScan());
+    this.unsubscribe = realm._replica.addExtension({ committed: () => this.scheduleScan() });
     await realm.syncSession!.downloadAllServerChanges();
     this.scan();
   }

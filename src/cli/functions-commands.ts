@@ -130,13 +130,16 @@ async function printLogs(argv: Record<string, unknown>): Promise<void> {
     const known = fs.existsSync(options.functionsLogDir) ? fs.readdirSync(options.functionsLogDir).filter((f) => f.endsWith('.log')).map((f) => f.slice(0, -4)) : [];
     throw new UsageError(`no log for function '${name}' in ${path.resolve(options.functionsLogDir)}${known.length ? ` (logs: ${known.join(', ')})` : ''}`);
   }
-  for (const line of lastLines(file, lines)) process.stdout.write(line + '\n');
-  if (argv.follow) await follow(file);
+  // One size for both: the last lines end, and following starts, at the same byte, so a line
+  // written meanwhile is printed once (by following), never lost or doubled.
+  const size = fs.statSync(file).size;
+  for (const line of lastLines(file, lines, size)) process.stdout.write(line + '\n');
+  if (argv.follow) await follow(file, size);
 }
 
-/** Prints what is appended to `file` until interrupted (survives rotation to `<file>.1`). */
-async function follow(file: string): Promise<void> {
-  let position = fs.statSync(file).size;
+/** Prints what is appended to `file` after byte `from` until interrupted (survives rotation to `<file>.1`). */
+async function follow(file: string, from: number): Promise<void> {
+  let position = from;
   await new Promise<void>((resolve) => {
     const poll = () => {
       let size: number;

@@ -1,4 +1,7 @@
+import { TributaryError } from '../errors';
+import type { DownloadMessage } from '../protocol';
 import { silentLogger, type Logger } from '../shared/logger';
+import type { ReplicaHandle } from '../store';
 
 export type ProgressDirection = 'upload' | 'download';
 export type ProgressMode = 'reportIndefinitely' | 'forCurrentlyOutstandingWork';
@@ -70,5 +73,79 @@ export class ProgressNotifier {
 
   clear(): void {
     this.registrations.clear();
+  }
+}
+
+/**
+ * The byte counts behind one session's progress notifications, kept from what the session
+ * integrates and commits: upload transferred = bytes of local changesets the server acknowledged,
+ * counted before the integration that acknowledges them trims them from the history; download
+ * transferred = changeset bytes received (snapshots included).
+ */
+export class SessionProgress {
+  private readonly notifier: ProgressNotifier;
+  private uploadAckedBytes = 0;
+  private downloadedBytes = 0;
+
+  /** `log`: where a progress callback's exception goes. */
+  constructor(
+    private readonly replica: Pick<ReplicaHandle, 'isClosed' | 'progress' | 'changesetsAfter'>,
+    log: Pick<Logger, 'error'> = silentLogger,
+  ) {
+    this.notifier = new ProgressNotifier(log);
+  }
+
+  /** See Session.addProgressNotification. */
+  add(direction: ProgressDirection, mode: ProgressMode, callback: ProgressCallback): void {
+    if (direction !== 'upload' && direction !== 'download') throw new TributaryError('INVALID_ARGUMENT', `progress direction must be 'upload' or 'download', not ${String(direction)}`);
+    if (mode !== 'reportIndefinitely' && mode !== 'forCurrentlyOutstandingWork') {
+      throw new TributaryError('INVALID_ARGUMENT', `progress mode must be 'reportIndefinitely' or 'forCurrentlyOutstandingWork', not ${String(mode)}`);
+    }
+    if (typeof callback !== 'function') throw new TributaryError('INVALID_ARGUMENT', 'addProgressNotification expects a callback');
+    if (direction === 'upload') this.updateUpload();
+    this.notifier.add(direction, mode, callback);
+  }
+
+  remove(callback: ProgressCallback): void {
+    this.notifier.remove(callback);
+  }
+
+  clear(): void {
+    this.notifier.clear();
+  }
+
+  /** A local changeset was committed: there is more to upload. */
+  localCommitted(): void {
+    if (this.notifier.active) this.updateUpload();
+  }
+
+  /** Before `messages` are integrated: counts the local changesets they acknowledge. */
+  acknowledging(messages: DownloadMessage[]): void {
+    const ackBefore = this.replica.progress.acknowledged.clientVersion;
+    const ackAfter = Math.max(...messages.map((m) => m.uploadClientVersion));
+    if (this.notifier.active && ackAfter > ackBefore) {
+      for (const c of this.replica.changesetsAfter(ackBefore)) if (c.clientVersion <= ackAfter) this.uploadAckedBytes += c.data.length;
+    }
+  }
+
+  /** After `messages` were integrated. */
+  downloaded(messages: DownloadMessage[]): void {
+    for (const message of messages) this.downloadedBytes += message.changesets.reduce((n, c) => n + c.data.length, 0);
+    if (this.notifier.active) {
+      this.notifier.update('download', this.downloadedBytes, this.downloadedBytes + messages[messages.length - 1]!.downloadableBytes);
+      this.updateUpload();
+    }
+  }
+
+  /** A snapshot of `bytes` encoded bytes arrived. */
+  snapshotDownloaded(bytes: number): void {
+    this.downloadedBytes += bytes;
+  }
+
+  private updateUpload(): void {
+    if (this.replica.isClosed) return;
+    const acked = this.replica.progress.acknowledged.clientVersion;
+    const pending = this.replica.changesetsAfter(acked).reduce((n, c) => n + c.data.length, 0);
+    this.notifier.update('upload', this.uploadAckedBytes, this.uploadAckedBytes + pending);
   }
 }

@@ -235,7 +235,7 @@ export class User implements SyncUserLike, TokenSource {
   openSyncSession(options: OpenSessionOptions): Session {
     if (this.#loggedOut) throw new TributaryError('AUTH_FAILED', `user ${this.identity} is logged out`);
     const location = parseRealmUrl(options.url);
-    const session = new Session(() => this.connectionTo(location.syncUrl), options.replica, location.path, options.url, this, this.#options.session);
+    const session = new Session(() => this.connectionTo(location.syncUrl), options.replica, location.path, options.url, this, { ...this.#options.session, log: options.log });
     if (options.onError) session.addErrorListener(options.onError);
     this.#sessions.add(session);
     return session;

@@ -97,12 +97,15 @@ export class FunctionLog {
   }
 }
 
-/** The last `n` lines of a text file (reads from the end; fine for multi-megabyte logs). */
-export function lastLines(file: string, n: number): string[] {
+/**
+ * The last `n` lines of a text file (reads from the end; fine for multi-megabyte logs), of its
+ * first `end` bytes when given (so a follower can continue exactly where they stop).
+ */
+export function lastLines(file: string, n: number, end?: number): string[] {
   if (n <= 0) return [];
   const fd = fs.openSync(file, 'r');
   try {
-    const size = fs.fstatSync(fd).size;
+    const size = end ?? fs.fstatSync(fd).size;
     let pos = size;
     let text = '';
     const chunk = 64 * 1024;

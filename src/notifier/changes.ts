@@ -1,6 +1,6 @@
 import { diff, isEmptyChangeSet } from '../realm';
 import type { CommitChanges } from '../realm/change-tracker';
-import type { Replica } from '../store';
+import type { ReplicaHandle } from '../store';
 import type { OldStateView } from './undo-log';
 
 /** Index arrays of one type's objects (realm-js `CollectionChangeSet`). */
@@ -18,7 +18,7 @@ export interface ChangeSet {
  * Creation order is stable (updates keep their place), so deleting one object shifts the later
  * ones rather than moving the last one into its place as old Realm files did.
  */
-export function computeChanges(old: OldStateView, replica: Replica, commit: CommitChanges): Record<string, ChangeSet> {
+export function computeChanges(old: OldStateView, replica: ReplicaHandle, commit: CommitChanges): Record<string, ChangeSet> {
   const types = new Set<string>([...commit.created.keys(), ...commit.deleted.keys(), ...commit.modified.keys()]);
   const out: Record<string, ChangeSet> = {};
   for (const type of types) {

@@ -1,9 +1,9 @@
 import type { Session, User } from '../client';
-import { lazyReplica, type LazyReplica } from '../admin-client';
+import { LazyReplica } from '../admin-client';
 import { Realm } from '../realm';
 import type { CommitChanges } from '../realm/change-tracker';
 import { acquireReplica, releaseReplica, type SharedReplica } from '../realm/registry';
-import { Replica, type PreImageHook } from '../store';
+import type { PreImageCapture, ReplicaHandle, StoredRow } from '../store';
 import type { ObjectSchema } from '../model';
 import { computeChanges, type ChangeSet } from './changes';
 import { OldStateView, UndoLog } from './undo-log';
@@ -49,11 +49,12 @@ let viewCounter = 0;
  * running, integration of further downloads is held, so an event's `realm` does not move under its
  * handlers (except by their own writes) and its `oldRealm` stays exact.
  *
- * `oldRealm` is the live replica seen through an undo log: the replica's pre-image hook gives
- * every live log the first pre-image of each object touched; a log starts with its transaction
- * and lives until its event settles, so it covers every later change too.
+ * `oldRealm` is the live replica seen through an undo log: the watcher captures pre-images as a
+ * replica extension and gives every live log the first pre-image of each object touched; a log
+ * starts with its transaction and lives until its event settles, so it covers every later change
+ * too.
  */
-export class RealmWatcher implements PreImageHook {
+export class RealmWatcher implements PreImageCapture {
   /** Logs receiving pre-images: the open transaction's, and those of queued or running events. */
   private readonly live = new Set<UndoLog>();
   private txLog = new UndoLog();
@@ -62,6 +63,7 @@ export class RealmWatcher implements PreImageHook {
   private realm_: Realm | null = null;
   private session: Session | null = null;
   private unsubscribe: (() => void) | null = null;
+  private removeExtension: (() => void) | null = null;
   private fresh = false;
   private delivered = false;
   private readonly queue: QueuedEvent[] = [];
@@ -82,14 +84,11 @@ export class RealmWatcher implements PreImageHook {
   }
 
   start(): void {
-    const lazy = lazyReplica(
-      () => Replica.open({ path: this.file }),
-      (open) => this.host.openChanged(open ? 1 : -1),
-    );
+    const lazy = new LazyReplica({ path: this.file }, (open) => this.host.openChanged(open ? 1 : -1));
     this.lazy = lazy;
-    this.entry = acquireReplica(this.file, () => lazy.replica);
+    this.entry = acquireReplica(this.file, () => lazy);
     const replica = this.entry.replica;
-    replica.preImageHook = this;
+    this.removeExtension = replica.addExtension({ preImages: this });
     const p = replica.progress;
     this.fresh = p.download.serverVersion === 0 && p.latestServerVersion === 0;
     this.unsubscribe = this.entry.tracker.subscribe((c) => this.committed(c));
@@ -99,10 +98,10 @@ export class RealmWatcher implements PreImageHook {
     this.lastUsed = Date.now();
   }
 
-  // ---- PreImageHook: fan out to the live logs ------------------------------------------------
+  // ---- PreImageCapture: fan out to the live logs ------------------------------------------------
 
-  object(type: string, key: string, read: () => { seq: number; data: Uint8Array } | undefined): void {
-    let row: { seq: number; data: Uint8Array } | undefined | null = null;
+  object(type: string, key: string, read: () => StoredRow | undefined): void {
+    let row: StoredRow | undefined | null = null;
     const once = () => (row === null ? (row = read()) : row);
     for (const l of this.live) l.object(type, key, once);
   }
@@ -111,7 +110,7 @@ export class RealmWatcher implements PreImageHook {
     for (const l of this.live) l.schema(name, previous);
   }
 
-  reset(rows: () => Iterable<{ type: string; key: string; seq: number; data: Uint8Array }>, schemas: ObjectSchema[]): void {
+  reset(rows: () => Iterable<{ type: string; key: string } & StoredRow>, schemas: ObjectSchema[]): void {
     const all = [...rows()];
     for (const l of this.live) l.reset(() => all, schemas);
   }
@@ -201,7 +200,7 @@ export class RealmWatcher implements PreImageHook {
       get oldRealm(): Realm | null {
         if (first) return null;
         if (!old) {
-          const entry = acquireReplica(view.path, () => view as unknown as Replica);
+          const entry = acquireReplica(view.path, () => view as unknown as ReplicaHandle);
           old = { realm: new Realm({ path: view.path }), entry };
         }
         return old.realm;
@@ -230,10 +229,9 @@ export class RealmWatcher implements PreImageHook {
     this.unsubscribe?.();
     this.realm_?.close();
     this.realm_ = null;
-    if (this.entry) {
-      this.entry.replica.preImageHook = undefined;
-      releaseReplica(this.entry);
-    }
+    this.removeExtension?.();
+    this.removeExtension = null;
+    if (this.entry) releaseReplica(this.entry);
     this.entry = null;
   }
 }

@@ -1,8 +1,7 @@
-import type Database from 'better-sqlite3';
-import { decodeRecord, type ApplyObserver, type ObjectRecord } from '../changeset';
+import { decodeRecord, type ObjectRecord } from '../changeset';
 import { TributaryError } from '../errors';
 import { keyString, parseKeyString, type ObjectKey, type ObjectSchema } from '../model';
-import type { CommitEvent, PreImageHook, Replica } from '../store';
+import type { PreImageCapture, ReplicaHandle, StoredRow } from '../store';
 
 interface PreImage {
   seq: number;
@@ -17,14 +16,14 @@ interface PreImage {
  * starts one per transaction, so that is the state before the event's changeset — without copying
  * anything that did not change.
  */
-export class UndoLog implements PreImageHook {
+export class UndoLog implements PreImageCapture {
   /** type → key → pre-image, or null when the object did not exist. */
   readonly objects = new Map<string, Map<string, PreImage | null>>();
   /** type → schema before, or null when the type did not exist. */
   readonly schemas = new Map<string, ObjectSchema | null>();
   private size_ = 0;
 
-  object(type: string, key: string, read: () => { seq: number; data: Uint8Array } | undefined): void {
+  object(type: string, key: string, read: () => StoredRow | undefined): void {
     let byKey = this.objects.get(type);
     if (!byKey) this.objects.set(type, (byKey = new Map()));
     if (byKey.has(key)) return;
@@ -37,7 +36,7 @@ export class UndoLog implements PreImageHook {
     if (!this.schemas.has(name)) this.schemas.set(name, previous ?? null);
   }
 
-  reset(rows: () => Iterable<{ type: string; key: string; seq: number; data: Uint8Array }>, schemas: ObjectSchema[]): void {
+  reset(rows: () => Iterable<{ type: string; key: string } & StoredRow>, schemas: ObjectSchema[]): void {
     for (const s of schemas) this.schema(s.name, s);
     for (const r of rows()) this.object(r.type, r.key, () => r);
   }
@@ -54,15 +53,6 @@ export class UndoLog implements PreImageHook {
   }
 }
 
-const seqStatements = new WeakMap<Database.Database, Database.Statement>();
-
-function keysWithSeq(replica: Replica, type: string): { key: string; seq: number }[] {
-  const db = replica.sqlite;
-  let stmt = seqStatements.get(db);
-  if (!stmt) seqStatements.set(db, (stmt = db.prepare('SELECT key, seq FROM objects WHERE type = ? ORDER BY seq')));
-  return stmt.all(type) as { key: string; seq: number }[];
-}
-
 const readOnly = (): never => {
   throw new TributaryError('READ_ONLY', 'oldRealm is a read-only view of the state before the change');
 };
@@ -74,13 +64,12 @@ const readOnly = (): never => {
  * replica (the notifier holds integration until the event's handlers settle), closed after.
  */
 export class OldStateView {
-  observer: ApplyObserver | undefined;
   readonly path: string;
   private closed = false;
   private readonly orderCache = new Map<string, string[]>();
 
   constructor(
-    private readonly replica: Replica,
+    private readonly replica: ReplicaHandle,
     private readonly log: UndoLog,
     path: string,
   ) {
@@ -142,7 +131,7 @@ export class OldStateView {
       keys = this.replica.objectKeys(type);
     } else {
       const rows: { key: string; seq: number }[] = [];
-      for (const r of keysWithSeq(this.replica, type)) if (!touched.has(r.key)) rows.push(r);
+      for (const r of this.replica.keysWithSequence(type)) if (!touched.has(r.key)) rows.push(r);
       for (const [key, pre] of touched) if (pre) rows.push({ key, seq: pre.seq });
       rows.sort((a, b) => a.seq - b.seq);
       keys = rows.map((r) => r.key);
@@ -159,7 +148,8 @@ export class OldStateView {
     return this.objectKeys(type).length;
   }
 
-  onCommit(): () => void {
+  /** Nothing ever commits here: an extension is told nothing, so it need not be kept. */
+  addExtension(): () => void {
     return () => undefined;
   }
 

@@ -1,6 +1,6 @@
 import type { ApplyObserver } from '../changeset';
 import { keyString, type ObjectKey } from '../model';
-import type { CommitOrigin, Replica } from '../store';
+import type { CommitOrigin, ReplicaHandle } from '../store';
 
 /** What one committed transaction changed, per type, by object key (keyString form). */
 export interface CommitChanges {
@@ -27,22 +27,20 @@ function bucket<T>(map: Map<string, T>, type: string, make: () => T): T {
 }
 
 /**
- * Collects the effects `apply()` reports on one replica (its ApplyObserver) and hands them, per
- * commit, to subscribers: every Realm instance of the file computes its listeners' change sets
- * from them. One tracker per replica, because a replica has one observer slot.
+ * Collects the effects `apply()` reports on one replica (as a replica extension) and hands them,
+ * per commit, to subscribers: every Realm instance of the file computes its listeners' change sets
+ * from them. One tracker per replica (registry.ts), so effects are recorded once however many
+ * Realm instances listen.
  */
 export class ChangeTracker implements ApplyObserver {
   private pending = ChangeTracker.empty('local');
   private lastDataVersion: number;
   private readonly subscribers = new Set<(changes: CommitChanges) => void>();
-  private readonly unsubscribe: () => void;
-  private readonly previous: ApplyObserver | undefined;
+  private readonly removeExtension: () => void;
 
-  constructor(private readonly replica: Replica) {
-    this.previous = replica.observer;
-    replica.observer = this;
+  constructor(private readonly replica: ReplicaHandle) {
     this.lastDataVersion = replica.dataVersion;
-    this.unsubscribe = replica.onCommit((e) => this.flush(e.origin));
+    this.removeExtension = replica.addExtension({ observer: this, committed: (e) => this.flush(e.origin) });
   }
 
   private static empty(origin: CommitOrigin): CommitChanges {
@@ -51,23 +49,19 @@ export class ChangeTracker implements ApplyObserver {
 
   schemaChanged(type: string): void {
     this.pending.schemaChanged.add(type);
-    this.previous?.schemaChanged?.(type);
   }
   created(type: string, id: ObjectKey): void {
     // Nothing is recorded while no Realm listens (a bootstrap of many objects stays cheap).
     if (this.subscribers.size > 0) bucket(this.pending.created, type, () => new Set<string>()).add(keyString(id));
-    this.previous?.created?.(type, id);
   }
   modified(type: string, id: ObjectKey, property: string): void {
     if (this.subscribers.size > 0) {
       const byKey = bucket(this.pending.modified, type, () => new Map<string, Set<string>>());
       bucket(byKey, keyString(id), () => new Set<string>()).add(property);
     }
-    this.previous?.modified?.(type, id, property);
   }
   deleted(type: string, id: ObjectKey): void {
     if (this.subscribers.size > 0) bucket(this.pending.deleted, type, () => new Set<string>()).add(keyString(id));
-    this.previous?.deleted?.(type, id);
   }
 
   /** Forgets what a cancelled write reported (its effects were rolled back). */
@@ -96,7 +90,6 @@ export class ChangeTracker implements ApplyObserver {
   }
 
   close(): void {
-    this.unsubscribe();
-    if (this.replica.observer === this) this.replica.observer = this.previous;
+    this.removeExtension();
   }
 }

@@ -1,6 +1,6 @@
 import type { Instruction, ObjectRecord, StateStore } from '../changeset';
 import type { ObjectKey, ObjectSchema, Value } from '../model';
-import type { Replica } from '../store';
+import type { ReplicaHandle } from '../store';
 import type { Notifications } from './notifications';
 
 export type UpdateMode = 'never' | 'modified' | 'all';
@@ -10,7 +10,7 @@ export type UpdateMode = 'never' | 'modified' | 'all';
  * interface keeps those classes free of a dependency on Realm itself.
  */
 export interface RealmContext {
-  readonly replica: Replica;
+  readonly replica: ReplicaHandle;
   /** The replica as the query engine reads it: read-only, with the merged schemas (backlinks included). */
   readonly store: StateStore;
   /** The listeners of this Realm instance. */

@@ -13,7 +13,7 @@ import {
   type Value,
 } from '../model';
 import { silentLogger, type Logger } from '../shared/logger';
-import { LocalWrite, Replica, defaultReplicaPath, parseRealmUrl } from '../store';
+import { LocalWrite, Replica, defaultReplicaPath, parseRealmUrl, type ReplicaHandle } from '../store';
 import type { RealmContext, UpdateMode } from './context';
 import { createObject, linkKeyFor, updateMode } from './create';
 import { List } from './list';
@@ -132,7 +132,7 @@ export class Realm {
       const schemaChanges = schemaInstructions(this.configured, (t) => this.replica.getSchema(t));
       if (schemaChanges.length > 0) this.replica.write((w) => w.apply(schemaChanges));
       if (sync && !this.shared.session) {
-        this.shared.session = sync.user.openSyncSession({ replica: this.replica, url: sync.url });
+        this.shared.session = sync.user.openSyncSession({ replica: this.replica, url: sync.url, log: config.log });
       }
       if (sync?.error) {
         const session = this.shared.session!;
@@ -146,7 +146,7 @@ export class Realm {
     }
   }
 
-  private get replica(): Replica {
+  private get replica(): ReplicaHandle {
     return this.shared.replica;
   }
 
@@ -409,7 +409,7 @@ export class Realm {
   }
 
   /** @internal The underlying replica (tests, the notifier later). */
-  get _replica(): Replica {
+  get _replica(): ReplicaHandle {
     return this.replica;
   }
 

@@ -1,5 +1,5 @@
 import * as nodePath from 'node:path';
-import { Replica } from '../store';
+import type { ReplicaHandle } from '../store';
 import { ChangeTracker } from './change-tracker';
 import type { SyncSessionHandle } from './sync-types';
 
@@ -9,7 +9,7 @@ import type { SyncSessionHandle } from './sync-types';
  * same history twice). The entry closes when its last Realm closes.
  */
 export interface SharedReplica {
-  replica: Replica;
+  replica: ReplicaHandle;
   /** Collects what each commit changed, for every Realm instance's listeners. */
   tracker: ChangeTracker;
   session?: SyncSessionHandle;
@@ -18,7 +18,7 @@ export interface SharedReplica {
 
 const open = new Map<string, SharedReplica>();
 
-export function acquireReplica(path: string, create: (path: string) => Replica): SharedReplica {
+export function acquireReplica(path: string, create: (path: string) => ReplicaHandle): SharedReplica {
   const key = path === ':memory:' ? Symbol('memory').toString() + Math.random() : nodePath.resolve(path);
   let entry = open.get(key);
   if (!entry || entry.replica.isClosed) {

@@ -1,4 +1,4 @@
-import type { Replica } from '../store';
+import type { ReplicaHandle } from '../store';
 
 export type SyncSessionState = 'active' | 'inactive';
 export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
@@ -29,10 +29,12 @@ export interface SyncSessionHandle {
 }
 
 export interface OpenSessionOptions {
-  replica: Replica;
+  replica: ReplicaHandle;
   url: string;
   /** Called with every session error (fatal ones stop the session; see docs/client.md). */
   onError?: (error: Error) => void;
+  /** Where failures of user callbacks on the session (progress notifications) are reported. */
+  log?: { error(msg: string, fields?: Record<string, unknown>): void };
 }
 
 /** A logged-in user as the realm layer sees it (src/client's User implements it). */

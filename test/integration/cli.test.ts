@@ -276,8 +276,9 @@ test('functions logs --follow prints the lines written after it started', async 
   log.write('log', 'before');
   const child = launch(['functions', 'logs', 'chatty', '--logs', logs, '--lines', '1', '--follow']);
   try {
-    // The command reads the end of the file as it prints the last lines, in the same synchronous
-    // step: once `before` is out, anything appended can only be printed by following.
+    // The command takes the file's size once: the last lines end there and following starts
+    // there, so whatever is appended after that (even before `before` reaches us) is printed
+    // once, by following.
     await child.output(/log +before\n/, 'the last line');
     log.write('log', 'after 1');
     log.write('log', 'after 2');

@@ -196,7 +196,7 @@ describe('Replica', () => {
     r.setIdent(5, 1);
     r.write((w) => w.apply(schema));
     const commits: string[] = [];
-    r.onCommit((e) => commits.push(e.origin));
+    r.addExtension({ committed: (e) => commits.push(e.origin) });
     const download = (v: number, extra: Partial<Parameters<Replica['integrate']>[0]> = {}) => ({
       serverVersion: v,
       lastIntegratedClientVersion: 1,

@@ -1,0 +1,331 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { decodeObjectSchema, decodeRecord, encodeObjectSchema, encodeRecord, type ObjectRecord, type StateStore } from '../changeset';
+import { TributaryError } from '../errors';
+import { keyString, type ObjectKey, type ObjectSchema } from '../model';
+import type { ExtensionStorage, ReplicaExtension, StoredRow } from './extension';
+import { ExtensionRegistry } from './extension-registry';
+import { META_DEFAULTS, REPLICA_DDL, REPLICA_FORMAT, type Meta, type MetaKey } from './replica-schema';
+import { prepareStatements, type ReplicaStatements } from './replica-statements';
+import type { CommitEvent, CommitOrigin, ReplicaOptions } from './replica-types';
+
+/**
+ * The storage half of a replica: one SQLite file (WAL, synchronous=FULL) holding the object and
+ * schema state behind decoded caches, the meta row, and the transaction discipline every change
+ * goes through — one IMMEDIATE transaction at a time, savepoints inside it, and caches rebuilt
+ * from the file whenever SQLite rolls back. Extensions are registered and told here, because
+ * here is where content changes and commits happen.
+ *
+ * It knows nothing of sync: {@link Replica} adds the cursors, the local history, local writes
+ * and download integration on top.
+ */
+export abstract class ReplicaFile implements StateStore {
+  readonly path: string;
+  protected readonly stmt: ReplicaStatements;
+  protected meta: Meta;
+  protected readonly extensions = new ExtensionRegistry();
+  private readonly db: Database.Database;
+  private schemaCache = new Map<string, ObjectSchema>();
+  private recordCache = new Map<string, ObjectRecord>();
+  private readonly cacheSize: number;
+  private inTransaction = false;
+  private savepoints = 0;
+  private changeVersion = 0;
+  private dataCounter = 0;
+  private closed = false;
+  private synchronous: 'FULL' | 'NORMAL' = 'FULL';
+
+  protected constructor(options: ReplicaOptions) {
+    this.path = options.path;
+    if (options.path !== ':memory:') fs.mkdirSync(nodePath.dirname(nodePath.resolve(options.path)), { recursive: true });
+    this.db = new Database(options.path);
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('busy_timeout = 5000');
+      this.db.exec(REPLICA_DDL);
+    } catch (e) {
+      this.db.close();
+      throw new TributaryError('STORAGE_FAILURE', `cannot open replica ${options.path}: ${(e as Error).message}`, { cause: e });
+    }
+    this.cacheSize = options.cacheSize ?? 10_000;
+    this.stmt = prepareStatements(this.db);
+    this.meta = this.loadMeta();
+    if (this.meta.format !== REPLICA_FORMAT) {
+      this.db.close();
+      throw new TributaryError('STORAGE_FAILURE', `replica ${options.path} has format ${this.meta.format}, expected ${REPLICA_FORMAT}`);
+    }
+    this.loadSchemas();
+  }
+
+  // ---- meta ----------------------------------------------------------------------------------
+
+  private loadMeta(): Meta {
+    const meta = { ...META_DEFAULTS } as Meta;
+    for (const row of this.stmt.metaAll.all() as { key: string; value: unknown }[]) {
+      if (row.key in META_DEFAULTS) (meta as Record<string, unknown>)[row.key] = row.value;
+    }
+    return meta;
+  }
+
+  protected setMeta<K extends MetaKey>(key: K, value: Meta[K]): void {
+    if (this.meta[key] === value) return;
+    this.stmt.metaPut.run(key, value);
+    this.meta[key] = value;
+  }
+
+  private loadSchemas(): void {
+    this.schemaCache.clear();
+    for (const row of this.stmt.schemaAll.all() as { name: string; data: Uint8Array }[]) {
+      this.schemaCache.set(row.name, decodeObjectSchema(row.data));
+    }
+  }
+
+  /** Increases on every change of content, committed or not (caches of derived data key on it). */
+  get dataVersion(): number {
+    return this.dataCounter;
+  }
+  /** Increases on every committed transaction (local, download or snapshot). */
+  get version(): number {
+    return this.changeVersion;
+  }
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  // ---- StateStore ----------------------------------------------------------------------------
+
+  getSchema(type: string): ObjectSchema | undefined {
+    return this.schemaCache.get(type);
+  }
+
+  schemas(): ObjectSchema[] {
+    return [...this.schemaCache.values()];
+  }
+
+  putSchema(schema: ObjectSchema): void {
+    this.requireTransaction();
+    this.extensions.schema(schema.name, this.schemaCache.get(schema.name));
+    this.stmt.schemaPut.run(schema.name, encodeObjectSchema(schema));
+    this.dataCounter++;
+    this.schemaCache.set(schema.name, schema);
+  }
+
+  getObject(type: string, id: ObjectKey): ObjectRecord | undefined {
+    const key = keyString(id);
+    const cacheKey = type + '\u0000' + key;
+    const cached = this.recordCache.get(cacheKey);
+    if (cached) return cached;
+    const row = this.stmt.objectGet.get(type, key) as { data: Uint8Array } | undefined;
+    if (!row) return undefined;
+    const record = decodeRecord(row.data);
+    this.remember(cacheKey, record);
+    return record;
+  }
+
+  putObject(type: string, record: ObjectRecord): void {
+    this.requireTransaction();
+    const key = keyString(record.id);
+    this.extensions.object(type, key, () => this.storedRow(type, key));
+    const data = encodeRecord(record);
+    this.dataCounter++;
+    if (this.stmt.objectUpdate.run(data, type, key).changes === 0) {
+      const seq = this.meta.nextSeq;
+      this.stmt.objectInsert.run(type, key, seq, data);
+      this.setMeta('nextSeq', seq + 1);
+    }
+    this.remember(type + '\u0000' + key, record);
+  }
+
+  deleteObject(type: string, id: ObjectKey): void {
+    this.requireTransaction();
+    const key = keyString(id);
+    this.extensions.object(type, key, () => this.storedRow(type, key));
+    this.stmt.objectDelete.run(type, key);
+    this.dataCounter++;
+    this.recordCache.delete(type + '\u0000' + key);
+  }
+
+  /** The type's objects in local creation order (materialised: safe to write while iterating). */
+  objects(type: string): ObjectRecord[] {
+    const out: ObjectRecord[] = [];
+    for (const row of this.stmt.objectsOfType.all(type) as { key: string; data: Uint8Array }[]) {
+      const cacheKey = type + '\u0000' + row.key;
+      let record = this.recordCache.get(cacheKey);
+      if (!record) {
+        record = decodeRecord(row.data);
+        this.remember(cacheKey, record);
+      }
+      out.push(record);
+    }
+    return out;
+  }
+
+  /** The stored row of an object as the database holds it now (no cache). */
+  private storedRow(type: string, key: string): StoredRow | undefined {
+    return this.stmt.objectRow.get(type, key) as StoredRow | undefined;
+  }
+
+  /** The keys (keyString form) of a type's objects in creation order, without decoding records. */
+  objectKeys(type: string): string[] {
+    return (this.stmt.keysOfType.all(type) as { key: string }[]).map((r) => r.key);
+  }
+
+  /** The keys of a type's objects with their creation sequence numbers, in creation order. */
+  keysWithSequence(type: string): { key: string; seq: number }[] {
+    return this.stmt.keysWithSeqOfType.all(type) as { key: string; seq: number }[];
+  }
+
+  count(type: string): number {
+    return (this.stmt.countOfType.get(type) as { n: number }).n;
+  }
+
+  private remember(cacheKey: string, record: ObjectRecord): void {
+    if (this.recordCache.size >= this.cacheSize && !this.recordCache.has(cacheKey)) {
+      const oldest = this.recordCache.keys().next().value;
+      if (oldest !== undefined) this.recordCache.delete(oldest);
+    }
+    this.recordCache.set(cacheKey, record);
+  }
+
+  /** Deletes every object and schema (a snapshot replaces them), telling pre-image captures first. */
+  protected clearObjects(): void {
+    this.extensions.reset(() => this.stmt.objectRowsAll.iterate() as Iterable<{ type: string; key: string } & StoredRow>, this.schemas());
+    this.db.exec('DELETE FROM objects; DELETE FROM schemas;');
+    this.recordCache.clear();
+    this.schemaCache.clear();
+    this.dataCounter++;
+  }
+
+  // ---- extensions ----------------------------------------------------------------------------
+
+  /**
+   * Registers an extension (see {@link ReplicaExtension}) after those already registered: its
+   * `attach` runs at once, then it takes part in every later transaction. Returns its removal
+   * (idempotent). Closing the replica removes every extension.
+   */
+  addExtension(extension: ReplicaExtension): () => void {
+    this.checkOpen();
+    const remove = this.extensions.add(extension);
+    try {
+      extension.attach?.(this.storage);
+    } catch (e) {
+      remove();
+      throw e;
+    }
+    return remove;
+  }
+
+  private readonly storage: ExtensionStorage = {
+    exec: (sql) => {
+      this.checkOpen();
+      this.db.exec(sql);
+    },
+    prepare: (sql) => {
+      this.checkOpen();
+      return this.db.prepare(sql);
+    },
+    transaction: (fn) => (this.inTransaction ? this.atomically(fn) : this.transaction(fn)),
+  };
+
+  // ---- transactions --------------------------------------------------------------------------
+
+  private requireTransaction(): void {
+    if (!this.inTransaction) throw new TributaryError('NOT_IN_TRANSACTION', 'replica mutations must run inside a transaction');
+  }
+
+  protected checkOpen(): void {
+    if (this.closed) throw new TributaryError('REALM_CLOSED', `replica ${this.path} is closed`);
+  }
+
+  protected get isInTransaction(): boolean {
+    return this.inTransaction;
+  }
+
+  /** Runs `fn` in one IMMEDIATE transaction; on a throw everything (caches included) rolls back. */
+  protected transaction<T>(fn: () => T, origin?: CommitOrigin, clientVersion?: () => number | undefined, durable = origin !== 'download'): T {
+    this.checkOpen();
+    if (this.inTransaction) throw new TributaryError('INVALID_ARGUMENT', 'a replica transaction is already open');
+    this.begin(durable);
+    const result = this.finish(fn);
+    if (origin) this.committed({ origin, clientVersion: clientVersion?.() });
+    return result;
+  }
+
+  /**
+   * Opens the IMMEDIATE transaction that {@link finish} ends. Downloads commit without an fsync
+   * (`durable` false): they are atomic with their cursor, so a power loss can only roll both back
+   * together and they are downloaded again. Local writes always fsync.
+   */
+  protected begin(durable: boolean): void {
+    this.setSynchronous(durable ? 'FULL' : 'NORMAL');
+    this.db.exec('BEGIN IMMEDIATE');
+    this.inTransaction = true;
+  }
+
+  /** Runs `fn` in the open transaction and commits it; on a throw rolls everything back. */
+  protected finish<T>(fn: () => T): T {
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (e) {
+      this.rollbackAll();
+      throw e;
+    } finally {
+      this.inTransaction = false;
+    }
+  }
+
+  private setSynchronous(mode: 'FULL' | 'NORMAL'): void {
+    if (this.synchronous === mode) return;
+    this.db.pragma(`synchronous = ${mode}`);
+    this.synchronous = mode;
+  }
+
+  protected rollbackAll(): void {
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    this.inTransaction = false;
+    this.savepoints = 0;
+    this.reloadFromFile();
+  }
+
+  /** Runs `fn` atomically inside the open transaction (a savepoint). */
+  protected atomically<T>(fn: () => T): T {
+    const name = `sp${++this.savepoints}`;
+    this.db.exec(`SAVEPOINT ${name}`);
+    try {
+      const r = fn();
+      this.db.exec(`RELEASE ${name}`);
+      return r;
+    } catch (e) {
+      this.db.exec(`ROLLBACK TO ${name}`);
+      this.db.exec(`RELEASE ${name}`);
+      // In-memory caches may hold mutated records: rebuild them from the (rolled back) file.
+      this.reloadFromFile();
+      throw e;
+    } finally {
+      this.savepoints--;
+    }
+  }
+
+  private reloadFromFile(): void {
+    this.dataCounter++;
+    this.recordCache.clear();
+    this.meta = this.loadMeta();
+    this.loadSchemas();
+  }
+
+  protected committed(event: CommitEvent): void {
+    this.changeVersion++;
+    this.extensions.committed(event);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.extensions.clear();
+    this.db.close();
+  }
+}

@@ -1,0 +1,43 @@
+import type Database from 'better-sqlite3';
+
+/**
+ * Every statement the replica runs on its own tables (replica-schema.ts), prepared once per open
+ * file. Extensions prepare theirs through their ExtensionStorage, never here.
+ */
+const SQL = {
+  metaAll: 'SELECT key, value FROM meta',
+  metaPut: 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  schemaAll: 'SELECT name, data FROM schemas ORDER BY seq',
+  schemaPut: 'INSERT INTO schemas (name, seq, data) VALUES (?, (SELECT COUNT(*) FROM schemas), ?) ON CONFLICT (name) DO UPDATE SET data = excluded.data',
+  objectGet: 'SELECT data FROM objects WHERE type = ? AND key = ?',
+  objectRow: 'SELECT seq, data FROM objects WHERE type = ? AND key = ?',
+  objectRowsAll: 'SELECT type, key, seq, data FROM objects',
+  objectUpdate: 'UPDATE objects SET data = ? WHERE type = ? AND key = ?',
+  objectInsert: 'INSERT INTO objects (type, key, seq, data) VALUES (?, ?, ?, ?)',
+  objectDelete: 'DELETE FROM objects WHERE type = ? AND key = ?',
+  objectsOfType: 'SELECT key, data FROM objects WHERE type = ? ORDER BY seq',
+  keysOfType: 'SELECT key FROM objects WHERE type = ? ORDER BY seq',
+  keysWithSeqOfType: 'SELECT key, seq FROM objects WHERE type = ? ORDER BY seq',
+  countOfType: 'SELECT COUNT(*) AS n FROM objects WHERE type = ?',
+  historyInsert: 'INSERT INTO history (client_version, origin_timestamp, base_server_version, changeset, rebased) VALUES (?, ?, ?, ?, NULL)',
+  historyAfter: 'SELECT client_version, origin_timestamp, base_server_version, changeset, rebased FROM history WHERE client_version > ? ORDER BY client_version',
+  historySetRebased: 'UPDATE history SET rebased = ? WHERE client_version = ?',
+  historyTrim: 'DELETE FROM history WHERE client_version <= ?',
+  historyClear: 'DELETE FROM history',
+  historyCount: 'SELECT COUNT(*) AS n FROM history',
+};
+
+export type ReplicaStatements = { readonly [K in keyof typeof SQL]: Database.Statement };
+
+export function prepareStatements(db: Database.Database): ReplicaStatements {
+  return Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as ReplicaStatements;
+}
+
+/** A row of `history`. */
+export interface HistoryRow {
+  client_version: number;
+  origin_timestamp: number;
+  base_server_version: number;
+  changeset: Uint8Array;
+  rebased: Uint8Array | null;
+}
