@@ -368,14 +368,16 @@ export class Session implements SyncSessionHandle, ConnectionClient {
 
   /** Something we received could not be integrated locally (bad changeset, cursor regression). */
   private localFailure(e: unknown): void {
-    const error = e instanceof TributaryError ? e : new TributaryError('BAD_CHANGESET', (e as Error)?.message ?? String(e), { cause: e });
+    const error = localError(e);
     this.unbind();
     this.emitError(error);
-    if (error.code === 'REALM_CLOSED' || error.code === 'STORAGE_FAILURE') {
-      this.scheduleRebind(0);
+    // Only what the server sent being wrong (a bad changeset, cursors that moved backwards) is a
+    // reason to throw the replica's sync state away; a local disk or program failure is retried.
+    if (error.action === 'reset' || error.code === 'BAD_SERVER_VERSION' || error.code === 'BAD_CLIENT_VERSION') {
+      this.clientReset();
       return;
     }
-    this.clientReset();
+    this.scheduleRebind(0);
   }
 
   /**
@@ -456,4 +458,12 @@ export class Session implements SyncSessionHandle, ConnectionClient {
       }
     }
   }
+}
+
+/** A failure while integrating what the server sent, as a coded error. */
+function localError(e: unknown): TributaryError {
+  if (e instanceof TributaryError) return e;
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_')) return new TributaryError('STORAGE_FAILURE', `the local replica failed (${code}): ${(e as Error).message}`, { cause: e });
+  return new TributaryError('OTHER_ERROR', `integrating the server's changes failed: ${(e as Error)?.message ?? String(e)}`, { cause: e });
 }
