@@ -13,7 +13,7 @@ import {
   type Value,
 } from '../model';
 import { silentLogger, type Logger } from '../shared/logger';
-import { LocalWrite, Replica, defaultReplicaPath, parseRealmUrl, type ReplicaHandle } from '../store';
+import { LocalWrite, Replica, defaultReplicaPath, parseRealmUrl, type Durability, type ReplicaHandle } from '../store';
 import type { RealmContext, UpdateMode } from './context';
 import { createObject, linkKeyFor, updateMode } from './create';
 import { List } from './list';
@@ -39,6 +39,11 @@ export interface RealmConfiguration {
   sync?: SyncConfiguration;
   /** Accepted for compatibility; schema changes are additive and need no version. */
   schemaVersion?: number;
+  /**
+   * What a committed write survives: `'normal'` (default) a crash or kill of the process; `'full'`
+   * also a power loss (one fsync per write). See docs/client.md, "Durability".
+   */
+  durability?: Durability;
   /**
    * Where this realm reports what it cannot throw to a caller: an exception from a change
    * listener (caught, so the other listeners still run and the commit stands) is logged at error
@@ -110,7 +115,10 @@ export class Realm {
     else if (sync) path = defaultReplicaPath(parseRealmUrl(sync.url), sync.user.identity, sync.directory);
     else path = 'default.db';
     this.path = path;
-    this.shared = acquireReplica(path, (p) => Replica.open({ path: p }));
+    if (config.durability !== undefined && config.durability !== 'normal' && config.durability !== 'full') {
+      throw new TributaryError('INVALID_ARGUMENT', `durability must be 'normal' or 'full', not ${String(config.durability)}`);
+    }
+    this.shared = acquireReplica(path, (p) => Replica.open({ path: p, durability: config.durability }));
     this.notifications = new Notifications(
       this.shared.tracker,
       this,

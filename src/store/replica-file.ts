@@ -11,7 +11,7 @@ import { prepareStatements, type ReplicaStatements } from './replica-statements'
 import type { CommitEvent, CommitOrigin, ReplicaOptions } from './replica-types';
 
 /**
- * The storage half of a replica: one SQLite file (WAL, synchronous=FULL) holding the object and
+ * The storage half of a replica: one SQLite file (WAL; fsync per write only with durability 'full') holding the object and
  * schema state behind decoded caches, the meta row, and the transaction discipline every change
  * goes through — one IMMEDIATE transaction at a time, savepoints inside it, and caches rebuilt
  * from the file whenever SQLite rolls back. Extensions are registered and told here, because
@@ -35,6 +35,8 @@ export abstract class ReplicaFile implements StateStore {
   private dataCounter = 0;
   private closed = false;
   private synchronous: 'FULL' | 'NORMAL' = 'FULL';
+  /** Whether a local write fsyncs (ReplicaOptions.durability 'full'). */
+  private readonly fsyncWrites: boolean;
 
   protected constructor(options: ReplicaOptions) {
     this.path = options.path;
@@ -42,7 +44,7 @@ export abstract class ReplicaFile implements StateStore {
     this.db = new Database(options.path);
     try {
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      this.db.pragma('synchronous = FULL'); // until the first transaction picks its level
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(REPLICA_DDL);
     } catch (e) {
@@ -50,6 +52,7 @@ export abstract class ReplicaFile implements StateStore {
       throw new TributaryError('STORAGE_FAILURE', `cannot open replica ${options.path}: ${(e as Error).message}`, { cause: e });
     }
     this.cacheSize = options.cacheSize ?? 10_000;
+    this.fsyncWrites = options.durability === 'full';
     this.stmt = prepareStatements(this.db);
     this.meta = this.loadMeta();
     if (this.meta.format !== REPLICA_FORMAT) {
@@ -256,10 +259,11 @@ export abstract class ReplicaFile implements StateStore {
   /**
    * Opens the IMMEDIATE transaction that {@link finish} ends. Downloads commit without an fsync
    * (`durable` false): they are atomic with their cursor, so a power loss can only roll both back
-   * together and they are downloaded again. Local writes always fsync.
+   * together and they are downloaded again. Local writes fsync only with durability 'full'; by
+   * default they are in the WAL when write() returns, which a process crash cannot undo.
    */
   protected begin(durable: boolean): void {
-    this.setSynchronous(durable ? 'FULL' : 'NORMAL');
+    this.setSynchronous(durable && this.fsyncWrites ? 'FULL' : 'NORMAL');
     this.db.exec('BEGIN IMMEDIATE');
     this.inTransaction = true;
   }

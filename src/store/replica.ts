@@ -1,6 +1,6 @@
 import { apply, decodeChangeset, encodeChangeset, type Instruction } from '../changeset';
 import { TributaryError } from '../errors';
-import { integrateDownload, type PendingChangeset } from '../merge';
+import { DownloadIntegration, type PendingChangeset } from '../merge';
 import { HybridLogicalClock } from '../model';
 import { LocalWrite } from './local-write';
 import { recoverInstructions } from './recovery';
@@ -13,6 +13,7 @@ export type {
   CommitOrigin,
   DownloadBatch,
   DownloadCursor,
+  Durability,
   LocalChangeset,
   ReplicaBinding,
   ReplicaOptions,
@@ -24,7 +25,7 @@ export type { ExtensionStatement, ExtensionStorage, PreImageCapture, RemoteAppli
 export { LocalWrite } from './local-write';
 
 /**
- * A durable local replica of one realm on SQLite (WAL, synchronous=FULL): object state, local
+ * A durable local replica of one realm on SQLite (WAL; see ReplicaOptions.durability): object state, local
  * history, sync cursors and the hybrid logical clock, in one file. Every mutation is one SQLite
  * transaction, so a crash never separates data from its history entry or its cursors.
  *
@@ -254,11 +255,26 @@ export class Replica extends ReplicaFile {
    */
   integrateAll(batches: readonly DownloadBatch[]): void {
     this.transaction(() => {
-      for (const batch of batches) this.integrateOne(batch);
+      // One integration for all of them: the pending changesets are read and indexed once, and
+      // each rebased one is written once.
+      let merge: { integration: DownloadIntegration; loaded: Map<number, Instruction[]> } | null = null;
+      const lazy = () => {
+        if (merge) return merge.integration;
+        const pending = this.pendingAfter(this.meta.downloadClientVersion);
+        merge = { integration: new DownloadIntegration(this.meta.fileIdent, pending, this), loaded: new Map(pending.map((p) => [p.clientVersion, p.instructions])) };
+        return merge.integration;
+      };
+      for (const batch of batches) this.integrateOne(batch, lazy);
+      const done = merge as { integration: DownloadIntegration; loaded: Map<number, Instruction[]> } | null;
+      if (done) {
+        for (const p of done.integration.pending) {
+          if (p.instructions !== done.loaded.get(p.clientVersion)) this.stmt.historySetRebased.run(encodeChangeset(p.instructions), p.clientVersion);
+        }
+      }
     }, 'download');
   }
 
-  private integrateOne(batch: DownloadBatch): void {
+  private integrateOne(batch: DownloadBatch, merge: () => DownloadIntegration): void {
     const m = this.meta;
     checkCursor(batch.serverVersion >= m.downloadServerVersion, 'BAD_SERVER_VERSION', `download cursor moved back from ${m.downloadServerVersion} to ${batch.serverVersion}`);
     checkCursor(
@@ -273,27 +289,14 @@ export class Replica extends ReplicaFile {
       `server acknowledged client version ${batch.uploadClientVersion} beyond the last one made (${m.lastClientVersion})`,
     );
     let previous = m.downloadServerVersion;
-    let pending: PendingChangeset[] | undefined;
-    const rebased = new Map<number, Instruction[]>();
     for (const cs of batch.changesets) {
       checkCursor(cs.serverVersion > previous && cs.serverVersion <= batch.serverVersion, 'BAD_SERVER_VERSION', `changeset server version ${cs.serverVersion} out of order`);
       previous = cs.serverVersion;
-      pending ??= this.pendingAfter(m.downloadClientVersion);
-      const concurrent = pending.filter((p) => p.clientVersion > cs.lastIntegratedClientVersion);
-      let toApply = cs.instructions;
-      if (concurrent.length > 0) {
-        const result = integrateDownload(m.fileIdent, concurrent, cs, this);
-        toApply = result.apply;
-        for (const p of result.pending) {
-          rebased.set(p.clientVersion, p.instructions);
-          const i = pending.findIndex((q) => q.clientVersion === p.clientVersion);
-          if (i >= 0) pending[i] = p;
-        }
-      }
+      // With nothing local pending after the download cursor there is nothing to transform past.
+      const toApply = m.lastClientVersion > cs.lastIntegratedClientVersion ? merge().integrate(cs) : cs.instructions;
       this.applyRemote(toApply, 'download');
       this.clock.observe(cs.originTimestamp);
     }
-    for (const [clientVersion, instructions] of rebased) this.stmt.historySetRebased.run(encodeChangeset(instructions), clientVersion);
     this.setMeta('downloadServerVersion', batch.serverVersion);
     this.setMeta('downloadClientVersion', batch.lastIntegratedClientVersion);
     this.setMeta('latestServerVersion', batch.latestServerVersion);
