@@ -27,7 +27,8 @@ export const ERROR_CODES = {
   BOUND_IN_OTHER_SESSION: { protocol: 108, action: 'fatal', doc: 'The same client file is bound by another session at the same time.' },
   BAD_MESSAGE_ORDER: { protocol: 109, action: 'fatal', doc: 'A message arrived in a state where it is not allowed (e.g. UPLOAD before IDENT).' },
   BAD_DECOMPRESSION: { protocol: 110, action: 'fatal', doc: 'A compressed body could not be inflated.' },
-  BAD_CHANGESET_HEADER: { protocol: 111, action: 'fatal', doc: 'A changeset header (versions, timestamp) is malformed.' },
+  BAD_CHANGESET_HEADER: { protocol: 111, action: 'fatal', doc: "A changeset header is malformed (versions), or its timestamp is more than maxClockSkew ahead of the server's clock (fix the device clock)." },
+  TIMED_OUT: { protocol: 112, action: 'retry', doc: 'The connection stalled: a message stopped arriving part-way for longer than frameTimeout; the client reconnects.' },
   // session level (2xx)
   TOKEN_EXPIRED: { protocol: 202, action: 'retry', doc: 'The access token expired; refresh it (REFRESH) and bind again.' },
   BAD_AUTHENTICATION: { protocol: 203, action: 'fatal', doc: 'The access token is missing, malformed or not signed by this server; log in again.' },

@@ -80,6 +80,28 @@ export const SERVER_OPTIONS = {
     description:
       'Milliseconds one commit job of an upload may spend merging before the rest of that upload goes into the next job, so a big upload or a long offline merge never holds up other sessions for long.',
   },
+  handshakeTimeout: {
+    kind: 'duration',
+    default: 10,
+    description: 'A connection must finish its HTTP request or WebSocket upgrade within this; silent sockets are closed after it.',
+  },
+  frameTimeout: {
+    kind: 'duration',
+    default: 30,
+    description: 'A message that stops arriving part-way for this long ends its connection with TIMED_OUT.',
+  },
+  maxPendingHandshakes: {
+    kind: 'integer',
+    default: 256,
+    min: 1,
+    description: 'Connections still in their handshake at once; past it the oldest is closed, so idle sockets cannot use up the file descriptors real clients need.',
+  },
+  maxInflightBytes: {
+    kind: 'bytes',
+    default: 256 * 1024 * 1024,
+    min: 1024,
+    description: 'Bytes of half-received messages held over all connections; past it the connection with the largest is refused with LIMITS_EXCEEDED.',
+  },
   pingTimeout: {
     kind: 'duration',
     default: 15 * 60,

@@ -9,6 +9,7 @@ import { SYNC_PATH, SYNC_SUBPROTOCOL } from '../protocol/messages';
 import { AuthService } from './auth';
 import { CommitQueue } from './commit-queue';
 import { Connection } from './connection';
+import { ConnectionGuard } from './connection-guard';
 import { createRequestHandler } from './http';
 import { loadOrCreateKeys } from './keys';
 import { adminTokenFile, readAdminTokenFile, writeAdminTokenFile } from '../shared/admin-token';
@@ -50,6 +51,8 @@ export class Server {
   private wss?: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private readonly sockets = new Set<Socket>();
+  private guard: ConnectionGuard | null = null;
+  private guardTimer: NodeJS.Timeout | null = null;
   private pingTimer?: NodeJS.Timeout;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private boundPort = 0;
@@ -112,9 +115,24 @@ export class Server {
 
     const httpLog = this.log.child({ component: 'http' });
     const handler = createRequestHandler(auth, { version: packageVersion(), maxBodyBytes: o.maxBodyBytes }, httpLog);
-    this.httpServer = http.createServer((req, res) => void handler(req, res));
-    this.httpServer.on('connection', (socket) => {
+    const guard = new ConnectionGuard(
+      {
+        handshakeTimeoutMs: o.handshakeTimeout * 1000,
+        frameTimeoutMs: o.frameTimeout * 1000,
+        maxPendingHandshakes: o.maxPendingHandshakes,
+        maxInflightBytes: o.maxInflightBytes,
+        maxMessageBytes: o.maxMessageBytes,
+      },
+      this.log.child({ component: 'guard' }),
+    );
+    this.guard = guard;
+    this.httpServer = http.createServer((req, res) => {
+      guard.requested(req.socket);
+      void handler(req, res);
+    });
+    this.httpServer.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
+      guard.accepted(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
     this.httpServer.on('clientError', (_err, socket) => {
@@ -143,10 +161,12 @@ export class Server {
     };
     let nextConnectionId = 1;
     this.httpServer.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+      const watched = guard.upgrading(socket, head);
       void this.upgrade(req, socket, head, tokens, (claims, ws) => {
         const id = nextConnectionId++;
         const log = connLog.child({ connection: id, identity: claims.sub });
         const conn = new Connection(ws, claims, sync, tokens, connectionOptions, log);
+        watched.bind(conn);
         this.connections.add(conn);
         ws.on('close', () => this.connections.delete(conn));
         log.debug('connection opened', { remote: req.socket.remoteAddress });
@@ -167,6 +187,8 @@ export class Server {
     const interval = Math.max(1000, Math.min(30_000, (o.pingTimeout * 1000) / 4));
     this.pingTimer = setInterval(() => this.closeIdleConnections(), interval);
     this.pingTimer.unref();
+    this.guardTimer = setInterval(() => guard.sweep(), 1000);
+    this.guardTimer.unref();
 
     this.log.info('listening', {
       port: this.boundPort,
@@ -193,6 +215,11 @@ export class Server {
     const token = await tokens.issue(ADMIN_IDENTITY, true, 'admin');
     writeAdminTokenFile(file, token);
     this.log.info('wrote the admin token', { file: path.resolve(file) });
+  }
+
+  /** What the connection guard refused or timed out so far (tests, metrics). */
+  get guardStats(): ConnectionGuard['stats'] | undefined {
+    return this.guard?.stats;
   }
 
   private async upgrade(
@@ -258,6 +285,7 @@ export class Server {
     }
     this.state = 'stopping';
     if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.guardTimer) clearInterval(this.guardTimer);
     for (const c of this.connections) c.close(1001, 'server shutting down');
     this.connections.clear();
     const closed = this.httpServer ? new Promise<void>((resolve) => this.httpServer!.close(() => resolve())) : Promise.resolve();
