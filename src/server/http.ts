@@ -18,6 +18,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 export interface HttpRoutesOptions {
   version: string;
   maxBodyBytes: number;
+  /** Why storage takes no writes, or null (GET /health answers 503 "degraded" while it does not). */
+  storageHealth?: () => Promise<{ reason: string; since: string } | null>;
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -79,6 +81,8 @@ export function createRequestHandler(auth: AuthService, options: HttpRoutesOptio
     try {
       if (route === '/health') {
         if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 405, 'NOT_FOUND', `${req.method} is not allowed on /health`, { allow: 'GET, HEAD' });
+        const failure = options.storageHealth ? await options.storageHealth() : null;
+        if (failure) return sendJson(res, 503, { status: 'degraded', version: options.version, reason: failure.reason, since: failure.since });
         return sendJson(res, 200, { status: 'ok', version: options.version });
       }
       if (route === '/auth') {

@@ -15,7 +15,7 @@ import { loadOrCreateKeys } from './keys';
 import { adminTokenFile, readAdminTokenFile, writeAdminTokenFile } from '../shared/admin-token';
 import { JsonLogger, type Logger } from '../shared/logger';
 import { resolveOptions, type ServerOptions } from './options';
-import { SqliteDriver } from './storage/sqlite';
+import { SqliteDriver, unwritable } from './storage/sqlite';
 import type { StorageDriver } from './storage/types';
 import { SyncService } from './sync-service';
 import { ADMIN_IDENTITY, TokenService, type TokenClaims } from './tokens';
@@ -102,19 +102,31 @@ export class Server {
 
   private async startInner(): Promise<void> {
     const o = this.options;
-    fs.mkdirSync(o.dataPath, { recursive: true });
-    const keys = loadOrCreateKeys(o.dataPath);
-    const tokens = new TokenService(keys.privateKey, keys.publicKey, { access: o.accessTokenTtl, refresh: o.refreshTokenTtl });
-    await this.ensureAdminToken(tokens, keys.created);
-
+    // The database first: it takes the data directory's lock, so a second server stops here
+    // before touching the keys, and an unwritable directory is reported as such.
     this.storage = this.injectedStorage ?? new SqliteDriver(o.dataPath, { historyCacheBytes: o.historyCacheBytes });
+    let keys: ReturnType<typeof loadOrCreateKeys>;
+    try {
+      if (!fs.existsSync(o.dataPath)) fs.mkdirSync(o.dataPath, { recursive: true, mode: 0o700 });
+      keys = loadOrCreateKeys(o.dataPath);
+    } catch (e) {
+      throw unwritable(o.dataPath, e);
+    }
+    const tokens = new TokenService(keys.privateKey, keys.publicKey, { access: o.accessTokenTtl, refresh: o.refreshTokenTtl });
+    try {
+      await this.ensureAdminToken(tokens, keys.created);
+    } catch (e) {
+      throw e instanceof TributaryError ? e : unwritable(o.dataPath, e);
+    }
+
     this.queue = new CommitQueue(this.storage, this.log.child({ component: 'commit' }), o.groupCommitTurns);
     const sync = new SyncService(this.storage, this.queue, this.log.child({ component: 'sync' }), o.maxPathLength, o.uploadSliceMs);
     await sync.init();
     const auth = new AuthService(this.storage, this.queue, sync, tokens, o.allowRegistration, this.log.child({ component: 'auth' }));
 
     const httpLog = this.log.child({ component: 'http' });
-    const handler = createRequestHandler(auth, { version: packageVersion(), maxBodyBytes: o.maxBodyBytes }, httpLog);
+    const queue = this.queue;
+    const handler = createRequestHandler(auth, { version: packageVersion(), maxBodyBytes: o.maxBodyBytes, storageHealth: () => queue.storageHealth() }, httpLog);
     const guard = new ConnectionGuard(
       {
         handshakeTimeoutMs: o.handshakeTimeout * 1000,
