@@ -53,6 +53,9 @@ export interface RealmConfiguration {
   log?: Pick<Logger, 'error'>;
 }
 
+/** How long Realm.open waits for the server by default (SyncConfiguration.openTimeoutMs). */
+export const DEFAULT_OPEN_TIMEOUT_MS = 30_000;
+
 /**
  * A realm: a Realm-compatible object API over a local replica, synchronised with a server when
  * `sync` is configured.
@@ -71,7 +74,17 @@ export class Realm {
   static async open(config: RealmConfiguration): Promise<Realm> {
     const realm = new this(config);
     try {
-      if (realm.syncSession) await realm.syncSession.downloadAllServerChanges();
+      const session = realm.syncSession;
+      if (session) {
+        const timeoutMs = config.sync?.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
+        try {
+          await session.downloadAllServerChanges(timeoutMs);
+        } catch (e) {
+          if (!(e instanceof TributaryError) || e.code !== 'TIMEOUT') throw e;
+          const why = session.lastConnectionError ? ` (last attempt: ${session.lastConnectionError})` : session.connectionState === 'connected' ? ' (connected, but the download did not finish)' : '';
+          throw new TributaryError('TIMEOUT', `Realm.open: ${session.url} did not answer within ${timeoutMs} ms${why}; new Realm(config) opens the local copy without waiting`, { cause: e });
+        }
+      }
       return realm;
     } catch (e) {
       realm.close();
