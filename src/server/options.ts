@@ -72,6 +72,19 @@ export const SERVER_OPTIONS = {
     description:
       "How far a changeset's timestamp may be ahead of the server's clock; an upload beyond it is refused with BAD_CHANGESET_HEADER (the device clock is wrong), so one client cannot drag every replica's clock into the future.",
   },
+  maxInstructionsPerChangeset: {
+    kind: 'integer',
+    default: 100_000,
+    min: 1,
+    description:
+      'Most instructions in one changeset (one write transaction). A changeset is integrated in one step, so this bounds how long one upload can hold the server (about 0.7 s at the default on 2 cores); clients refuse bigger writes locally.',
+  },
+  maxInstructionsPerUpload: {
+    kind: 'integer',
+    default: 1_000_000,
+    min: 1,
+    description: 'Most instructions in one UPLOAD message (its changesets are integrated in slices; this bounds the memory one message takes).',
+  },
   uploadSliceMs: {
     kind: 'integer',
     default: 20,

@@ -170,6 +170,8 @@ export class Server {
       maxBufferedBytes: o.maxBufferedBytes,
       maxPendingUploadBytes: o.maxPendingUploadBytes,
       maxClockSkewMs: o.maxClockSkew * 1000,
+      maxInstructionsPerChangeset: o.maxInstructionsPerChangeset,
+      maxInstructionsPerUpload: o.maxInstructionsPerUpload,
     };
     let nextConnectionId = 1;
     this.httpServer.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
