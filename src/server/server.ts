@@ -174,17 +174,20 @@ export class Server {
       maxInstructionsPerUpload: o.maxInstructionsPerUpload,
     };
     let nextConnectionId = 1;
+    // Kept apart from the upgrade's closure, so a connection's listeners do not hold its request.
+    const opened = (claims: TokenClaims, ws: import('ws').WebSocket, watched: { bind(c: Connection): void }, remote: string | undefined) => {
+      const id = nextConnectionId++;
+      const log = connLog.child({ connection: id, identity: claims.sub });
+      const conn = new Connection(ws, claims, sync, tokens, connectionOptions, log);
+      watched.bind(conn);
+      this.connections.add(conn);
+      ws.on('close', () => this.connections.delete(conn));
+      log.debug('connection opened', { remote });
+    };
     this.httpServer.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
       const watched = guard.upgrading(socket, head);
-      void this.upgrade(req, socket, head, tokens, (claims, ws) => {
-        const id = nextConnectionId++;
-        const log = connLog.child({ connection: id, identity: claims.sub });
-        const conn = new Connection(ws, claims, sync, tokens, connectionOptions, log);
-        watched.bind(conn);
-        this.connections.add(conn);
-        ws.on('close', () => this.connections.delete(conn));
-        log.debug('connection opened', { remote: req.socket.remoteAddress });
-      });
+      const remote = req.socket.remoteAddress;
+      void this.upgrade(req, socket, head, tokens, (claims, ws) => opened(claims, ws, watched, remote));
     });
 
     await new Promise<void>((resolve, reject) => {
