@@ -194,7 +194,7 @@ async function idlePhases(systems: PeerSystem[], o: Options, addFigure: AddFigur
         await deployment.stop();
       }
       console.log(
-        `  ${s.name.padEnd(9)} ${shared ? 'one room ' : 'own rooms'}: ${r.synced}/${r.expected} synced in ${fmt(r.connectSeconds, 2)} s; server RSS ${fmt(r.rssBeforeKb / 1024, 1)} → ${fmt(r.rssAfterKb / 1024, 1)} MiB = ${fmt(r.kbPerClient, 1)} KiB per client${r.error ? ` — ${r.error}` : ''}`,
+        `  ${s.name.padEnd(9)} ${shared ? 'one room ' : 'own rooms'}: ${r.synced}/${r.expected} synced in ${fmt(r.connectSeconds, 2)} s; server RSS ${fmt(r.rssBeforeKb / 1024, 1)} → ${fmt(r.rssAfterKb / 1024, 1)} MiB = ${fmt(r.kbPerClient, 1)} KiB per client; CPU while connecting: server ${fmt(r.serverCpuMs / 1000, 2)} s, clients ${fmt(r.clientCpuMs / 1000, 2)} s${r.error ? ` — ${r.error}` : ''}`,
       );
       f.exact.cells[s.name] = { value: r.synced / r.expected };
       f.kb.cells[s.name] = r.error ? { failed: r.error } : { value: r.kbPerClient };
@@ -236,8 +236,9 @@ async function offlinePhase(systems: PeerSystem[], o: Options, addFigure: AddFig
     );
     exact.cells[s.name] = r.error ? { failed: 'did not converge' } : { value: r.equal ? 1 : 0 };
     converge.cells[s.name] = r.error ? { failed: r.error.replace(/^offline merge: /, '') } : { value: r.convergeMs / 1000 };
+    const note = `${r.during.count} round trips${r.error ? ', until killed' : ''}`;
     idleP99.cells[s.name] = { value: r.idle.p99 };
-    duringP99.cells[s.name] = { value: r.during.p99, note: r.error ? 'until killed' : undefined };
-    duringMax.cells[s.name] = { value: r.during.max, note: r.error ? 'until killed' : undefined };
+    duringP99.cells[s.name] = { value: r.during.p99, note };
+    duringMax.cells[s.name] = { value: r.during.max, note };
   }
 }

@@ -145,6 +145,9 @@ export interface IdleResult {
   rssBeforeKb: number;
   rssAfterKb: number;
   kbPerClient: number;
+  /** CPU used while the clients connected: the server child, and this process (the clients). */
+  serverCpuMs: number;
+  clientCpuMs: number;
   error?: string;
 }
 
@@ -160,6 +163,8 @@ export async function idleClients(deployment: Deployment, clients: number, share
   let connectSeconds = NaN;
   let rssBeforeKb = NaN;
   let rssAfterKb = NaN;
+  let serverCpuMs = NaN;
+  let clientCpuMs = NaN;
   try {
     await deployment.prepareClients(clients);
     // One client opens and closes a room of its own first, so the baseline has the server's
@@ -167,6 +172,8 @@ export async function idleClients(deployment: Deployment, clients: number, share
     await (await withTimeout(deployment.open('idle-warm-up', { user: 0, shared: false }), 60_000, 'warm-up client')).close();
     rssBeforeKb = await deployment.server.rssKbAfterGc();
     const start = performance.now();
+    const serverCpuStart = deployment.server.cpuMs();
+    const clientCpuStart = cpuMs();
     const deadline = start + options.timeoutMs;
     const openOne = async (i: number) => {
       const left = deadline - performance.now();
@@ -182,6 +189,8 @@ export async function idleClients(deployment: Deployment, clients: number, share
     } catch (e) {
       error = `${(e as Error).message} (${synced} of ${clients} synced)`;
     }
+    serverCpuMs = deployment.server.cpuMs() - serverCpuStart;
+    clientCpuMs = cpuMs() - clientCpuStart;
     await sleep(options.idleMs);
     rssAfterKb = await deployment.server.rssKbAfterGc();
   } catch (e) {
@@ -189,5 +198,5 @@ export async function idleClients(deployment: Deployment, clients: number, share
   } finally {
     await mapLimit(open.length, 32, (i) => open[i]!.close().catch(() => undefined));
   }
-  return { expected: clients, synced, connectSeconds, rssBeforeKb, rssAfterKb, kbPerClient: (rssAfterKb - rssBeforeKb) / clients, error };
+  return { expected: clients, synced, connectSeconds, rssBeforeKb, rssAfterKb, kbPerClient: (rssAfterKb - rssBeforeKb) / clients, serverCpuMs, clientCpuMs, error };
 }
