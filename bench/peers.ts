@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { atExit } from './peers/children';
 import { offlineMerge, type OfflineResult } from './peers/offline';
 import { idleClients, streamChanges, type IdleResult, type StreamResult } from './peers/phases';
 import { rawSystem } from './peers/raw';
@@ -61,7 +62,18 @@ export async function main(argv: string[]): Promise<void> {
   console.log(`load average at start: ${load()} (${os.cpus().length} cores)`);
 
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-peers-'));
-  const tributary = new TributarySystem(workDir, Math.max(phases.includes('idle') ? o.clients : 0, o.readers + 1, 3), [
+  // All clients share this process's event loop, so synchronous fsyncs of Tributary's durable
+  // client replicas would queue behind one another, which separate devices would not do:
+  // replicas go on tmpfs unless --client-disk. The server's data is on disk either way.
+  const clientDisk = argv.includes('--client-disk') || !fs.existsSync('/dev/shm');
+  const clientRoot = fs.mkdtempSync(path.join(clientDisk ? os.tmpdir() : '/dev/shm', 'trib-peers-clients-'));
+  console.log(`tributary server data in ${workDir}; client replicas in ${clientRoot}${clientDisk ? '' : ' (tmpfs)'}`);
+  const removeWorkDir = () => {
+    fs.rmSync(workDir, { recursive: true, force: true });
+    fs.rmSync(clientRoot, { recursive: true, force: true });
+  };
+  const cancelCleanup = atExit(removeWorkDir);
+  const tributary = new TributarySystem(workDir, clientRoot, Math.max(phases.includes('idle') ? o.clients : 0, o.readers + 1, 3), [
     'warm-up',
     ...Array.from({ length: o.trials }, (_, t) => `fanout-${t + 1}`),
     'latency',
@@ -81,7 +93,8 @@ export async function main(argv: string[]): Promise<void> {
     if (phases.includes('idle')) await idlePhases(systems, o, figure);
     if (phases.includes('offline')) await offlinePhase(systems, o, figure);
   } finally {
-    fs.rmSync(workDir, { recursive: true, force: true });
+    cancelCleanup();
+    removeWorkDir();
   }
   console.log('');
   console.log(renderTable(figures));
@@ -236,7 +249,7 @@ async function offlinePhase(systems: PeerSystem[], o: Options, addFigure: AddFig
     );
     exact.cells[s.name] = r.error ? { failed: 'did not converge' } : { value: r.equal ? 1 : 0 };
     converge.cells[s.name] = r.error ? { failed: r.error.replace(/^offline merge: /, '') } : { value: r.convergeMs / 1000 };
-    const note = `${r.during.count} round trips${r.error ? ', until killed' : ''}`;
+    const note = `n=${r.during.count}${r.error ? ', cut at the time limit' : ''}`;
     idleP99.cells[s.name] = { value: r.idle.p99 };
     duringP99.cells[s.name] = { value: r.during.p99, note };
     duringMax.cells[s.name] = { value: r.during.max, note };

@@ -5,6 +5,7 @@ import type { BystanderConfig } from './bystander';
 import type { OfflineClientsConfig } from './offline-clients';
 import { sleep, withTimeout } from './pool';
 import { procCpuMs } from './server-child';
+import { track } from './children';
 
 /** One system's offline-merge set-up: an online client A and a client B that went offline. */
 export interface OfflineScenario {
@@ -38,11 +39,13 @@ export interface OfflineResult {
 
 /** Forks a TypeScript module of this folder with an IPC channel; its config goes in `envName`. */
 function forkChild(file: string, envName: string, config: unknown): { child: ChildProcess; exited: Promise<void> } {
-  const child = fork(path.join(__dirname, file), [], {
-    execArgv: ['--import', 'tsx'],
-    env: { ...process.env, [envName]: JSON.stringify(config) },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+  const child = track(
+    fork(path.join(__dirname, file), [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, [envName]: JSON.stringify(config) },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    }),
+  );
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return { child, exited };
 }

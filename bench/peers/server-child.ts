@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
+import { track } from './children';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const GC_HOOK = path.join(__dirname, 'gc-hook.ts');
@@ -27,7 +28,7 @@ export async function startServerChild(script: string, args: string[], env: Node
   const argv = ['--expose-gc', '--import', 'tsx', '--import', GC_HOOK, script, ...args];
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   for (const k of Object.keys(childEnv)) if (k.startsWith('TRIBUTARY_')) delete childEnv[k];
-  const child = spawn(process.execPath, argv, { cwd: REPO, env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+  const child = track(spawn(process.execPath, argv, { cwd: REPO, env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] }));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let stopping = false;
   let stderr = '';

@@ -63,7 +63,10 @@ export class TributarySystem implements PeerSystem {
   private deployments = 0;
 
   constructor(
+    /** Server data directories (on disk: the server is durable, with fsync). */
     private readonly workDir: string,
+    /** Client replicas (see docs/benchmarks.md § peers for why tmpfs by default). */
+    private readonly clientRoot: string,
     private readonly userCount: number,
     private readonly sharedRooms: string[],
   ) {}
@@ -99,8 +102,9 @@ export class TributarySystem implements PeerSystem {
 
   async deploy(): Promise<TributaryDeployment> {
     const dir = path.join(this.workDir, `deployment-${++this.deployments}`);
+    const clientDir = path.join(this.clientRoot, `deployment-${this.deployments}-clients`);
     fs.cpSync(this.templateDir, path.join(dir, 'server'), { recursive: true });
-    fs.mkdirSync(path.join(dir, 'clients'));
+    fs.mkdirSync(clientDir, { recursive: true });
     const server = await this.startServer(path.join(dir, 'server'));
     const url = `http://127.0.0.1:${server.port}`;
     const identities = this.identities;
@@ -110,10 +114,10 @@ export class TributarySystem implements PeerSystem {
       server,
       url,
       identities,
-      clientDir: path.join(dir, 'clients'),
+      clientDir,
       user: (i) => users[i] ?? fail(`user ${i} is not logged in`),
       realmUrl: (room, shared) => `realm://127.0.0.1:${server.port}/${shared ? identities[0]!.identity : '~'}/${room}`,
-      replicaPath: (name) => path.join(dir, 'clients', `${name}.db`),
+      replicaPath: (name) => path.join(clientDir, `${name}.db`),
       async prepareClients(count) {
         if (count > identities.length) throw new Error(`only ${identities.length} users were prepared, ${count} asked`);
         await mapLimit(count, 16, async (i) => {
@@ -130,6 +134,7 @@ export class TributarySystem implements PeerSystem {
         for (const u of users) u?.logout();
         await server.stop();
         fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(clientDir, { recursive: true, force: true });
       },
     };
     return deployment;
