@@ -31,6 +31,10 @@ export class Writer {
     return this.pos;
   }
 
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     let cap = this.buf.length * 2;
@@ -111,6 +115,38 @@ export class Writer {
   /** A copy of the bytes written so far, exactly sized. */
   finish(): Uint8Array {
     return this.buf.slice(0, this.pos);
+  }
+
+  /** Starts over, keeping the buffer (for {@link withWriter}). */
+  reset(): void {
+    this.pos = 0;
+  }
+}
+
+/** One writer reused by every top-level encode: its buffer has grown to the usual size already. */
+let shared = new Writer(4096);
+let sharedBusy = false;
+/** A shared buffer grown past this by one big message is let go afterwards. */
+const SHARED_KEEP_BYTES = 1024 * 1024;
+
+/**
+ * Runs `fn` with a writer and returns what it wrote (exactly sized, a copy): the shared one when it
+ * is free, a fresh one when an encode is already running (encoders never keep the writer).
+ */
+export function withWriter(fn: (w: Writer) => void): Uint8Array {
+  if (sharedBusy) {
+    const w = new Writer();
+    fn(w);
+    return w.finish();
+  }
+  sharedBusy = true;
+  try {
+    shared.reset();
+    fn(shared);
+    return shared.finish();
+  } finally {
+    sharedBusy = false;
+    if (shared.capacity > SHARED_KEEP_BYTES) shared = new Writer(4096);
   }
 }
 

@@ -1,6 +1,6 @@
 import { TributaryError } from '../errors';
 import type { ObjectSchema, PropertySchema, PropertyType, Value } from '../model';
-import { Reader, Writer } from './codec-binary';
+import { Reader, Writer, withWriter } from './codec-binary';
 import { DEAD_TAG_FLAG, NameTableReader, NameTableWriter, readKey, readValue, readValuePayload, valueTag, writeKey, writeValue, writeValuePayload } from './codec-values';
 import type { Instruction } from './instructions';
 import type { ListEntry, ObjectRecord } from './state';
@@ -307,12 +307,12 @@ function readInstruction(r: Reader, names: NameTableReader, maxBytes: number): I
  * decodeChangeset(bytes); // → the same instruction
  */
 export function encodeChangeset(instructions: readonly Instruction[]): Uint8Array {
-  const w = new Writer();
-  const names = new NameTableWriter(w);
-  w.u8(CHANGESET_FORMAT_VERSION);
-  w.uvarint(instructions.length);
-  for (const ins of instructions) writeInstruction(w, names, ins);
-  return w.finish();
+  return withWriter((w) => {
+    const names = new NameTableWriter(w);
+    w.u8(CHANGESET_FORMAT_VERSION);
+    w.uvarint(instructions.length);
+    for (const ins of instructions) writeInstruction(w, names, ins);
+  });
 }
 
 /** The instruction count an encoded changeset declares (its first fields), without decoding it; -1 when unreadable. */
@@ -344,24 +344,24 @@ export function decodeChangeset(bytes: Uint8Array, limits: ChangesetLimits = DEF
  * format byte, the key, the scalar values, then the lists with their tombstones.
  */
 export function encodeRecord(record: ObjectRecord): Uint8Array {
-  const w = new Writer();
-  const names = new NameTableWriter(w);
-  w.u8(RECORD_FORMAT_VERSION);
-  writeKey(w, record.id);
-  writeValues(w, names, record.values);
-  const lists = Object.keys(record.lists);
-  w.uvarint(lists.length);
-  for (const name of lists) {
-    const entries = record.lists[name]!;
-    names.name(name);
-    w.uvarint(entries.length);
-    for (const e of entries) {
-      const tag = valueTag(e.value);
-      w.u8(tag | (e.dead ? DEAD_TAG_FLAG : 0));
-      writeValuePayload(w, tag, e.value);
+  return withWriter((w) => {
+    const names = new NameTableWriter(w);
+    w.u8(RECORD_FORMAT_VERSION);
+    writeKey(w, record.id);
+    writeValues(w, names, record.values);
+    const lists = Object.keys(record.lists);
+    w.uvarint(lists.length);
+    for (const name of lists) {
+      const entries = record.lists[name]!;
+      names.name(name);
+      w.uvarint(entries.length);
+      for (const e of entries) {
+        const tag = valueTag(e.value);
+        w.u8(tag | (e.dead ? DEAD_TAG_FLAG : 0));
+        writeValuePayload(w, tag, e.value);
+      }
     }
-  }
-  return w.finish();
+  });
 }
 
 /** Inverse of {@link encodeRecord}; throws TributaryError('BAD_CHANGESET') on malformed bytes. */

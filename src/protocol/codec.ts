@@ -1,4 +1,4 @@
-import { Reader, Writer } from '../changeset/codec-binary';
+import { Reader, Writer, withWriter } from '../changeset/codec-binary';
 import { TributaryError } from '../errors';
 import type { ClientMessage, ServerMessage } from './messages';
 import { CLIENT_MESSAGES, ERROR_ACTIONS, SERVER_MESSAGES, type FieldList, type MessageLayout } from './schema';
@@ -138,10 +138,10 @@ function readFields(r: Reader, fields: FieldList, limits: ProtocolLimits): Recor
 function encode(table: Table, message: { type: string }): Uint8Array {
   const layout = Object.prototype.hasOwnProperty.call(table, message.type) ? table[message.type] : undefined;
   if (!layout) bad(`unknown message type '${String(message.type)}'`);
-  const w = new Writer();
-  w.u8(layout.code);
-  writeFields(w, layout.fields, message as unknown as Record<string, unknown>, message.type);
-  return w.finish();
+  return withWriter((w) => {
+    w.u8(layout.code);
+    writeFields(w, layout.fields, message as unknown as Record<string, unknown>, message.type);
+  });
 }
 
 function decode(byCodeTable: Map<number, [string, MessageLayout]>, bytes: Uint8Array, limits: ProtocolLimits): unknown {

@@ -129,7 +129,11 @@ export abstract class ReplicaFile implements StateStore {
     const cached = this.recordCache.get(cacheKey);
     if (cached) return cached;
     const row = this.stmt.objectGet.get(type, key) as { data: Uint8Array } | undefined;
-    if (!row) return undefined;
+    if (!row) {
+      // A create usually follows: it can insert without first trying an update.
+      if (this.inTransaction) this.absent.add(cacheKey);
+      return undefined;
+    }
     const record = decodeRecord(row.data);
     this.remember(cacheKey, record);
     return record;
@@ -141,12 +145,14 @@ export abstract class ReplicaFile implements StateStore {
     this.extensions.object(type, key, () => this.storedRow(type, key));
     const data = encodeRecord(record);
     this.dataCounter++;
-    if (this.stmt.objectUpdate.run(data, type, key).changes === 0) {
+    const cacheKey = type + '\u0000' + key;
+    if (this.absent.delete(cacheKey) || this.stmt.objectUpdate.run(data, type, key).changes === 0) {
+      // The sequence is written to meta once per transaction (flushSeq), not per insert.
       const seq = this.meta.nextSeq;
       this.stmt.objectInsert.run(type, key, seq, data);
-      this.setMeta('nextSeq', seq + 1);
+      this.deferMeta('nextSeq', seq + 1);
     }
-    this.remember(type + '\u0000' + key, record);
+    this.remember(cacheKey, record);
   }
 
   deleteObject(type: string, id: ObjectKey): void {
@@ -280,6 +286,7 @@ export abstract class ReplicaFile implements StateStore {
   protected finish<T>(fn: () => T): T {
     try {
       const result = fn();
+      this.flushDeferredMeta();
       this.db.exec('COMMIT');
       return result;
     } catch (e) {
@@ -287,7 +294,30 @@ export abstract class ReplicaFile implements StateStore {
       throw e;
     } finally {
       this.inTransaction = false;
+      this.absent.clear();
     }
+  }
+
+  /** Keys this transaction looked up and found missing (cleared with it). */
+  private readonly absent = new Set<string>();
+  /** Meta values changed in memory and not yet written. */
+  private readonly deferred = new Set<MetaKey>();
+
+  /**
+   * Changes a meta value in memory; it is written with the next commit (or before a savepoint,
+   * which reloads meta when it rolls back). For values written often that need no transaction of
+   * their own: the creation sequence, the informational upload cursor.
+   */
+  protected deferMeta<K extends MetaKey>(key: K, value: Meta[K]): void {
+    if (this.meta[key] === value) return;
+    this.meta[key] = value;
+    this.deferred.add(key);
+  }
+
+  private flushDeferredMeta(): void {
+    if (this.deferred.size === 0) return;
+    for (const key of this.deferred) this.stmt.metaPut.run(key, this.meta[key]);
+    this.deferred.clear();
   }
 
   private setSynchronous(mode: 'FULL' | 'NORMAL'): void {
@@ -305,6 +335,7 @@ export abstract class ReplicaFile implements StateStore {
 
   /** Runs `fn` atomically inside the open transaction (a savepoint). */
   protected atomically<T>(fn: () => T): T {
+    this.flushDeferredMeta();
     const name = `sp${++this.savepoints}`;
     this.db.exec(`SAVEPOINT ${name}`);
     try {
@@ -325,6 +356,8 @@ export abstract class ReplicaFile implements StateStore {
   private reloadFromFile(): void {
     this.dataCounter++;
     this.recordCache.clear();
+    this.absent.clear();
+    this.deferred.clear();
     this.meta = this.loadMeta();
     this.loadSchemas();
   }

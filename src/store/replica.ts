@@ -135,7 +135,7 @@ export class Replica extends ReplicaFile {
 
   /** Records how far uploads have been sent (informational; resends start from the ack, so no fsync). */
   noteUploaded(clientVersion: number): void {
-    if (clientVersion > this.meta.uploadedClientVersion) this.transaction(() => this.setMeta('uploadedClientVersion', clientVersion), undefined, undefined, false);
+    if (clientVersion > this.meta.uploadedClientVersion) this.deferMeta('uploadedClientVersion', clientVersion);
   }
 
   // ---- local writes --------------------------------------------------------------------------
