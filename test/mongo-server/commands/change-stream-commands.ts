@@ -54,6 +54,9 @@ export async function changeStreamGetMore(ctx: CommandContext, cursor: Cursor, b
   cursor.busy = true;
   try {
     for (;;) {
+      if (ctx.state.cursors.get(cursor.id) !== cursor) {
+        throw new MongoCommandError(237, `cursor id ${cursor.id.toString()} was killed while a getMore waited on it`, { codeName: 'CursorKilled' });
+      }
       let batch;
       try {
         batch = reader.read(batchSize === 0 ? Number.MAX_SAFE_INTEGER : batchSize, 'getMore');
