@@ -7,7 +7,7 @@
 import { Timestamp } from 'mongodb';
 import type { Document } from 'mongodb';
 import { fromTimestamp } from '../cluster-clock';
-import { isPlainDocument } from '../bson-values';
+import { isPlainDocument, typeName } from '../bson-values';
 import { ErrorCode, fail, MongoCommandError } from '../errors';
 import { decodeToken, justBefore, SUB_INVALIDATE, subOf, type StreamPosition } from '../resume-token';
 
@@ -69,7 +69,9 @@ export function parseChangeStreamSpec(stage: unknown, db: string, coll: string |
     after = decodeToken(stage.startAfter);
     startedBy = 'startAfter';
   } else if (stage.startAtOperationTime !== undefined) {
-    if (!(stage.startAtOperationTime instanceof Timestamp)) fail('TypeMismatch', `startAtOperationTime must be a Timestamp`);
+    if (!(stage.startAtOperationTime instanceof Timestamp)) {
+      fail('TypeMismatch', `BSON field '$changeStream.startAtOperationTime' is the wrong type '${typeName(stage.startAtOperationTime)}', expected type 'timestamp'`);
+    }
     after = justBefore(fromTimestamp(stage.startAtOperationTime));
     startedBy = 'startAtOperationTime';
   }

@@ -59,7 +59,8 @@ export async function getMoreCommand(ctx: CommandContext): Promise<Document> {
   if (!(id instanceof Long)) {
     throw new MongoCommandError(ErrorCode.TypeMismatch, `BSON field 'getMore.getMore' is the wrong type '${typeof id}', expected type 'long'`);
   }
-  const coll = collectionArgument(ctx.command, 'collection', ctx.db);
+  // Database-level cursors (aggregate: 1) are named '$cmd.aggregate', which no collection may be.
+  const coll = ctx.command.collection === '$cmd.aggregate' ? '$cmd.aggregate' : collectionArgument(ctx.command, 'collection', ctx.db);
   const batchSize = nonNegative(ctx.command, 'batchSize', 0);
   const cursor = ctx.state.cursors.get(id);
   if (!cursor) throw new MongoCommandError(ErrorCode.CursorNotFound, `cursor id ${id.toString()} not found`);
