@@ -78,7 +78,12 @@ export class Dispatcher {
       const context = ctx;
       const run = (): Promise<Document> => this.run(spec, context, routing);
       let reply = routing.session && command.txnNumber !== undefined ? await routing.session.checkout(run) : await run();
-      if (failure?.writeConcernError) reply = { ...reply, writeConcernError: failure.writeConcernError };
+      if (failure?.writeConcernError) {
+        reply = { ...reply, writeConcernError: failure.writeConcernError };
+        const code = typeof failure.writeConcernError.code === 'number' ? failure.writeConcernError.code : 0;
+        const labels = failure.errorLabels ?? errorLabelsFor(code, labelContext);
+        if (labels.length > 0) reply.errorLabels = labels;
+      }
       return { reply: this.finish(reply, ctx.operationTime) };
     } catch (thrown) {
       // A bug in the server must reach the test as a failed command, not as a dropped connection.
