@@ -1,6 +1,9 @@
 import { Binary, MongoNetworkError, MongoServerError, Timestamp, type ChangeStream, type ChangeStreamDocument, type Db, type Document, type MongoClient, type ResumeToken } from 'mongodb';
 import { onTestServer, openMongoTarget, REAL_MONGO_URL, type MongoTarget } from '../helpers/mongo-target';
 
+/** Test documents: any `_id`, any fields. */
+type Loose = { _id?: string | number | object; [key: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 let target: MongoTarget;
 let client: MongoClient;
 let db: Db;
@@ -46,7 +49,7 @@ const tsOf = (e: Event): Timestamp => e.clusterTime as Timestamp;
 async function insertSurvivingDrops(coll: ReturnType<Db['collection']>, docs: Document[]): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      await coll.insertMany(docs as never[], { ordered: false });
+      await coll.insertMany(docs, { ordered: false });
       return;
     } catch (e) {
       const writeErrors = (e as { writeErrors?: Array<{ code: number }> }).writeErrors ?? [];
@@ -59,13 +62,13 @@ async function insertSurvivingDrops(coll: ReturnType<Db['collection']>, docs: Do
 
 describe('collection streams', () => {
   test('insert, update, replace and delete events are shaped as MongoDB documents them', async () => {
-    const coll = db.collection('shapes');
+    const coll = db.collection<Loose>('shapes');
     const stream = await opened(coll.watch([], quick));
-    await coll.insertOne({ _id: 1 as never, items: ['a', 'b', 'c', 'd'], gone: 1, list: [1, 2, 3] });
-    await coll.updateOne({ _id: 1 as never }, { $set: { 'items.3': 'D', 'sub.x': 1 }, $unset: { gone: '' }, $push: { list: 4 } as never });
-    await coll.updateOne({ _id: 1 as never }, { $pop: { list: 1 } } as never);
-    await coll.replaceOne({ _id: 1 as never }, { fresh: true });
-    await coll.deleteOne({ _id: 1 as never });
+    await coll.insertOne({ _id: 1, items: ['a', 'b', 'c', 'd'], gone: 1, list: [1, 2, 3] });
+    await coll.updateOne({ _id: 1 }, { $set: { 'items.3': 'D', 'sub.x': 1 }, $unset: { gone: '' }, $push: { list: 4 } as never });
+    await coll.updateOne({ _id: 1 }, { $pop: { list: 1 } });
+    await coll.replaceOne({ _id: 1 }, { fresh: true });
+    await coll.deleteOne({ _id: 1 });
     const [ins, upd, pop, rep, del] = await take(stream, 5);
     const ns = { db: target.dbName, coll: 'shapes' };
     expect(ins).toEqual({
@@ -96,13 +99,13 @@ describe('collection streams', () => {
   });
 
   test("fullDocument: 'updateLookup' carries the document as it is when the event is read", async () => {
-    const coll = db.collection('lookup');
+    const coll = db.collection<Loose>('lookup');
     const stream = await opened(coll.watch([], { ...quick, fullDocument: 'updateLookup' }));
-    await coll.insertOne({ _id: 1 as never, v: 1 });
-    await coll.updateOne({ _id: 1 as never }, { $set: { v: 2 } });
-    await coll.insertOne({ _id: 2 as never, v: 1 });
-    await coll.updateOne({ _id: 2 as never }, { $set: { v: 2 } });
-    await coll.deleteOne({ _id: 2 as never });
+    await coll.insertOne({ _id: 1, v: 1 });
+    await coll.updateOne({ _id: 1 }, { $set: { v: 2 } });
+    await coll.insertOne({ _id: 2, v: 1 });
+    await coll.updateOne({ _id: 2 }, { $set: { v: 2 } });
+    await coll.deleteOne({ _id: 2 });
     const events = await take(stream, 5);
     expect(events[1]).toMatchObject({ operationType: 'update', fullDocument: { _id: 1, v: 2 } });
     expect(events[3]).toMatchObject({ operationType: 'update', fullDocument: null });
@@ -111,15 +114,15 @@ describe('collection streams', () => {
 
   test('fullDocumentBeforeChange comes from pre-images, once the collection records them', async () => {
     await db.createCollection('images', { changeStreamPreAndPostImages: { enabled: true } });
-    const coll = db.collection('images');
+    const coll = db.collection<Loose>('images');
     await db.createCollection('noimages');
-    const plain = db.collection('noimages');
+    const plain = db.collection<Loose>('noimages');
     const stream = await opened(db.watch([], { ...quick, fullDocumentBeforeChange: 'whenAvailable', fullDocument: 'whenAvailable' }));
-    await coll.insertOne({ _id: 1 as never, v: 1 });
-    await coll.updateOne({ _id: 1 as never }, { $set: { v: 2 } });
-    await coll.deleteOne({ _id: 1 as never });
-    await plain.insertOne({ _id: 1 as never, v: 1 });
-    await plain.updateOne({ _id: 1 as never }, { $set: { v: 2 } });
+    await coll.insertOne({ _id: 1, v: 1 });
+    await coll.updateOne({ _id: 1 }, { $set: { v: 2 } });
+    await coll.deleteOne({ _id: 1 });
+    await plain.insertOne({ _id: 1, v: 1 });
+    await plain.updateOne({ _id: 1 }, { $set: { v: 2 } });
     const [, upd, del, , plainUpd] = await take(stream, 5);
     expect(upd).toMatchObject({ fullDocumentBeforeChange: { _id: 1, v: 1 }, fullDocument: { _id: 1, v: 2 } });
     expect(del).toMatchObject({ operationType: 'delete', fullDocumentBeforeChange: { _id: 1, v: 2 } });
@@ -127,24 +130,24 @@ describe('collection streams', () => {
     await stream.close();
 
     const required = await opened(plain.watch([], { ...quick, fullDocumentBeforeChange: 'required' }));
-    await plain.deleteOne({ _id: 1 as never });
+    await plain.deleteOne({ _id: 1 });
     await expect(take(required, 1)).rejects.toBeInstanceOf(MongoServerError);
     await required.close();
 
     await db.command({ collMod: 'noimages', changeStreamPreAndPostImages: { enabled: true } });
     const after = await opened(plain.watch([], { ...quick, fullDocumentBeforeChange: 'required' }));
-    await plain.insertOne({ _id: 2 as never, v: 1 });
-    await plain.updateOne({ _id: 2 as never }, { $set: { v: 3 } });
+    await plain.insertOne({ _id: 2, v: 1 });
+    await plain.updateOne({ _id: 2 }, { $set: { v: 3 } });
     const [, enabled] = await take(after, 2);
     expect(enabled).toMatchObject({ fullDocumentBeforeChange: { _id: 2, v: 1 } });
     await after.close();
   });
 
   test('dropping the collection: drop, then invalidate, then the stream ends; startAfter the invalidate continues', async () => {
-    const coll = db.collection('dropped');
-    await coll.insertOne({ _id: 0 as never });
+    const coll = db.collection<Loose>('dropped');
+    await coll.insertOne({ _id: 0 });
     const stream = await opened(coll.watch([], quick));
-    await coll.insertOne({ _id: 1 as never });
+    await coll.insertOne({ _id: 1 });
     await coll.drop();
     const [ins, drop, invalidate] = await take(stream, 3);
     expect(ins.operationType).toBe('insert');
@@ -163,22 +166,22 @@ describe('collection streams', () => {
     await resumed.close();
 
     const restarted = await opened(coll.watch([], { ...quick, startAfter: invalidate._id as ResumeToken }));
-    await coll.insertOne({ _id: 'again' as never });
+    await coll.insertOne({ _id: 'again' });
     const [again] = await take(restarted, 1);
     expect(again).toMatchObject({ operationType: 'insert', documentKey: { _id: 'again' } });
     await restarted.close();
   });
 
   test('$match on operationType filters events; $project must keep _id', async () => {
-    const coll = db.collection('filtered');
+    const coll = db.collection<Loose>('filtered');
     const stream = await opened(coll.watch([{ $match: { operationType: { $in: ['delete'] } } }], quick));
-    await coll.insertOne({ _id: 1 as never });
-    await coll.deleteOne({ _id: 1 as never });
+    await coll.insertOne({ _id: 1 });
+    await coll.deleteOne({ _id: 1 });
     const [del] = await take(stream, 1);
     expect(del.operationType).toBe('delete');
     await stream.close();
     const bad = await opened(coll.watch([{ $project: { _id: 0 } }], quick));
-    await coll.insertOne({ _id: 2 as never });
+    await coll.insertOne({ _id: 2 });
     await expect(take(bad, 1)).rejects.toMatchObject({ code: 280, codeName: 'ChangeStreamFatalError' });
     await bad.close();
   });
@@ -189,9 +192,9 @@ describe('database and deployment streams', () => {
     const name = `${target.dbName}_d`;
     const mine = client.db(name);
     const stream = await opened(mine.watch([], quick));
-    await mine.collection('one').insertOne({ _id: 1 as never });
-    await db.collection('elsewhere').insertOne({ _id: 1 as never });
-    await mine.collection('two').insertOne({ _id: 2 as never });
+    await mine.collection<Loose>('one').insertOne({ _id: 1 });
+    await db.collection<Loose>('elsewhere').insertOne({ _id: 1 });
+    await mine.collection<Loose>('two').insertOne({ _id: 2 });
     await mine.dropDatabase();
     const events = await take(stream, 6);
     expect(events.map((e) => [e.operationType, (e as Document).ns?.coll])).toEqual([
@@ -207,8 +210,8 @@ describe('database and deployment streams', () => {
 
   test('a deployment stream (allChangesForCluster on admin) sees every database', async () => {
     const stream = await opened(client.watch([], quick));
-    await client.db(`${target.dbName}_x`).collection('c').insertOne({ _id: 'x' as never });
-    await client.db(`${target.dbName}_y`).collection('c').insertOne({ _id: 'y' as never });
+    await client.db(`${target.dbName}_x`).collection<Loose>('c').insertOne({ _id: 'x' });
+    await client.db(`${target.dbName}_y`).collection<Loose>('c').insertOne({ _id: 'y' });
     const events = await take(stream, 2);
     expect(events.map((e) => [(e as Document).ns.db, (e as Document).documentKey._id])).toEqual([
       [`${target.dbName}_x`, 'x'],
@@ -229,16 +232,16 @@ describe('database and deployment streams', () => {
 
 describe('transactions in the stream', () => {
   test('the events of one transaction share its cluster time, come together, and carry lsid and txnNumber', async () => {
-    const coll = db.collection('txnevents');
+    const coll = db.collection<Loose>('txnevents');
     const stream = await opened(coll.watch([], quick));
-    await coll.insertOne({ _id: 'before' as never });
+    await coll.insertOne({ _id: 'before' });
     const session = client.startSession();
     await session.withTransaction(async () => {
-      await coll.insertOne({ _id: 't1' as never }, { session });
-      await coll.updateOne({ _id: 'before' as never }, { $set: { x: 1 } }, { session });
-      await coll.insertOne({ _id: 't2' as never }, { session });
+      await coll.insertOne({ _id: 't1' }, { session });
+      await coll.updateOne({ _id: 'before' }, { $set: { x: 1 } }, { session });
+      await coll.insertOne({ _id: 't2' }, { session });
     });
-    await coll.insertOne({ _id: 'after' as never });
+    await coll.insertOne({ _id: 'after' });
     const [before, t1, upd, t2, after] = await take(stream, 5);
     expect([t1, upd, t2].map((e) => e.operationType)).toEqual(['insert', 'update', 'insert']);
     expect(tsOf(t1).equals(tsOf(upd)) && tsOf(upd).equals(tsOf(t2))).toBe(true);
@@ -259,17 +262,17 @@ describe('transactions in the stream', () => {
 
 describe('resuming', () => {
   test('startAtOperationTime from a snapshot read: the stream replays what happened after the snapshot', async () => {
-    const coll = db.collection('snap');
-    await coll.insertOne({ _id: 'A' as never });
-    await coll.insertOne({ _id: 'B' as never });
+    const coll = db.collection<Loose>('snap');
+    await coll.insertOne({ _id: 'A' });
+    await coll.insertOne({ _id: 'B' });
     // A snapshot read as a connector would do it; the driver keeps no operationTime for snapshot
     // sessions (they are not causally consistent), so it is read from the reply.
     const reply = await db.command({ find: 'snap', readConcern: { level: 'snapshot' } });
     const operationTime = reply.operationTime as Timestamp;
     expect(reply.cursor.atClusterTime).toEqual(operationTime);
     expect(reply.cursor.firstBatch.map((d: Document) => d._id)).toEqual(['A', 'B']);
-    await coll.insertOne({ _id: 'C' as never });
-    await coll.deleteOne({ _id: 'A' as never });
+    await coll.insertOne({ _id: 'C' });
+    await coll.deleteOne({ _id: 'A' });
     const stream = coll.watch([], { ...quick, startAtOperationTime: operationTime });
     const events: Event[] = [];
     while (!events.some((e) => e.operationType === 'delete')) events.push(...(await take(stream, 1)));
@@ -287,10 +290,10 @@ describe('resuming', () => {
     monitored.on('commandSucceeded', (e) => {
       if (e.commandName === 'aggregate' || e.commandName === 'getMore') replies.push(e.reply as Document);
     });
-    const coll = monitored.db(target.dbName).collection('pbrt');
+    const coll = monitored.db(target.dbName).collection<Loose>('pbrt');
     const stream = await opened(coll.watch([], { maxAwaitTimeMS: 50 }));
     const first = stream.resumeToken as { _data: string };
-    await db.collection('other').insertOne({ at: 'elsewhere' });
+    await db.collection<Loose>('other').insertOne({ at: 'elsewhere' });
     await stream.tryNext();
     await stream.tryNext();
     expect(replies.length).toBeGreaterThanOrEqual(2);
@@ -303,13 +306,13 @@ describe('resuming', () => {
     const monitored = await target.client({ monitorCommands: true });
     let getMores = 0;
     monitored.on('commandStarted', (e) => e.commandName === 'getMore' && getMores++);
-    const coll = monitored.db(target.dbName).collection('prompt');
+    const coll = monitored.db(target.dbName).collection<Loose>('prompt');
     const stream = await opened(coll.watch([], { maxAwaitTimeMS: 1000 }));
     const waiting = stream.next();
     await new Promise((r) => setTimeout(r, 1500));
     const idleGetMores = getMores;
     const sent = Date.now();
-    await db.collection('prompt').insertOne({ _id: 'now' as never });
+    await db.collection<Loose>('prompt').insertOne({ _id: 'now' });
     const event = await waiting;
     const latency = Date.now() - sent;
     expect((event as Document).documentKey._id).toBe('now');
@@ -322,7 +325,7 @@ describe('resuming', () => {
     const monitored = await target.client({ monitorCommands: true });
     let aggregates = 0;
     monitored.on('commandStarted', (e) => e.commandName === 'aggregate' && aggregates++);
-    const coll = monitored.db(target.dbName).collection('drops');
+    const coll = monitored.db(target.dbName).collection<Loose>('drops');
     const stream = await opened(coll.watch([], { maxAwaitTimeMS: 2000 }));
     const received: unknown[] = [];
     for (let round = 0; round < 4; round++) {
@@ -330,7 +333,7 @@ describe('resuming', () => {
       const pending = stream.next();
       await new Promise((r) => setTimeout(r, 50));
       target.server!.dropConnections();
-      await insertSurvivingDrops(db.collection('drops'), [{ _id: `${round}-a` }, { _id: `${round}-b` }]);
+      await insertSurvivingDrops(db.collection<Loose>('drops'), [{ _id: `${round}-a` }, { _id: `${round}-b` }]);
       received.push(((await pending) as Document).documentKey._id);
       received.push(...(await take(stream, 1)).map((e) => (e as Document).documentKey._id));
     }
@@ -340,9 +343,9 @@ describe('resuming', () => {
   });
 
   onTestServer('a stream survives a server restart: the driver resumes from its token on the restarted server', async () => {
-    const coll = db.collection('restart');
+    const coll = db.collection<Loose>('restart');
     const stream = await opened(coll.watch([], { maxAwaitTimeMS: 100 }));
-    await coll.insertOne({ _id: 1 as never });
+    await coll.insertOne({ _id: 1 });
     expect((await take(stream, 1))[0]!.documentKey).toEqual({ _id: 1 });
     await target.server!.stop();
     await target.server!.start();
@@ -363,18 +366,18 @@ describe('history window', () => {
 
   onTestServer('resuming from a token older than the oplog window is ChangeStreamHistoryLost (286), not a silent gap', async () => {
     const c = await small.client();
-    const coll = c.db(small.dbName).collection('w');
+    const coll = c.db(small.dbName).collection<Loose>('w');
     const stream = await opened(coll.watch([], quick));
-    await coll.insertOne({ _id: 0 as never });
+    await coll.insertOne({ _id: 0 });
     const [first] = await take(stream, 1);
     await stream.close();
     const startedAt = first!.clusterTime as Timestamp;
-    for (let i = 1; i <= 5; i++) await coll.insertOne({ _id: i as never });
+    for (let i = 1; i <= 5; i++) await coll.insertOne({ _id: i });
     // Still inside the window: resuming works and returns what followed.
     const inside = coll.watch([], { resumeAfter: first!._id as ResumeToken });
     expect((await take(inside, 5)).map((e) => (e as Document).documentKey._id)).toEqual([1, 2, 3, 4, 5]);
     await inside.close();
-    for (let i = 6; i <= 20; i++) await coll.insertOne({ _id: i as never });
+    for (let i = 6; i <= 20; i++) await coll.insertOne({ _id: i });
     for (const options of [{ resumeAfter: first!._id as ResumeToken }, { startAtOperationTime: startedAt }]) {
       const lost = coll.watch([], options);
       const error = await lost.tryNext().then(() => undefined, (e: MongoServerError) => e);
@@ -388,11 +391,11 @@ describe('history window', () => {
 
   onTestServer('a stream that falls out of the window while open fails its next getMore with 286', async () => {
     const c = await small.client();
-    const coll = c.db(small.dbName).collection('behind');
+    const coll = c.db(small.dbName).collection<Loose>('behind');
     const stream = await opened(coll.watch([], { ...quick, batchSize: 1 }));
-    await coll.insertMany(Array.from({ length: 5 }, (_, i) => ({ _id: i })) as never[]);
+    await coll.insertMany(Array.from({ length: 5 }, (_, i) => ({ _id: i })));
     await take(stream, 1);
-    await coll.insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: 100 + i })) as never[]);
+    await coll.insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: 100 + i })));
     const error = await take(stream, 10).then(() => undefined, (e: MongoServerError) => e);
     expect(error).toMatchObject({ code: 286 });
     await stream.close();

@@ -1,6 +1,9 @@
 import { Long, MongoServerError, type Db, type Document, type MongoClient } from 'mongodb';
 import { onTestServer, openMongoTarget, type MongoTarget } from '../helpers/mongo-target';
 
+/** Test documents: any `_id`, any fields. */
+type Loose = { _id?: string | number | object; [key: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
+
 let target: MongoTarget;
 let client: MongoClient;
 let db: Db;
@@ -26,37 +29,37 @@ async function failCommand(data: Document, mode: Document | string = { times: 1 
 
 test('an injected error reaches the driver with its code and the labels given', async () => {
   await failCommand({ failCommands: ['find'], errorCode: 2, errorLabels: ['MyLabel'] });
-  const error = await db.collection('x').findOne({}).then(() => undefined, (e: MongoServerError) => e);
+  const error = await db.collection<Loose>('x').findOne({}).then(() => undefined, (e: MongoServerError) => e);
   expect(error).toBeInstanceOf(MongoServerError);
   expect([error!.code, error!.codeName, error!.errorLabels]).toEqual([2, 'BadValue', ['MyLabel']]);
-  expect(await db.collection('x').findOne({})).toBeNull(); // times: 1 — the next find runs
+  expect(await db.collection<Loose>('x').findOne({})).toBeNull(); // times: 1 — the next find runs
 });
 
 test('a retryable write whose connection is closed is retried by the driver and applied once', async () => {
   await failCommand({ failCommands: ['insert'], closeConnection: true });
-  await db.collection('retry').insertOne({ _id: 'once' as never });
+  await db.collection<Loose>('retry').insertOne({ _id: 'once' });
   expect(attempts('insert')).toEqual([false, true]);
-  expect(await db.collection('retry').countDocuments({ _id: 'once' as never })).toBe(1);
+  expect(await db.collection<Loose>('retry').countDocuments({ _id: 'once' })).toBe(1);
 });
 
 test('a retryable error code on a write is labelled RetryableWriteError by the server, and retried', async () => {
   await failCommand({ failCommands: ['update'], errorCode: 91 });
-  await db.collection('retry').updateOne({ _id: 'once' as never }, { $inc: { n: 1 } });
+  await db.collection<Loose>('retry').updateOne({ _id: 'once' }, { $inc: { n: 1 } });
   expect(attempts('update')).toEqual([false, true]);
-  expect(await db.collection('retry').findOne({ _id: 'once' as never })).toEqual({ _id: 'once', n: 1 });
+  expect(await db.collection<Loose>('retry').findOne({ _id: 'once' })).toEqual({ _id: 'once', n: 1 });
 });
 
 test('a retryable read is retried once', async () => {
   await failCommand({ failCommands: ['find'], errorCode: 10107 });
-  expect(await db.collection('retry').findOne({ _id: 'once' as never })).toEqual({ _id: 'once', n: 1 });
+  expect(await db.collection<Loose>('retry').findOne({ _id: 'once' })).toEqual({ _id: 'once', n: 1 });
   expect(attempts('find')).toEqual([false, true]);
 });
 
 test('a write concern error comes back on an applied write', async () => {
   await failCommand({ failCommands: ['insert'], writeConcernError: { code: 100, errmsg: 'injected' } });
-  const error = await db.collection('wce').insertOne({ _id: 1 as never }).then(() => undefined, (e: MongoServerError) => e);
+  const error = await db.collection<Loose>('wce').insertOne({ _id: 1 }).then(() => undefined, (e: MongoServerError) => e);
   expect(error).toMatchObject({ code: 100 });
-  expect(await db.collection('wce').countDocuments()).toBe(1);
+  expect(await db.collection<Loose>('wce').countDocuments()).toBe(1);
 });
 
 test('a retried write with the same txnNumber returns the first result without applying twice; an older txnNumber is TransactionTooOld', async () => {
@@ -67,7 +70,7 @@ test('a retried write with the same txnNumber returns the first result without a
     own.db(target.dbName).command({ insert: 'dedup', documents: [{ _id: id }], txnNumber: Long.fromNumber(txnNumber) }, { session });
   expect(await insert(100, 'a')).toMatchObject({ n: 1, ok: 1 });
   expect(await insert(100, 'a')).toMatchObject({ n: 1, ok: 1 }); // not a duplicate key error: the same write
-  expect(await db.collection('dedup').countDocuments()).toBe(1);
+  expect(await db.collection<Loose>('dedup').countDocuments()).toBe(1);
   const old = await insert(99, 'b').then(() => undefined, (e: MongoServerError) => e);
   expect(old).toMatchObject({ code: 225, codeName: 'TransactionTooOld' });
   await session.endSession();
@@ -75,11 +78,11 @@ test('a retried write with the same txnNumber returns the first result without a
 });
 
 test('a resumable getMore error is labelled by the server and the change stream resumes', async () => {
-  const coll = db.collection('resumable');
+  const coll = db.collection<Loose>('resumable');
   const stream = coll.watch([], { maxAwaitTimeMS: 100 });
   expect(await stream.tryNext()).toBeNull();
   await failCommand({ failCommands: ['getMore'], errorCode: 91 });
-  await coll.insertOne({ _id: 1 as never });
+  await coll.insertOne({ _id: 1 });
   let event: Document | null = null;
   while (!event) event = await stream.tryNext();
   expect(event.documentKey).toEqual({ _id: 1 });
@@ -88,7 +91,7 @@ test('a resumable getMore error is labelled by the server and the change stream 
 });
 
 test('the same error without the ResumableChangeStreamError label ends the stream', async () => {
-  const coll = db.collection('notresumable');
+  const coll = db.collection<Loose>('notresumable');
   const stream = coll.watch([], { maxAwaitTimeMS: 100 });
   expect(await stream.tryNext()).toBeNull();
   await failCommand({ failCommands: ['getMore'], errorCode: 91, errorLabels: [] });
@@ -110,11 +113,11 @@ test('alwaysOn fails every matching command until switched off; blockConnection 
 
 onTestServer('server.failNext queues one-shot failures', async () => {
   target.server!.failNext('insert', { code: 11600, errorLabels: ['RetryableWriteError'] });
-  await db.collection('next').insertOne({ _id: 1 as never });
+  await db.collection<Loose>('next').insertOne({ _id: 1 });
   expect(attempts('insert')).toEqual([false, true]);
   target.server!.failNext('find', { code: 2 });
-  await expect(db.collection('next').findOne({})).rejects.toMatchObject({ code: 2 });
-  expect(await db.collection('next').findOne({})).toEqual({ _id: 1 });
+  await expect(db.collection<Loose>('next').findOne({})).rejects.toMatchObject({ code: 2 });
+  expect(await db.collection<Loose>('next').findOne({})).toEqual({ _id: 1 });
 });
 
 onTestServer('dropConnections closes every connection; the client reconnects by itself', async () => {
@@ -128,12 +131,12 @@ onTestServer('dropConnections closes every connection; the client reconnects by 
 });
 
 onTestServer('a restart keeps the data and loses cursors and open transactions', async () => {
-  const coll = db.collection('restarted');
-  await coll.insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: i })) as never[]);
+  const coll = db.collection<Loose>('restarted');
+  await coll.insertMany(Array.from({ length: 10 }, (_, i) => ({ _id: i })));
   const cursorReply = await db.command({ find: 'restarted', batchSize: 2 });
   const session = client.startSession();
   session.startTransaction();
-  await coll.insertOne({ _id: 'in-txn' as never }, { session });
+  await coll.insertOne({ _id: 'in-txn' }, { session });
   const processBefore = (await db.admin().command({ hello: 1 })).topologyVersion.processId;
   await target.server!.restart();
   let hello: Document | undefined;
@@ -145,5 +148,5 @@ onTestServer('a restart keeps the data and loses cursors and open transactions',
   const commit = await session.commitTransaction().then(() => undefined, (e: MongoServerError) => e);
   expect(commit).toMatchObject({ code: 251, codeName: 'NoSuchTransaction' });
   await session.endSession();
-  expect(await coll.countDocuments({ _id: 'in-txn' as never })).toBe(0);
+  expect(await coll.countDocuments({ _id: 'in-txn' })).toBe(0);
 });

@@ -1,5 +1,8 @@
 import { Long, MongoClient, MongoServerError } from 'mongodb';
 import { startMongoTestServer, type MongoTestServer } from '../mongo-server';
+
+/** Test documents: any `_id`, any fields. */
+type Loose = { _id?: string | number | object; [key: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 import { REAL_MONGO_URL } from '../helpers/mongo-target';
 
 // Standalone mode only exists on the test server (MONGO_URL names a replica set).
@@ -32,14 +35,14 @@ describeOnTestServer('standalone mode', () => {
   });
 
   test('CRUD works', async () => {
-    const coll = client.db('app').collection('things');
-    await coll.insertOne({ _id: 1 as never, v: 1 });
-    await coll.updateOne({ _id: 1 as never }, { $inc: { v: 1 } });
-    expect(await coll.findOne({ _id: 1 as never })).toEqual({ _id: 1, v: 2 });
+    const coll = client.db('app').collection<Loose>('things');
+    await coll.insertOne({ _id: 1, v: 1 });
+    await coll.updateOne({ _id: 1 }, { $inc: { v: 1 } });
+    expect(await coll.findOne({ _id: 1 })).toEqual({ _id: 1, v: 2 });
   });
 
   test("watch() fails the way MongoDB's does: 40573, only supported on replica sets", async () => {
-    const stream = client.db('app').collection('things').watch();
+    const stream = client.db('app').collection<Loose>('things').watch();
     const error = await stream.tryNext().then(() => undefined, (e: unknown) => e);
     await stream.close();
     expect(error).toBeInstanceOf(MongoServerError);
@@ -49,7 +52,7 @@ describeOnTestServer('standalone mode', () => {
   test('transactions are refused (transaction numbers need a replica set)', async () => {
     const session = client.startSession();
     session.startTransaction();
-    const error = await client.db('app').collection('things').insertOne({ _id: 2 as never }, { session }).then(() => undefined, (e: unknown) => e);
+    const error = await client.db('app').collection<Loose>('things').insertOne({ _id: 2 }, { session }).then(() => undefined, (e: unknown) => e);
     await session.abortTransaction().catch(() => undefined);
     await session.endSession();
     // The driver rewrites mongod's answer (code 20) into advice about retryable writes, as it does for a real standalone.
