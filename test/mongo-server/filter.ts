@@ -127,7 +127,6 @@ function equalityTest(operand: unknown): ValueTest {
 
 function compileOperators(spec: Document): ValueTest {
   const tests: ValueTest[] = [];
-  let hasMulti = false;
   const keys = Object.keys(spec);
   for (const op of keys) {
     const operand = spec[op];
@@ -207,13 +206,11 @@ function compileOperators(spec: Document): ValueTest {
       default:
         fail('BadValue', `unknown operator: ${op}`);
     }
-    if ((test as MultiTest).multi) hasMulti = true;
     tests.push(test);
   }
   if (tests.length === 1) return tests[0]!;
-  if (!hasMulti) return (v) => tests.every((t) => t(v));
-  // Mixed: each operator must hold over the path's values independently (MongoDB semantics for
-  // `{ a: { $gt: 1, $lt: 5 } }` on arrays: different elements may satisfy different operators).
+  // Each operator must hold over the path's values independently: on an array, `{ $gt: 1, $lt: 5 }`
+  // may be satisfied by different elements (only $elemMatch asks one element to satisfy all).
   const all = tests.map(asMulti);
   return multi((values) => all.every((t) => t(values)));
 }
