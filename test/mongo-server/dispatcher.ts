@@ -45,6 +45,7 @@ export class Dispatcher {
     try {
       const spec = COMMANDS.get(name);
       if (!spec) throw new MongoCommandError(ErrorCode.CommandNotFound, `no such command: '${name}'`);
+      if (command.$db === undefined) throw new MongoCommandError(ErrorCode.MissingDbArgument, 'OP_MSG requests require a $db argument');
       const db = validateDatabaseName(command.$db);
       if (spec.adminOnly && db !== 'admin') {
         throw new MongoCommandError(ErrorCode.Unauthorized, `${name} may only be run against the admin database.`);
