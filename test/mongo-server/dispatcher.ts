@@ -111,6 +111,9 @@ export class Dispatcher {
       session.txnNumber = routing.retryableWrite;
     }
     if (!ctx.transaction) this.applyReadConcern(spec, ctx);
+    // A session's snapshot stays readable only while it keeps reading at it (a pooled implicit
+    // session going on to other work must not hold old versions for the whole window).
+    if (session?.snapshot && ctx.readAt === undefined && ctx.name !== 'getMore' && ctx.name !== 'killCursors') session.releaseSnapshot();
     const reply = await spec.run(ctx);
     if (routing.retryableWrite && session) session.lastRetryableWrite = { txnNumber: routing.retryableWrite, reply };
     return reply;
