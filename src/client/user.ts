@@ -1,4 +1,4 @@
-import { TributaryError, type ErrorCode } from '../errors';
+import { ERROR_CODES, TributaryError, type ErrorCode } from '../errors';
 import type { OpenSessionOptions, SyncUserLike } from '../realm/sync-types';
 import { parseRealmUrl, parseServerUrl } from '../store';
 import { Connection, type ConnectionOptions, type TokenSource } from './connection';
@@ -183,6 +183,8 @@ export class User implements SyncUserLike, TokenSource {
     if (!body) return Promise.reject(new TributaryError('AUTH_FAILED', 'this user has no refresh token'));
     this.#refreshing = postAuth(this.server, body, this.#options.authTimeoutMs)
       .then((res) => {
+        // Refresh tokens are single-use: the server sends the next one with the access token.
+        if (typeof res.refreshToken === 'string' && this.#refreshToken) this.#refreshToken = res.refreshToken;
         this.setToken(res.accessToken);
         return res.accessToken;
       })
@@ -246,9 +248,15 @@ export class User implements SyncUserLike, TokenSource {
     return [...this.#sessions].filter((s) => !s.isClosed);
   }
 
-  /** Ends the user's sessions and connections and forgets the tokens. */
-  logout(): void {
-    if (this.#loggedOut) return;
+  /**
+   * Ends the user's sessions and connections at once, forgets the tokens, and revokes the login on
+   * the server (`POST /auth/revoke`), so a copy of the refresh token is worthless afterwards. The
+   * local part is synchronous, as in realm-js; the returned Promise settles when the server has
+   * revoked the login (it never rejects: when the server cannot be reached the refresh token
+   * stays valid until it expires). Await it before the process exits.
+   */
+  logout(): Promise<void> {
+    if (this.#loggedOut) return Promise.resolve();
     this.#loggedOut = true;
     if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
     for (const s of this.#sessions) s.close();
@@ -256,6 +264,13 @@ export class User implements SyncUserLike, TokenSource {
     for (const c of this.#connections.values()) c.close();
     this.#connections.clear();
     for (const [k, u] of User.registry) if (u === this) User.registry.delete(k);
+    const refreshToken = this.#refreshToken;
+    this.#refreshToken = undefined;
+    if (!refreshToken) return Promise.resolve();
+    return postJson(`${this.server}/auth/revoke`, { token: refreshToken }, this.#options.authTimeoutMs).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /**
@@ -291,17 +306,22 @@ function withCallback<T>(promise: Promise<T>, c: unknown): Promise<T> | void {
 }
 
 async function postAuth(base: string, body: Record<string, unknown>, timeoutMs = 15_000): Promise<AuthResponse> {
+  return postJson(`${base}/auth`, body, timeoutMs) as Promise<unknown> as Promise<AuthResponse>;
+}
+
+/** POST a JSON body; the parsed JSON answer, or a TributaryError with the server's code. */
+export async function postJson(url: string, body: Record<string, unknown>, timeoutMs = 15_000, headers: Record<string, string> = {}, method = 'POST'): Promise<Record<string, unknown>> {
   let res: Response;
   try {
-    res = await fetch(`${base}/auth`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+    res = await fetch(url, {
+      method,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: method === 'GET' ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (e) {
     const timeout = (e as Error)?.name === 'TimeoutError';
-    throw new TributaryError(timeout ? 'TIMEOUT' : 'OTHER_ERROR', `cannot reach ${base}/auth: ${(e as Error).message}`, { cause: e });
+    throw new TributaryError(timeout ? 'TIMEOUT' : 'OTHER_ERROR', `cannot reach ${url}: ${(e as Error).message}`, { cause: e });
   }
   let json: Record<string, unknown> = {};
   try {
@@ -310,13 +330,10 @@ async function postAuth(base: string, body: Record<string, unknown>, timeoutMs =
     // an empty or non-JSON body; the status decides
   }
   if (!res.ok) {
-    const code = typeof json.code === 'string' && isAuthCode(json.code) ? json.code : res.status === 409 ? 'USER_EXISTS' : 'AUTH_FAILED';
-    const message = typeof json.message === 'string' ? json.message : `authentication failed (HTTP ${res.status})`;
-    throw new TributaryError(code, message);
+    const code = typeof json.code === 'string' && json.code in ERROR_CODES ? (json.code as ErrorCode) : res.status === 409 ? 'USER_EXISTS' : 'AUTH_FAILED';
+    const message = typeof json.message === 'string' ? json.message : `request failed (HTTP ${res.status})`;
+    const retryAfter = Number(res.headers.get('retry-after'));
+    throw new TributaryError(code, message, Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : undefined);
   }
-  return json as unknown as AuthResponse;
-}
-
-function isAuthCode(code: string): code is ErrorCode {
-  return code === 'USER_EXISTS' || code === 'AUTH_FAILED' || code === 'INVALID_ARGUMENT' || code === 'NOT_FOUND' || code === 'CONFIG_INVALID';
+  return json;
 }
