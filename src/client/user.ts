@@ -73,17 +73,31 @@ export class User implements SyncUserLike, TokenSource {
     return withCallback(User.authenticate(server, { provider: 'password', username, password, register: true }, optionsOf(c)), c);
   }
 
-  /** ROS anonymous login (this server does not offer it: AUTH_FAILED). */
+  /** ROS anonymous login (a new user each time; the server enables it with --anonymous-auth). */
   static anonymous(server: string, options?: UserOptions): Promise<User> {
     return User.loginWith(server, Credentials.anonymous(), options) as Promise<User>;
+  }
+
+  /**
+   * realm-js `registerWithProvider(server, { provider, providerToken, userInfo }[, callback])`:
+   * logs in through a provider of the server (`jwt`, a custom one), creating the user on first use.
+   */
+  static registerWithProvider(server: string, options: ProviderLogin): Promise<User>;
+  static registerWithProvider(server: string, options: ProviderLogin, callback: NodeCallback<User>): void;
+  static registerWithProvider(server: string, options: ProviderLogin, callback?: NodeCallback<User>): Promise<User> | void {
+    if (!options || typeof options.provider !== 'string' || typeof options.providerToken !== 'string') {
+      throw new TributaryError('INVALID_ARGUMENT', 'registerWithProvider expects (server, { provider, providerToken, userInfo? })');
+    }
+    const credentials = options.provider === 'jwt' ? Credentials.jwt(options.providerToken) : Credentials.custom(options.provider, options.providerToken, options.userInfo);
+    return withCallback(User.loginWith(server, credentials) as Promise<User>, callback);
   }
 
   private static loginWith(server: string, credentials: Credentials, options?: UserOptions): Promise<User> | User {
     const provider = credentials.identityProvider;
     if (provider === 'adminToken') return User.adminUser(credentials.token!, server, options);
     return User.authenticate(server, credentials._authBody(), options).catch((e: unknown) => {
-      // The server offers password and adminToken only; it rejects other providers as a bad request.
-      if (provider !== 'password' && e instanceof TributaryError && (e.code === 'INVALID_ARGUMENT' || e.code === 'NOT_FOUND' || /HTTP 40[04]/.test(e.message))) {
+      // A server without the provider answers AUTH_FAILED naming it; a server that is not Tributary, 404.
+      if (provider !== 'password' && e instanceof TributaryError && e.code === 'NOT_FOUND') {
         throw new TributaryError('AUTH_FAILED', `the server at ${parseServerUrl(server).httpBase} does not support the '${provider}' login provider (${e.message})`, { cause: e });
       }
       throw e;
@@ -286,6 +300,13 @@ export class User implements SyncUserLike, TokenSource {
   toJSON(): { identity: string; isAdmin: boolean; server: string } {
     return { identity: this.identity, isAdmin: this.isAdmin, server: this.server };
   }
+}
+
+/** realm-js `registerWithProvider` options. */
+export interface ProviderLogin {
+  provider: string;
+  providerToken: string;
+  userInfo?: Record<string, unknown>;
 }
 
 /** A node-style callback, as the old realm-js login forms took. */
