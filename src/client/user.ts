@@ -4,6 +4,8 @@ import { parseRealmUrl, parseServerUrl } from '../store';
 import { Connection, type ConnectionOptions, type TokenSource } from './connection';
 import { Credentials } from './credentials';
 import { decodeTokenClaims, tokenExpiry } from './jwt';
+import * as permissions from './user-permissions';
+import type { Realm, RealmObject, Results } from '../realm';
 import { Session, type SessionOptions } from './session';
 
 /** Client-side options of a user: connection timing and session batching. */
@@ -295,6 +297,59 @@ export class User implements SyncUserLike, TokenSource {
     const base = this.server.replace(/^http/, 'realm');
     const sync = { url: `${base}/~/default`, ...(config?.sync ?? {}), user: this };
     return { ...(config ?? ({} as C)), sync };
+  }
+
+  // ---- permissions (realm-js 2.x/3.x; src/client/user-permissions.ts) -------------------------
+
+  /**
+   * Sets the access of a user (`{ userId }`, `'*'` for everyone) to a realm this user may manage:
+   * `'none' | 'read' | 'write' | 'admin'`.
+   *
+   * @example
+   * await alice.applyPermissions({ userId: bob.identity }, 'realm://host:9080/~/shared', 'read');
+   */
+  applyPermissions(condition: permissions.PermissionCondition, realmUrl: string, accessLevel: permissions.AccessLevel): Promise<void> {
+    return permissions.applyPermissions(this, condition, realmUrl, accessLevel);
+  }
+
+  /** The live Permission objects of `/~/__permission`: granted to this user, by this user, or both. */
+  getGrantedPermissions(recipient: 'any' | 'currentUser' | 'otherUser' = 'any'): Promise<Results<RealmObject>> {
+    return permissions.getGrantedPermissions(this, recipient);
+  }
+
+  /** A token giving `accessLevel` on a realm to whoever accepts it (before `expiresAt`). */
+  offerPermissions(realmUrl: string, accessLevel: permissions.AccessLevel, expiresAt?: Date | number | null): Promise<string> {
+    return permissions.offerPermissions(this, realmUrl, accessLevel, expiresAt);
+  }
+
+  /** Accepts an offer; resolves to the realm's URL. */
+  acceptPermissionOffer(token: string): Promise<string> {
+    return permissions.acceptPermissionOffer(this, token);
+  }
+
+  invalidatePermissionOffer(offerOrToken: string | { token?: string | null }): Promise<void> {
+    return permissions.invalidatePermissionOffer(this, offerOrToken);
+  }
+
+  /** The user's management realm (realm-js 2.x object API for permissions). */
+  openManagementRealm(): Realm {
+    return permissions.openManagementRealm(this);
+  }
+
+  /**
+   * realm-js `retrieveAccount(provider, providerId)` (admins): the account and its user.
+   * Resolves to `{ provider, provider_id, user: { id, isAdmin } }`.
+   */
+  async retrieveAccount(provider: string, providerId: string): Promise<{ provider: string; provider_id: string; user: { id: string; isAdmin: boolean } }> {
+    const res = await this.request('GET', `/auth/users/${encodeURIComponent(provider)}/${encodeURIComponent(providerId)}`);
+    return res as never;
+  }
+
+  /** @internal An authenticated JSON request to this user's server. */
+  async request(method: 'GET' | 'POST' | 'DELETE', route: string, body: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    if (this.#loggedOut) throw new TributaryError('AUTH_FAILED', `user ${this.identity} is logged out`);
+    if (this.tokenNeedsRefresh) await this.refreshAccessToken();
+    return postJson(`${this.server}${route}`, body, this.#options.authTimeoutMs, { authorization: `Bearer ${this.#accessToken}` }, method);
   }
 
   toJSON(): { identity: string; isAdmin: boolean; server: string } {

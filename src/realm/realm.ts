@@ -26,6 +26,9 @@ import { mergeSchema, schemaInstructions } from './schema-sync';
 import { schemaView, type RealmSchemaView } from './schema-view';
 import type { SyncConfiguration, SyncSessionHandle } from './sync-types';
 
+/** Realm.open's private configuration flag: write the configured schema after the first download. */
+const DEFER_SCHEMA = Symbol('deferSchema');
+
 /** A Realm.Object subclass declaring its schema: `class Dog extends Realm.Object { static schema = {…} }`. */
 export type RealmObjectClass = (abstract new (...args: any[]) => unknown) & { schema: ObjectSchemaInput };
 
@@ -67,11 +70,18 @@ export class Realm {
   static readonly List = List;
   static readonly Results = Results;
 
-  /** Opens a realm and, when synced, resolves after everything on the server was downloaded. */
+  /**
+   * Opens a realm and, when synced, resolves after everything on the server was downloaded. As in
+   * realm-js, the configured schema is written only after that download, and only what the server
+   * lacks: a realm the user may only read opens without a schema write the server would refuse.
+   */
   static async open(config: RealmConfiguration): Promise<Realm> {
-    const realm = new this(config);
+    const realm = new this({ ...config, [DEFER_SCHEMA]: !!config?.sync } as RealmConfiguration);
     try {
-      if (realm.syncSession) await realm.syncSession.downloadAllServerChanges();
+      if (realm.syncSession) {
+        await realm.syncSession.downloadAllServerChanges();
+        realm.writeConfiguredSchema();
+      }
       return realm;
     } catch (e) {
       realm.close();
@@ -137,8 +147,7 @@ export class Realm {
         const location = parseRealmUrl(sync.url);
         this.replica.bind({ serverUrl: location.syncUrl, realmPath: location.path, userIdentity: sync.user.identity });
       }
-      const schemaChanges = schemaInstructions(this.configured, (t) => this.replica.getSchema(t));
-      if (schemaChanges.length > 0) this.replica.write((w) => w.apply(schemaChanges));
+      if (!(config as { [DEFER_SCHEMA]?: boolean })[DEFER_SCHEMA]) this.writeConfiguredSchema();
       if (sync && !this.shared.session) {
         this.shared.session = sync.user.openSyncSession({ replica: this.replica, url: sync.url, log: config.log });
       }
@@ -156,6 +165,12 @@ export class Realm {
 
   private get replica(): ReplicaHandle {
     return this.shared.replica;
+  }
+
+  /** Adds to the replica what the configured schema has and it lacks (one local changeset). */
+  private writeConfiguredSchema(): void {
+    const schemaChanges = schemaInstructions(this.configured, (t) => this.replica.getSchema(t));
+    if (schemaChanges.length > 0) this.replica.write((w) => w.apply(schemaChanges));
   }
 
   private makeContext(): RealmContext {

@@ -119,6 +119,20 @@ export function adminRoutes(s: RouteServices): Route[] {
       },
     },
     {
+      // realm-js user.retrieveAccount(provider, providerId)
+      method: 'GET',
+      path: /\/auth\/users\/(?<provider>[^/]+)\/(?<providerId>[^/]+)/,
+      handle: async (r) => {
+        await adminOf(s, r);
+        const found = await s.storage.read((tx) => {
+          const a = tx.accounts.getAccount(r.params.provider!, r.params.providerId!);
+          return a && { account: a, user: tx.getUserById(a.userId) };
+        });
+        if (!found?.user) throw new TributaryError('NO_SUCH_USER', `no ${r.params.provider} account '${r.params.providerId}'`);
+        return { provider: found.account.provider, provider_id: found.account.providerId, user: { id: found.user.id, isAdmin: found.user.isAdmin } };
+      },
+    },
+    {
       method: 'GET',
       path: '/admin/permissions',
       handle: async (r) => {
