@@ -36,6 +36,7 @@ const Sync = {
   setListenerDirectory: notifierApi.setListenerDirectory,
   getListenerDirectory: notifierApi.getListenerDirectory,
   setListenerLogger: notifierApi.setListenerLogger,
+  setListenerOptions: notifierApi.setListenerOptions,
   /** The Data Adapter (API.md §4). */
   Adapter,
 };
