@@ -2,6 +2,7 @@ import { ERROR_CODES, TributaryError, type ErrorCode } from '../errors';
 import type { OpenSessionOptions, SyncUserLike } from '../realm/sync-types';
 import { parseRealmUrl, parseServerUrl } from '../store';
 import { Connection, type ConnectionOptions, type TokenSource } from './connection';
+import { AuthError } from './auth-error';
 import { Credentials } from './credentials';
 import { decodeTokenClaims, tokenExpiry } from './jwt';
 import * as permissions from './user-permissions';
@@ -44,6 +45,11 @@ export class User implements SyncUserLike, TokenSource {
     return out;
   }
 
+  /** realm-js `Realm.Sync.reconnect()`: every connection waiting out a back-off tries again now. */
+  static reconnectAll(): void {
+    for (const u of User.registry.values()) for (const c of u.#connections.values()) c.reconnectNow();
+  }
+
   /** The only logged-in user; undefined when none; an error when there are several. */
   static get current(): User | undefined {
     const users = [...User.registry.values()];
@@ -61,18 +67,21 @@ export class User implements SyncUserLike, TokenSource {
   static login(server: string, username: string, password: string, options?: UserOptions): Promise<User>;
   static login(server: string, username: string, password: string, callback: NodeCallback<User>): void;
   static login(server: string, a: string | Credentials, b?: string | UserOptions, c?: UserOptions | NodeCallback<User>): Promise<User> | User | void {
+    parseServerUrl(server); // a bad URL is a synchronous INVALID_ARGUMENT, as realm-js threw
     if (a instanceof Credentials) return User.loginWith(server, a, b as UserOptions | undefined);
     if (typeof a !== 'string' || typeof b !== 'string') {
       throw new TributaryError('INVALID_ARGUMENT', 'User.login expects (server, credentials) or (server, username, password[, callback])');
     }
-    return withCallback(User.authenticate(server, { provider: 'password', username: a, password: b }, optionsOf(c)), c);
+    return withCallback(User.postLogin(server, { provider: 'password', username: a, password: b }, optionsOf(c)), c);
   }
 
   /** Creates an account and logs in: `register(server, username, password[, callback | options])`. */
   static register(server: string, username: string, password: string, options?: UserOptions): Promise<User>;
   static register(server: string, username: string, password: string, callback: NodeCallback<User>): void;
   static register(server: string, username: string, password: string, c?: UserOptions | NodeCallback<User>): Promise<User> | void {
-    return withCallback(User.authenticate(server, { provider: 'password', username, password, register: true }, optionsOf(c)), c);
+    parseServerUrl(server);
+    if (typeof username !== 'string' || typeof password !== 'string') throw new TributaryError('INVALID_ARGUMENT', 'User.register expects (server, username, password[, callback])');
+    return withCallback(User.postLogin(server, { provider: 'password', username, password, register: true }, optionsOf(c)), c);
   }
 
   /** ROS anonymous login (a new user each time; the server enables it with --anonymous-auth). */
@@ -97,7 +106,7 @@ export class User implements SyncUserLike, TokenSource {
   private static loginWith(server: string, credentials: Credentials, options?: UserOptions): Promise<User> | User {
     const provider = credentials.identityProvider;
     if (provider === 'adminToken') return User.adminUser(credentials.token!, server, options);
-    return User.authenticate(server, credentials._authBody(), options).catch((e: unknown) => {
+    return User.postLogin(server, credentials._authBody(), options).catch((e: unknown) => {
       // A server without the provider answers AUTH_FAILED naming it; a server that is not Tributary, 404.
       if (provider !== 'password' && e instanceof TributaryError && e.code === 'NOT_FOUND') {
         throw new TributaryError('AUTH_FAILED', `the server at ${parseServerUrl(server).httpBase} does not support the '${provider}' login provider (${e.message})`, { cause: e });
@@ -117,8 +126,43 @@ export class User implements SyncUserLike, TokenSource {
     return User.remember(parseServerUrl(server).httpBase, { identity, isAdmin: true, accessToken: adminToken }, { adminToken }, options);
   }
 
+  /**
+   * Logs in with a provider. realm-js form: `authenticate(server, 'password', { username,
+   * password, register? })`, `'jwt', { token }`, `'nickname', { nickname, isAdmin? }`,
+   * `'anonymous'`, or another provider with `{ token, userInfo? }`. Tributary form: the raw
+   * `POST /auth` body, `authenticate(server, { provider, … })`.
+   */
+  static authenticate(server: string, provider: string, options?: Record<string, unknown>): Promise<User>;
+  static authenticate(server: string, body: Record<string, unknown>, options?: UserOptions): Promise<User>;
+  static authenticate(server: string, a: string | Record<string, unknown>, b?: Record<string, unknown> | UserOptions): Promise<User> {
+    parseServerUrl(server);
+    if (typeof a === 'string') return User.loginWith(server, credentialsFor(a, (b ?? {}) as Record<string, unknown>)) as Promise<User>;
+    if (!a || typeof a !== 'object') throw new TributaryError('INVALID_ARGUMENT', 'authenticate expects (server, provider, options) or (server, body)');
+    return User.postLogin(server, a, b as UserOptions | undefined);
+  }
+
+  /** realm-js: asks the server to mail a password-reset token (through its mailer) to a password user. */
+  static async requestPasswordReset(server: string, email: string): Promise<void> {
+    await postJson(`${parseServerUrl(server).httpBase}/auth/password/reset-request`, { username: requireText(email, 'email') });
+  }
+
+  /** realm-js: sets a new password with the token of the reset mail; every login of the user is revoked. */
+  static async completePasswordReset(server: string, resetToken: string, newPassword: string): Promise<void> {
+    await postJson(`${parseServerUrl(server).httpBase}/auth/password/reset`, { token: requireText(resetToken, 'reset token'), password: requireText(newPassword, 'password') });
+  }
+
+  /** realm-js: asks the server to mail an e-mail-confirmation token. */
+  static async requestEmailConfirmation(server: string, email: string): Promise<void> {
+    await postJson(`${parseServerUrl(server).httpBase}/auth/email/confirm-request`, { username: requireText(email, 'email') });
+  }
+
+  /** realm-js: confirms the e-mail address with the token of the confirmation mail. */
+  static async confirmEmail(server: string, confirmationToken: string): Promise<void> {
+    await postJson(`${parseServerUrl(server).httpBase}/auth/email/confirm`, { token: requireText(confirmationToken, 'confirmation token') });
+  }
+
   /** POST /auth with any provider body; resolves to the logged-in user. */
-  static async authenticate(server: string, body: Record<string, unknown>, options?: UserOptions): Promise<User> {
+  private static async postLogin(server: string, body: Record<string, unknown>, options?: UserOptions): Promise<User> {
     const base = parseServerUrl(server).httpBase;
     const res = await postAuth(base, body, options?.authTimeoutMs);
     if (typeof res.identity !== 'string' || typeof res.accessToken !== 'string') throw new TributaryError('AUTH_FAILED', `unexpected /auth response from ${base}`);
@@ -364,6 +408,29 @@ export interface ProviderLogin {
   userInfo?: Record<string, unknown>;
 }
 
+function requireText(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw new TributaryError('INVALID_ARGUMENT', `${what} must be a non-empty string`);
+  return v;
+}
+
+/** Credentials for realm-js `User.authenticate(server, provider, options)`. */
+function credentialsFor(provider: string, o: Record<string, unknown>): Credentials {
+  switch (provider) {
+    case 'password':
+      return Credentials.usernamePassword(o.username as string, o.password as string, o.register === undefined ? undefined : !!o.register);
+    case 'jwt':
+      return Credentials.jwt((o.token ?? o.data) as string);
+    case 'nickname':
+      return Credentials.nickname((o.nickname ?? o.data) as string, !!(o.isAdmin ?? o.is_admin));
+    case 'anonymous':
+      return Credentials.anonymous();
+    case 'adminToken':
+      return Credentials.adminToken(o.token as string);
+    default:
+      return Credentials.custom(provider, (o.token ?? o.data) as string, (o.userInfo ?? o.user_info ?? {}) as Record<string, unknown>);
+  }
+}
+
 /** A node-style callback, as the old realm-js login forms took. */
 export type NodeCallback<T> = (error: Error | null, result?: T) => void;
 
@@ -409,7 +476,7 @@ export async function postJson(url: string, body: Record<string, unknown>, timeo
     const code = typeof json.code === 'string' && json.code in ERROR_CODES ? (json.code as ErrorCode) : res.status === 409 ? 'USER_EXISTS' : 'AUTH_FAILED';
     const message = typeof json.message === 'string' ? json.message : `request failed (HTTP ${res.status})`;
     const retryAfter = Number(res.headers.get('retry-after'));
-    throw new TributaryError(code, message, Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : undefined);
+    throw new AuthError(code, message, res.status, Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : undefined);
   }
   return json;
 }
