@@ -9,6 +9,7 @@ const BENCHMARKS: Record<string, () => Promise<{ main: (argv: string[]) => Promi
   notifier: () => import('./notifier'),
   postgres: () => import('./postgres'),
   'offline-merge': () => import('./offline-merge'),
+  peers: () => import('./peers'),
 };
 
 async function run(): Promise<void> {

@@ -1,6 +1,7 @@
 import type { User } from '../client';
 import { readValue, type ObjectRecord } from '../changeset';
 import { Realm } from '../realm';
+import { TributaryError } from '../errors';
 import { ADMIN_REALM_PATH } from './constants';
 
 export interface DirectoryChange {
@@ -34,12 +35,26 @@ export class RealmDirectory {
   constructor(private readonly options: RealmDirectoryOptions) {}
 
   /** Opens the local copy and resolves once everything the server has was downloaded. */
-  async start(): Promise<void> {
+  /**
+   * Opens `/__admin` and resolves once it is downloaded. A refusal the server will not change (a bad
+   * token, a wrong URL) rejects with its code; with `timeoutMs`, not reaching the server in time
+   * rejects with TIMEOUT naming the last connection error.
+   */
+  async start(timeoutMs?: number): Promise<void> {
     if (this.realm) return;
     const realm = new Realm({ path: this.options.file, sync: { user: this.options.user, url: this.options.baseUrl + ADMIN_REALM_PATH } });
     this.realm = realm;
     this.unsubscribe = realm._replica.addExtension({ committed: () => this.scheduleScan() });
-    await realm.syncSession!.downloadAllServerChanges();
+    const session = realm.syncSession!;
+    try {
+      await session.downloadAllServerChanges(timeoutMs);
+    } catch (e) {
+      if (e instanceof TributaryError && e.code === 'TIMEOUT') {
+        const why = session.lastConnectionError ? ` (last attempt: ${session.lastConnectionError})` : '';
+        throw new TributaryError('TIMEOUT', `cannot reach the server at ${this.options.baseUrl} within ${timeoutMs} ms${why}`, { cause: e });
+      }
+      throw e;
+    }
     this.scan();
   }
 

@@ -315,6 +315,17 @@ export function encodeChangeset(instructions: readonly Instruction[]): Uint8Arra
   return w.finish();
 }
 
+/** The instruction count an encoded changeset declares (its first fields), without decoding it; -1 when unreadable. */
+export function changesetInstructionCount(bytes: Uint8Array): number {
+  try {
+    const r = new Reader(bytes, 'BAD_CHANGESET');
+    if (r.u8() !== CHANGESET_FORMAT_VERSION) return -1;
+    return r.uvarint();
+  } catch {
+    return -1;
+  }
+}
+
 /** Inverse of {@link encodeChangeset}; throws TributaryError('BAD_CHANGESET') on malformed bytes. */
 export function decodeChangeset(bytes: Uint8Array, limits: ChangesetLimits = DEFAULT_CHANGESET_LIMITS): Instruction[] {
   const r = new Reader(bytes, 'BAD_CHANGESET');

@@ -9,6 +9,7 @@ import { TokenService } from '../server/tokens';
 import { adminTokenFile, readAdminToken, readAdminTokenFile } from '../shared/admin-token';
 import { silentLogger } from '../shared/logger';
 import { UsageError } from '../shared/usage-error';
+import { TributaryError } from '../errors';
 
 /**
  * The admin commands: `tributary user …`, `tributary permissions …` and `tributary token
@@ -187,8 +188,8 @@ export const permissionsCommand: CommandModule = {
 
 /**
  * `tributary token`: prints the admin token; `--rotate` issues a new one and revokes all older
- * ones — through the server with `--server`, otherwise directly on the data directory (the server
- * checks admin tokens against the database on every use, so a running server honours it at once).
+ * ones — through the running server with `--server`, otherwise directly on the data directory of
+ * a stopped server (a running one holds the directory's lock: DATA_DIR_IN_USE, with a hint).
  */
 export const tokenCommand: CommandModule = {
   command: 'token',
@@ -205,7 +206,13 @@ export const tokenCommand: CommandModule = {
     const dataPath = dataPathOf(a);
     if (!fs.existsSync(adminTokenFile(dataPath))) throw new UsageError(`no admin token in ${dataPath}; start the server once to create it`);
     const keys = loadOrCreateKeys(dataPath);
-    const storage = new SqliteDriver(dataPath);
+    let storage: SqliteDriver;
+    try {
+      storage = new SqliteDriver(dataPath);
+    } catch (e) {
+      if (e instanceof TributaryError && e.code === 'DATA_DIR_IN_USE') throw new UsageError(`${e.message}; to rotate through the running server: tributary token --rotate --server <its URL>`);
+      throw e;
+    }
     try {
       const tokens = new TokenService(keys.privateKey, keys.publicKey, { access: 3600, refresh: 3600 });
       const rotated = await new AdminTokens(storage, (fn) => storage.write(fn), tokens, adminTokenFile(dataPath), silentLogger).rotate();

@@ -70,12 +70,27 @@ export function checkFunctionsDir(dir: string): void {
 export async function runFunctionsRuntime(runtime: FunctionsRuntime, log: Logger, onStopped: (code: number) => Promise<void> | void = (code) => process.exit(code)): Promise<void> {
   let stopping = false;
   const shutdown = (signal: string) => {
-    if (stopping) return;
+    // A second signal, or a stop that does not finish in time, ends the process anyway: a signal
+    // always stops the command.
+    if (stopping) {
+      log.warn('second signal: exiting without waiting for the runtime to stop', { signal });
+      void onStopped(1);
+      return;
+    }
     stopping = true;
     log.info('shutting down', { signal });
+    const watchdog = setTimeout(() => {
+      log.error('the runtime did not stop within 10 s; exiting', { signal });
+      void onStopped(1);
+    }, 10_000);
+    watchdog.unref();
     runtime.stop().then(
-      () => onStopped(0),
+      () => {
+        clearTimeout(watchdog);
+        return onStopped(0);
+      },
       (e: unknown) => {
+        clearTimeout(watchdog);
         log.error('shutdown failed', { error: e });
         return onStopped(1);
       },
@@ -86,7 +101,7 @@ export async function runFunctionsRuntime(runtime: FunctionsRuntime, log: Logger
   await runtime.start();
 }
 
-const RUNTIME_KEYS = ['server', 'adminToken', 'adminTokenFile', 'functionsLogDir', 'listenerDir', 'functionTimeout'] as const satisfies readonly FunctionsOptionName[];
+const RUNTIME_KEYS = ['server', 'adminToken', 'adminTokenFile', 'functionsLogDir', 'listenerDir', 'functionTimeout', 'connectTimeout'] as const satisfies readonly FunctionsOptionName[];
 
 async function runFunctions(argv: Record<string, unknown>): Promise<void> {
   const options = resolve(argv, RUNTIME_KEYS);
@@ -108,6 +123,7 @@ async function runFunctions(argv: Record<string, unknown>): Promise<void> {
     logDir: options.functionsLogDir,
     listenerDirectory: options.listenerDir,
     timeoutMs: options.functionTimeout,
+    connectTimeoutMs: options.connectTimeout,
     log,
     modules: PACKAGE_MODULES,
   });

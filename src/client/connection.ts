@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { TributaryError, errorCodeForProtocol, type ErrorCode } from '../errors';
+import { ERROR_CODES, TributaryError, errorCodeForProtocol, type ErrorCode } from '../errors';
 import { SYNC_SUBPROTOCOL, decodeServerMessage, encodeClientMessage, type ClientMessage, type ErrorMessage, type ServerMessage } from '../protocol';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from '../shared/backoff';
 import { syncLog } from './sync-log';
@@ -171,13 +171,24 @@ export class Connection {
     this.ws = ws;
     let unauthorized = false;
     ws.on('unexpected-response', (req, res) => {
-      unauthorized = res.statusCode === 401;
-      res.resume();
-      req.destroy();
-      this.lost(ws, unauthorized);
+      const status = res.statusCode ?? 0;
+      unauthorized = status === 401;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body.length < 4096 ? (body += d) : undefined));
+      res.on('end', () => {
+        req.destroy();
+        // A refusal no retry can change (wrong URL, wrong protocol, forbidden) ends it for the
+        // sessions now, with the server's code; anything else (401, 5xx) is retried.
+        if (status === 400 || status === 403 || status === 404) return this.refused(ws, status, body);
+        this.lastError = `HTTP ${status}${body ? ` ${body.slice(0, 200)}` : ''}`;
+        this.lost(ws, unauthorized);
+      });
+      res.on('error', () => this.lost(ws, unauthorized));
     });
     ws.on('open', () => {
       if (this.ws !== ws) return;
+      this.lastError = null;
       this.setState('connected');
       syncLog('info', () => `connected to ${this.url}`);
       this.stats.connects++;
@@ -197,8 +208,9 @@ export class Connection {
       }
       this.dispatch(message);
     });
-    ws.on('error', () => {
+    ws.on('error', (e: Error) => {
       // 'close' follows; the reconnect is scheduled there
+      this.lastError = (e as NodeJS.ErrnoException).code ?? e.message;
     });
     ws.on('close', () => this.lost(ws, unauthorized));
   }
@@ -221,14 +233,37 @@ export class Connection {
     const code: ErrorCode = errorCodeForProtocol(message.code) ?? 'OTHER_ERROR';
     const error = new TributaryError(code, `server closed the connection: ${message.message} (${message.code})`);
     if (message.action === 'fatal' && !message.tryAgain) {
-      const clients = [...this.clients];
-      this.shutdown();
-      this.clients.clear();
-      for (const c of clients) c.failed(error);
+      this.failAll(error);
       return;
     }
     const ws = this.ws;
     if (ws) this.lost(ws, false, message.backoffMs);
+  }
+
+  /** What the last connection attempt failed with (for messages such as Realm.open's time-out). */
+  lastError: string | null = null;
+
+  /** The server refused the upgrade for good: every session fails with the server's code. */
+  private refused(ws: WebSocket, status: number, body: string): void {
+    if (this.ws !== ws) return;
+    let code: ErrorCode = status === 404 ? 'NOT_FOUND' : status === 403 ? 'PERMISSION_DENIED' : 'WRONG_PROTOCOL_VERSION';
+    let message = `the server refused the sync connection (HTTP ${status})`;
+    try {
+      const parsed = JSON.parse(body) as { code?: string; message?: string };
+      if (parsed.code && parsed.code in ERROR_CODES) code = parsed.code as ErrorCode;
+      if (parsed.message) message = `${message}: ${parsed.message}`;
+    } catch {
+      // not JSON: keep the status's meaning
+    }
+    this.failAll(new TributaryError(code, `${message} (${this.url})`));
+  }
+
+  /** Stops for good and fails every client with `error` (they report it; nothing retries). */
+  private failAll(error: TributaryError): void {
+    const clients = [...this.clients];
+    this.shutdown();
+    this.clients.clear();
+    for (const c of clients) c.failed(error);
   }
 
   /** The socket `ws` is gone (or must go): tell the sessions and schedule a reconnect. */
@@ -249,11 +284,19 @@ export class Connection {
     }
     if (this.closed || this.clients.size === 0) return;
     if (unauthorized) {
-      // An expired or revoked token: renew it and try again at once (then with back-off).
+      // An expired token: renew it and try again at once. Refused again with a token just renewed
+      // (or with an admin token, which cannot be renewed), the token is bad: that is final.
       this.unauthorizedStreak++;
+      if (this.unauthorizedStreak > 2) {
+        this.failAll(new TributaryError('BAD_AUTHENTICATION', `the server at ${this.url} refused the token (HTTP 401) even after renewing it; log in again`));
+        return;
+      }
       this.user.refreshAccessToken().then(
         () => this.schedule(this.unauthorizedStreak > 1 ? this.backoff.next(floorMs) : 0),
-        () => this.schedule(this.backoff.next(floorMs)),
+        (e: unknown) => {
+          if (e instanceof TributaryError && e.code === 'AUTH_FAILED') this.failAll(new TributaryError('BAD_AUTHENTICATION', `the token cannot be renewed: ${e.message}`, { cause: e }));
+          else this.schedule(this.backoff.next(floorMs));
+        },
       );
       return;
     }

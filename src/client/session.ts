@@ -102,6 +102,10 @@ export class Session implements SyncSessionHandle, ConnectionClient {
     return this.state_;
   }
 
+  get lastConnectionError(): string | null {
+    return this.connection.lastError;
+  }
+
   get connectionState(): ConnectionState {
     return this.connection.state;
   }

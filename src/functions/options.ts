@@ -33,6 +33,11 @@ export const FUNCTIONS_OPTIONS = {
     alias: 'timeout',
     description: "How long the runtime waits for one handler call before it stops waiting, logs it and lets that realm's events move on.",
   },
+  connectTimeout: {
+    kind: 'duration-ms',
+    default: 30_000,
+    description: 'How long `tributary functions` waits to reach the server at start; a server it cannot reach in time, or one that refuses the token, ends it with status 1.',
+  },
 } as const satisfies Record<string, FunctionsOptionSpec>;
 
 export interface FunctionsOptionSpec extends OptionSpec {

@@ -15,6 +15,8 @@ export interface NotifierLike {
   addListener(regex: RegExp | string, event: FunctionEvent, handler: (arg: any) => unknown): Promise<void>;
   removeListener(regex: RegExp | string, event: FunctionEvent, handler: (arg: any) => unknown): Promise<void>;
   close(): Promise<void>;
+  /** Connects now; rejects when the server refuses or cannot be reached within `timeoutMs`. */
+  ready?(timeoutMs?: number): Promise<void>;
 }
 
 export interface NotifierFactoryOptions {
@@ -46,6 +48,8 @@ export interface FunctionsRuntimeConfig {
   log?: Logger;
   /** Watch the folder for changes (default true); without it only the files present at start load. */
   watch?: boolean;
+  /** How long start() waits to reach the server before it rejects with TIMEOUT (ms, default 30 s). */
+  connectTimeoutMs?: number;
   /**
    * Modules a function file's `require()` takes from here rather than from node_modules, e.g.
    * `{ tributary: () => require('tributary') }` so that files in a folder outside any project
@@ -174,6 +178,18 @@ export class FunctionsRuntime extends EventEmitter {
     fs.mkdirSync(this.logDir, { recursive: true });
     this.notifier = this.config.notifier ?? this.createNotifier();
     this.ownNotifier = !this.config.notifier;
+    // The server first: a bad token or an unreachable server is one clear error now, not every
+    // function failing (or waiting) one by one.
+    if (this.notifier.ready) {
+      try {
+        await this.notifier.ready(this.config.connectTimeoutMs ?? 30_000);
+      } catch (e) {
+        if (this.ownNotifier) await this.notifier.close().catch(() => undefined);
+        this.notifier = null;
+        this.state = 'stopped';
+        throw e;
+      }
+    }
 
     if (this.config.watch === false) {
       for (const entry of fs.readdirSync(this.dir)) {

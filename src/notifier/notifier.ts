@@ -271,12 +271,22 @@ export class Notifier implements WatcherHost {
     if (this.closed) throw new TributaryError('INVALID_STATE', 'the notifier is closed');
   }
 
-  private start(): Promise<void> {
+  /**
+   * Connects and downloads the realm directory now (addListener does it on first use). Rejects with
+   * the server's code when it refuses the admin user, or with TIMEOUT after `timeoutMs` when it
+   * cannot be reached — what a long-running program checks at start instead of waiting forever.
+   */
+  ready(timeoutMs?: number): Promise<void> {
+    this.checkOpen();
+    return this.start(timeoutMs);
+  }
+
+  private start(timeoutMs?: number): Promise<void> {
     if (!this.starting) {
       fs.mkdirSync(this.copies.root, { recursive: true });
       const dir = new RealmDirectory({ user: this.adminUser, baseUrl: this.baseUrl, file: this.copies.directoryFile });
       this.realmDirectory = dir;
-      this.starting = dir.start().then(
+      this.starting = dir.start(timeoutMs).then(
         () => {
           this.unsubscribeDirectory = dir.onChange((c) => this.directoryChanged(c));
           // Realms deleted while we were away whose copy is still here.

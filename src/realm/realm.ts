@@ -95,6 +95,9 @@ export interface RealmConfiguration {
   log?: Pick<Logger, 'error'>;
 }
 
+/** How long Realm.open waits for the server by default (SyncConfiguration.openTimeoutMs). */
+export const DEFAULT_OPEN_TIMEOUT_MS = 30_000;
+
 /**
  * A realm: a Realm-compatible object API over a local replica, synchronised with a server when
  * `sync` is configured.
@@ -130,8 +133,16 @@ export class Realm {
     }
     const opened = (async () => {
       try {
-        if (realm.syncSession) {
-          await realm.syncSession.downloadAllServerChanges();
+        const session = realm.syncSession;
+        if (session) {
+          const timeoutMs = config.sync?.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
+          try {
+            await session.downloadAllServerChanges(timeoutMs);
+          } catch (e) {
+            if (!(e instanceof TributaryError) || e.code !== 'TIMEOUT') throw e;
+            const why = session.lastConnectionError ? ` (last attempt: ${session.lastConnectionError})` : session.connectionState === 'connected' ? ' (connected, but the download did not finish)' : '';
+            throw new TributaryError('TIMEOUT', `Realm.open: ${session.url} did not answer within ${timeoutMs} ms${why}; new Realm(config) opens the local copy without waiting`, { cause: e });
+          }
           realm.writeConfiguredSchema();
         }
         return realm;

@@ -10,6 +10,8 @@ export type ConnectionState = 'disconnected' | 'connecting' | 'connected';
 export interface SyncSessionHandle {
   readonly state: SyncSessionState;
   readonly connectionState: ConnectionState;
+  /** What the last attempt to reach the server failed with (ECONNREFUSED, HTTP 503, …), if it did. */
+  readonly lastConnectionError?: string | null;
   /** The user the session syncs as. */
   readonly user: SyncUserLike;
   /** The realm URL as configured (`realm://host:9080/~/private`). */
@@ -61,6 +63,12 @@ export interface SyncConfiguration {
   error?: (session: SyncSessionHandle, error: Error) => void;
   /** Root directory of local replicas when `path` is not given (default `./tributary-data`). */
   directory?: string;
+  /**
+   * How long `Realm.open` waits for the server before it rejects with TIMEOUT (ms, default 30 s).
+   * A refusal no retry can change (a bad token, a wrong URL) rejects at once with its code.
+   * `new Realm(config)` never waits: it opens the local copy and syncs when it can.
+   */
+  openTimeoutMs?: number;
   /** Accepted for compatibility; every realm is fully synchronised. */
   fullSynchronization?: boolean;
 }

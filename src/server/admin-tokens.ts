@@ -12,8 +12,8 @@ import { ADMIN_IDENTITY, type TokenClaims, type TokenService } from './tokens';
  * dies with one command (`tributary token --rotate`, or `POST /admin/token/rotate`) instead of a
  * new signing key, which would also log every user out.
  *
- * The check reads storage on each verification (one indexed row), so a rotation done by the CLI
- * on the data directory takes effect in a running server at once.
+ * The check reads storage on each verification (one indexed row), so a revoked token is refused
+ * at its next use.
  */
 export class AdminTokens {
   constructor(

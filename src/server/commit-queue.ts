@@ -27,6 +27,9 @@ export class CommitQueue {
   private closed = false;
   /** Number of batches committed and jobs in them (for tests and metrics). */
   readonly stats = { batches: 0, jobs: 0, largestBatch: 0 };
+  /** The last storage failure, until a later write succeeds (what /health reports). */
+  private failure: { reason: string; since: string } | null = null;
+  private probing: Promise<void> | null = null;
 
   constructor(
     private readonly storage: StorageDriver,
@@ -40,6 +43,28 @@ export class CommitQueue {
       this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
+  }
+
+  /**
+   * Null while storage takes writes; otherwise why it does not. After a failure, a small real
+   * write is tried (at most one at a time) before answering, so the report clears once the disk
+   * has room again, without waiting for a client to write.
+   */
+  async storageHealth(now = Date.now()): Promise<{ reason: string; since: string } | null> {
+    if (!this.failure || this.closed) return this.failure;
+    this.probing ??= this.submit((tx) => tx.heartbeat(now))
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => (this.probing = null));
+    await this.probing;
+    return this.failure;
+  }
+
+  private noteFailure(error: unknown): void {
+    const e = error as { code?: unknown; message?: unknown };
+    this.failure = { reason: `${typeof e?.code === 'string' ? e.code + ': ' : ''}${String(e?.message ?? error)}`, since: this.failure?.since ?? new Date().toISOString() };
   }
 
   /** Resolves when every job submitted so far has settled. */
@@ -92,9 +117,13 @@ export class CommitQueue {
       );
     } catch (error) {
       this.log.error('group commit failed', { jobs: jobs.length, error });
+      this.noteFailure(error);
       for (const job of jobs) job.reject(error);
       return;
     }
+    const storageError = outcomes.find((o) => !o.ok && (o.error as { code?: unknown })?.code === 'STORAGE_FAILURE');
+    if (storageError && !storageError.ok) this.noteFailure(storageError.error);
+    else if (outcomes.some((o) => o.ok)) this.failure = null;
     this.stats.batches++;
     this.stats.jobs += jobs.length;
     this.stats.largestBatch = Math.max(this.stats.largestBatch, jobs.length);

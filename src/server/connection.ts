@@ -253,6 +253,11 @@ export class Connection {
     this.sendError(0, new TributaryError(code, message));
   }
 
+  /** Ends the connection for a reason found outside the message flow (limits, time-outs): ERROR, then close. */
+  refuse(err: TributaryError): void {
+    this.fatal(err);
+  }
+
   /** A connection-level protocol violation: ERROR for session 0, then close. */
   private fatal(err: TributaryError): void {
     this.log.info('protocol violation; closing the connection', { code: err.code, message: err.message });

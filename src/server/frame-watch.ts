@@ -10,20 +10,24 @@
  */
 export class FrameWatch {
   /** Bytes of the message being received (headers and payloads of its frames so far). */
-  inFlight = 0;
+  get inFlight(): number {
+    return this.messageBytes + this.header.length;
+  }
   /** When a byte of an unfinished message last arrived (ms), or null when between messages. */
   lastProgress: number | null = null;
   /** Payload bytes the message's frames have declared so far (what the message will hold). */
   declared = 0;
 
+  private messageBytes = 0;
   private header: number[] = [];
+  private reported = false;
   private payloadLeft = 0;
   private fin = false;
   private control = false;
 
   /**
    * Feeds received bytes; returns the declared payload size of the message when a header just
-   * made it exceed `maxMessageBytes` (the caller refuses it), otherwise null.
+   * made it exceed `maxMessageBytes` (once per message; the caller refuses it), otherwise null.
    */
   push(chunk: Uint8Array, now: number, maxMessageBytes: number): number | null {
     let i = 0;
@@ -32,7 +36,7 @@ export class FrameWatch {
       if (this.payloadLeft > 0) {
         const take = Math.min(this.payloadLeft, chunk.length - i);
         this.payloadLeft -= take;
-        if (!this.control) this.inFlight += take;
+        if (!this.control) this.messageBytes += take;
         i += take;
         if (this.payloadLeft === 0) this.frameDone();
         continue;
@@ -45,9 +49,12 @@ export class FrameWatch {
       this.fin = fin;
       this.control = opcode >= 0x8;
       if (!this.control) {
-        this.inFlight += need;
+        this.messageBytes += need;
         this.declared += length;
-        if (this.declared > maxMessageBytes && over === null) over = this.declared;
+        if (this.declared > maxMessageBytes && !this.reported) {
+          this.reported = true;
+          over = this.declared;
+        }
       }
       this.payloadLeft = length;
       if (length === 0) this.frameDone();
@@ -58,9 +65,10 @@ export class FrameWatch {
 
   private frameDone(): void {
     if (this.control || !this.fin) return; // a control frame may sit between fragments
-    this.inFlight = 0;
+    this.messageBytes = 0;
     this.declared = 0;
     this.lastProgress = null;
+    this.reported = false;
   }
 }
 

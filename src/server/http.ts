@@ -24,6 +24,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
 export interface HttpRoutesOptions {
   version: string;
   maxBodyBytes: number;
+  /** Why storage takes no writes, or null (GET /health answers 503 "degraded" while it does not). */
+  storageHealth?: () => Promise<{ reason: string; since: string } | null>;
 }
 
 /** What a route handler gets. */
@@ -116,7 +118,16 @@ function tokenOf(req: IncomingMessage): string | undefined {
  * src/errors.ts. (The WebSocket upgrade on /sync is handled in server.ts.)
  */
 export function createRequestHandler(routes: readonly Route[], options: HttpRoutesOptions, log: Logger) {
-  const all: Route[] = [{ method: 'GET', path: '/health', handle: () => ({ status: 'ok', version: options.version }) }, ...routes];
+  const health: Route = {
+    method: 'GET',
+    path: '/health',
+    handle: async () => {
+      const failure = options.storageHealth ? await options.storageHealth() : null;
+      if (failure) return new Reply(503, { status: 'degraded', version: options.version, reason: failure.reason, since: failure.since });
+      return { status: 'ok', version: options.version };
+    },
+  };
+  const all: Route[] = [health, ...routes];
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const route = url.pathname;

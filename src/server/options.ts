@@ -91,6 +91,19 @@ export const SERVER_OPTIONS = {
     description:
       "How far a changeset's timestamp may be ahead of the server's clock; an upload beyond it is refused with BAD_CHANGESET_HEADER (the device clock is wrong), so one client cannot drag every replica's clock into the future.",
   },
+  maxInstructionsPerChangeset: {
+    kind: 'integer',
+    default: 100_000,
+    min: 1,
+    description:
+      'Most instructions in one changeset (one write transaction). A changeset is integrated in one step, so this bounds how long one upload can hold the server (about 0.7 s at the default on 2 cores); clients refuse bigger writes locally.',
+  },
+  maxInstructionsPerUpload: {
+    kind: 'integer',
+    default: 1_000_000,
+    min: 1,
+    description: 'Most instructions in one UPLOAD message (its changesets are integrated in slices; this bounds the memory one message takes).',
+  },
   uploadSliceMs: {
     kind: 'integer',
     default: 20,
@@ -98,6 +111,28 @@ export const SERVER_OPTIONS = {
     max: 10_000,
     description:
       'Milliseconds one commit job of an upload may spend merging before the rest of that upload goes into the next job, so a big upload or a long offline merge never holds up other sessions for long.',
+  },
+  handshakeTimeout: {
+    kind: 'duration',
+    default: 10,
+    description: 'A connection must finish its HTTP request or WebSocket upgrade within this; silent sockets are closed after it.',
+  },
+  frameTimeout: {
+    kind: 'duration',
+    default: 30,
+    description: 'A message that stops arriving part-way for this long ends its connection with TIMED_OUT.',
+  },
+  maxPendingHandshakes: {
+    kind: 'integer',
+    default: 256,
+    min: 1,
+    description: 'Connections still in their handshake at once; past it the oldest is closed, so idle sockets cannot use up the file descriptors real clients need.',
+  },
+  maxInflightBytes: {
+    kind: 'bytes',
+    default: 256 * 1024 * 1024,
+    min: 1024,
+    description: 'Bytes of half-received messages held over all connections; past it the connection with the largest is refused with LIMITS_EXCEEDED.',
   },
   pingTimeout: {
     kind: 'duration',

@@ -9,12 +9,13 @@ import { SYNC_PATH, SYNC_SUBPROTOCOL } from '../protocol/messages';
 import { startAccounts, type Accounts, type AccountsConfig } from './accounts-setup';
 import { CommitQueue } from './commit-queue';
 import { Connection } from './connection';
+import { ConnectionGuard } from './connection-guard';
 import { createRequestHandler } from './http';
 import { loadOrCreateKeys } from './keys';
 import { adminTokenFile } from '../shared/admin-token';
 import { JsonLogger, type Logger } from '../shared/logger';
 import { resolveOptions, type ServerOptions } from './options';
-import { SqliteDriver } from './storage/sqlite';
+import { SqliteDriver, unwritable } from './storage/sqlite';
 import type { StorageDriver } from './storage/types';
 import { SyncService } from './sync-service';
 import type { TokenClaims, TokenService } from './tokens';
@@ -52,6 +53,8 @@ export class Server {
   private wss?: WebSocketServer;
   private readonly connections = new Set<Connection>();
   private readonly sockets = new Set<Socket>();
+  private guard: ConnectionGuard | null = null;
+  private guardTimer: NodeJS.Timeout | null = null;
   private pingTimer?: NodeJS.Timeout;
   private state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
   private boundPort = 0;
@@ -102,21 +105,48 @@ export class Server {
 
   private async startInner(): Promise<void> {
     const o = this.options;
-    fs.mkdirSync(o.dataPath, { recursive: true });
-    const keys = loadOrCreateKeys(o.dataPath);
-
+    // The database first: it takes the data directory's lock, so a second server stops here
+    // before touching the keys, and an unwritable directory is reported as such.
     this.storage = this.injectedStorage ?? new SqliteDriver(o.dataPath, { historyCacheBytes: o.historyCacheBytes });
+    let keys: ReturnType<typeof loadOrCreateKeys>;
+    try {
+      if (!fs.existsSync(o.dataPath)) fs.mkdirSync(o.dataPath, { recursive: true, mode: 0o700 });
+      keys = loadOrCreateKeys(o.dataPath);
+    } catch (e) {
+      throw unwritable(o.dataPath, e);
+    }
     this.queue = new CommitQueue(this.storage, this.log.child({ component: 'commit' }), o.groupCommitTurns);
     const sync = new SyncService(this.storage, this.queue, this.log.child({ component: 'sync' }), o.maxPathLength, o.uploadSliceMs);
     await sync.init();
-    this.accounts = await startAccounts({ options: o, config: this.accountsConfig, keys, storage: this.storage, queue: this.queue, sync, log: this.log });
+    try {
+      // Writes the admin token file (accounts-setup.ts): an unwritable directory is reported as such.
+      this.accounts = await startAccounts({ options: o, config: this.accountsConfig, keys, storage: this.storage, queue: this.queue, sync, log: this.log });
+    } catch (e) {
+      throw e instanceof TributaryError ? e : unwritable(o.dataPath, e);
+    }
     const tokens = this.accounts.tokens;
 
     const httpLog = this.log.child({ component: 'http' });
-    const handler = createRequestHandler(this.accounts.routes, { version: packageVersion(), maxBodyBytes: o.maxBodyBytes }, httpLog);
-    this.httpServer = http.createServer((req, res) => void handler(req, res));
-    this.httpServer.on('connection', (socket) => {
+    const queue = this.queue;
+    const handler = createRequestHandler(this.accounts.routes, { version: packageVersion(), maxBodyBytes: o.maxBodyBytes, storageHealth: () => queue.storageHealth() }, httpLog);
+    const guard = new ConnectionGuard(
+      {
+        handshakeTimeoutMs: o.handshakeTimeout * 1000,
+        frameTimeoutMs: o.frameTimeout * 1000,
+        maxPendingHandshakes: o.maxPendingHandshakes,
+        maxInflightBytes: o.maxInflightBytes,
+        maxMessageBytes: o.maxMessageBytes,
+      },
+      this.log.child({ component: 'guard' }),
+    );
+    this.guard = guard;
+    this.httpServer = http.createServer((req, res) => {
+      guard.requested(req.socket);
+      void handler(req, res);
+    });
+    this.httpServer.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
+      guard.accepted(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
     this.httpServer.on('clientError', (_err, socket) => {
@@ -142,17 +172,24 @@ export class Server {
       maxBufferedBytes: o.maxBufferedBytes,
       maxPendingUploadBytes: o.maxPendingUploadBytes,
       maxClockSkewMs: o.maxClockSkew * 1000,
+      maxInstructionsPerChangeset: o.maxInstructionsPerChangeset,
+      maxInstructionsPerUpload: o.maxInstructionsPerUpload,
     };
     let nextConnectionId = 1;
+    // Kept apart from the upgrade's closure, so a connection's listeners do not hold its request.
+    const opened = (claims: TokenClaims, ws: import('ws').WebSocket, watched: { bind(c: Connection): void }, remote: string | undefined) => {
+      const id = nextConnectionId++;
+      const log = connLog.child({ connection: id, identity: claims.sub });
+      const conn = new Connection(ws, claims, sync, tokens, connectionOptions, log);
+      watched.bind(conn);
+      this.connections.add(conn);
+      ws.on('close', () => this.connections.delete(conn));
+      log.debug('connection opened', { remote });
+    };
     this.httpServer.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
-      void this.upgrade(req, socket, head, tokens, (claims, ws) => {
-        const id = nextConnectionId++;
-        const log = connLog.child({ connection: id, identity: claims.sub });
-        const conn = new Connection(ws, claims, sync, tokens, connectionOptions, log);
-        this.connections.add(conn);
-        ws.on('close', () => this.connections.delete(conn));
-        log.debug('connection opened', { remote: req.socket.remoteAddress });
-      });
+      const watched = guard.upgrading(socket, head);
+      const remote = req.socket.remoteAddress;
+      void this.upgrade(req, socket, head, tokens, (claims, ws) => opened(claims, ws, watched, remote));
     });
 
     await new Promise<void>((resolve, reject) => {
@@ -169,6 +206,8 @@ export class Server {
     const interval = Math.max(1000, Math.min(30_000, (o.pingTimeout * 1000) / 4));
     this.pingTimer = setInterval(() => this.closeIdleConnections(), interval);
     this.pingTimer.unref();
+    this.guardTimer = setInterval(() => guard.sweep(), 1000);
+    this.guardTimer.unref();
 
     this.log.info('listening', {
       port: this.boundPort,
@@ -180,6 +219,11 @@ export class Server {
       storage: this.storage.kind,
       version: packageVersion(),
     });
+  }
+
+  /** What the connection guard refused or timed out so far (tests, metrics). */
+  get guardStats(): ConnectionGuard['stats'] | undefined {
+    return this.guard?.stats;
   }
 
   private async upgrade(
@@ -245,6 +289,7 @@ export class Server {
     }
     this.state = 'stopping';
     if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.guardTimer) clearInterval(this.guardTimer);
     this.accounts?.stop();
     for (const c of this.connections) c.close(1001, 'server shutting down');
     this.connections.clear();

@@ -1,4 +1,4 @@
-import { decodeChangeset } from '../changeset/codec';
+import { changesetInstructionCount } from '../changeset/codec';
 import { HLC_COUNTER_BITS, hlcPhysicalTime } from '../model/clock';
 import { TributaryError } from '../errors';
 import type {
@@ -34,6 +34,9 @@ export interface SessionLimits {
   maxBufferedBytes: number;
   /** How far (ms) a changeset's timestamp may be ahead of the server's clock (option maxClockSkew). */
   maxClockSkewMs: number;
+  /** Most instructions in one changeset, and in one UPLOAD message (options of the same names). */
+  maxInstructionsPerChangeset: number;
+  maxInstructionsPerUpload: number;
 }
 
 /**
@@ -296,6 +299,7 @@ export class Session implements RealmListener, AccessHolder {
     const out: DecodedUpload[] = [];
     let previousClient = 0;
     let previousServer = 0;
+    let total = 0;
     for (const c of msg.changesets) {
       if (c.clientVersion <= previousClient || c.clientVersion > msg.progressClientVersion) {
         throw new TributaryError('BAD_CLIENT_VERSION', `changeset client version ${c.clientVersion} out of order or beyond the upload cursor`);
@@ -306,13 +310,19 @@ export class Session implements RealmListener, AccessHolder {
       checkTimestamp(c.clientVersion, c.originTimestamp, this.limits.maxClockSkewMs);
       previousClient = c.clientVersion;
       previousServer = c.lastIntegratedServerVersion;
-      let instructions;
-      try {
-        instructions = decodeChangeset(c.data);
-      } catch (e) {
-        throw new TributaryError('BAD_CHANGESET', `changeset ${c.clientVersion}: ${(e as Error).message}`);
+      // Checked from the declared count before anything is decoded: one write transaction is
+      // integrated in one step, so its size bounds how long that step can hold the server.
+      const count = changesetInstructionCount(c.data);
+      if (count > this.limits.maxInstructionsPerChangeset) {
+        throw new TributaryError('LIMITS_EXCEEDED', `changeset ${c.clientVersion} has ${count} instructions, over maxInstructionsPerChangeset (${this.limits.maxInstructionsPerChangeset}); split the write into several transactions`);
       }
-      out.push({ clientVersion: c.clientVersion, lastIntegratedServerVersion: c.lastIntegratedServerVersion, originTimestamp: c.originTimestamp, instructions });
+      total += Math.max(0, count);
+      if (total > this.limits.maxInstructionsPerUpload) {
+        throw new TributaryError('LIMITS_EXCEEDED', `the UPLOAD holds more than maxInstructionsPerUpload (${this.limits.maxInstructionsPerUpload}) instructions; send fewer changesets per message`);
+      }
+      if (count < 0) throw new TributaryError('BAD_CHANGESET', `changeset ${c.clientVersion}: unreadable header`);
+      // Decoded when its slice integrates it, so a big message is never decoded in one go.
+      out.push({ clientVersion: c.clientVersion, lastIntegratedServerVersion: c.lastIntegratedServerVersion, originTimestamp: c.originTimestamp, data: c.data });
     }
     return out;
   }

@@ -1,6 +1,6 @@
 import { apply } from '../changeset/apply';
 import { BufferedState } from '../changeset/buffered-state';
-import { encodeChangeset } from '../changeset/codec';
+import { decodeChangeset, encodeChangeset } from '../changeset/codec';
 import type { Instruction } from '../changeset/instructions';
 import { TributaryError } from '../errors';
 import { UploadIntegration } from '../merge/integrate';
@@ -26,11 +26,20 @@ export interface RealmListener {
   realmChanged(): void;
 }
 
+/** An uploaded changeset whose header the session checked; its body is decoded when integrated. */
 export interface DecodedUpload {
   clientVersion: number;
   lastIntegratedServerVersion: number;
   originTimestamp: number;
-  instructions: Instruction[];
+  data: Uint8Array;
+}
+
+function decodeUploaded(c: DecodedUpload): Instruction[] {
+  try {
+    return decodeChangeset(c.data);
+  } catch (e) {
+    throw new TributaryError('BAD_CHANGESET', `changeset ${c.clientVersion}: ${(e as Error).message}`);
+  }
 }
 
 export interface DownloadBatch {
@@ -302,7 +311,7 @@ export class SyncService {
         if (c.lastIntegratedServerVersion > latestBefore) {
           throw new TributaryError('BAD_SERVER_VERSION', `changeset based on server version ${c.lastIntegratedServerVersion}, the server is at ${latestBefore}`);
         }
-        const result = merge.integrate(c);
+        const result = merge.integrate({ clientVersion: c.clientVersion, lastIntegratedServerVersion: c.lastIntegratedServerVersion, originTimestamp: c.originTimestamp, instructions: decodeUploaded(c) });
         if (result.version !== undefined) apply(state, result.instructions);
         last = c.clientVersion;
         if (!inTime()) {

@@ -1,8 +1,8 @@
 import Database from 'better-sqlite3';
-import * as fs from 'node:fs';
 import * as nodePath from 'node:path';
 import { decodeObjectSchema, decodeRecord, encodeObjectSchema, encodeRecord, type ObjectRecord, type StateStore } from '../changeset';
 import { TributaryError } from '../errors';
+import { isBusy, preparePrivateDatabaseFile, takeExclusiveLock } from '../shared/sqlite-file';
 import { keyString, type ObjectKey, type ObjectSchema } from '../model';
 import type { ExtensionStorage, ReplicaExtension, StoredRow } from './extension';
 import { ExtensionRegistry } from './extension-registry';
@@ -40,15 +40,23 @@ export abstract class ReplicaFile implements StateStore {
 
   protected constructor(options: ReplicaOptions) {
     this.path = options.path;
-    if (options.path !== ':memory:') fs.mkdirSync(nodePath.dirname(nodePath.resolve(options.path)), { recursive: true });
+    const onDisk = options.path !== ':memory:';
+    try {
+      if (onDisk) preparePrivateDatabaseFile(nodePath.resolve(options.path));
+    } catch (e) {
+      throw new TributaryError('STORAGE_FAILURE', `cannot create replica ${options.path}: ${(e as Error).message}`, { cause: e });
+    }
     this.db = new Database(options.path);
     try {
+      // One process per replica file, by the operating system's lock (gone when the process is).
+      if (onDisk) takeExclusiveLock(this.db);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL'); // until the first transaction picks its level
       this.db.pragma('busy_timeout = 5000');
       this.db.exec(REPLICA_DDL);
     } catch (e) {
       this.db.close();
+      if (isBusy(e)) throw new TributaryError('REPLICA_IN_USE', `the replica ${options.path} is open in another process; give each process its own path (or sync.directory)`, { cause: e });
       throw new TributaryError('STORAGE_FAILURE', `cannot open replica ${options.path}: ${(e as Error).message}`, { cause: e });
     }
     this.cacheSize = options.cacheSize ?? 10_000;

@@ -21,7 +21,12 @@ export interface ReplicaOptions {
    * also a power loss (an fsync per write; about 0.4 ms each on a typical disk, on the event loop).
    */
   durability?: Durability;
+  /** Most instructions one write transaction may make (default 100,000, the server's default maxInstructionsPerChangeset). */
+  maxInstructionsPerWrite?: number;
 }
+
+/** One write transaction becomes one changeset, which the server integrates in one step. */
+export const DEFAULT_MAX_INSTRUCTIONS_PER_WRITE = 100_000;
 
 export type Durability = 'normal' | 'full';
 

@@ -7,6 +7,7 @@ import { recoverInstructions } from './recovery';
 import { ReplicaFile } from './replica-file';
 import type { HistoryRow } from './replica-statements';
 import type { DownloadBatch, LocalChangeset, ReplicaBinding, ReplicaOptions, Snapshot, SyncProgress } from './replica-types';
+import { DEFAULT_MAX_INSTRUCTIONS_PER_WRITE } from './replica-types';
 
 export type {
   CommitEvent,
@@ -43,11 +44,13 @@ export { LocalWrite } from './local-write';
 export class Replica extends ReplicaFile {
   private readonly clock: HybridLogicalClock;
   private activeWrite: LocalWrite | null = null;
+  private readonly maxInstructionsPerWrite: number;
 
   private constructor(options: ReplicaOptions) {
     super(options);
+    this.maxInstructionsPerWrite = options.maxInstructionsPerWrite ?? DEFAULT_MAX_INSTRUCTIONS_PER_WRITE;
     this.clock = new HybridLogicalClock(options.now);
-    this.clock.observe(this.meta.hlc);
+    this.clock.restore(this.meta.hlc);
   }
 
   static open(options: ReplicaOptions): Replica {
@@ -187,6 +190,11 @@ export class Replica extends ReplicaFile {
     try {
       this.finish(() => {
         if (instructions.length === 0) return;
+        // Refused here, rolled back with the write, rather than accepted locally and then refused
+        // by the server for good (the server's maxInstructionsPerChangeset has the same default).
+        if (instructions.length > this.maxInstructionsPerWrite) {
+          throw new TributaryError('LIMITS_EXCEEDED', `this write has ${instructions.length} instructions, over the limit of ${this.maxInstructionsPerWrite} for one transaction; split it into several write transactions`);
+        }
         clientVersion = this.meta.lastClientVersion + 1;
         const timestamp = this.clock.tick();
         this.stmt.historyInsert.run(clientVersion, timestamp, this.meta.downloadServerVersion, encodeChangeset(instructions));

@@ -83,10 +83,15 @@ test('token --rotate, through the server and on the data directory: the old toke
   expect((await run(['token', '--data', server.dataPath])).stdout.trim()).toBe(second);
   expect((await postAuth(server.url, { provider: 'adminToken', token: first })).status).toBe(401);
 
+  // On the data directory itself: refused while the server holds it, done once it is stopped.
+  const busy = await run(['token', '--rotate', '--data', server.dataPath]);
+  expect({ code: busy.code, stderr: busy.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/in use by another tributary server.*tributary token --rotate --server/) });
+  await server.kill();
   const offline = await run(['token', '--rotate', '--data', server.dataPath]);
   const third = offline.stdout.trim();
   expect(third).not.toBe(second);
   expect(JSON.parse(fs.readFileSync(path.join(server.dataPath, 'keys', 'admin.json'), 'utf8')).ADMIN_TOKEN).toBe(third);
+  await server.restart();
   expect((await postAuth(server.url, { provider: 'adminToken', token: second })).status).toBe(401);
   expect((await postAuth(server.url, { provider: 'adminToken', token: third })).status).toBe(200);
 });

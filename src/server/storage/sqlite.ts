@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { StateStore } from '../../changeset/state';
 import { TributaryError } from '../../errors';
+import { isBusy, preparePrivateDatabaseFile, takeExclusiveLock } from '../../shared/sqlite-file';
 import { randomSalt } from './salt';
 import { CachedRealm, SqliteCache } from './sqlite-cache';
 import { AccountStatements, SqliteAccountReads, SqliteAccountWrites } from './sqlite-accounts';
@@ -96,6 +97,7 @@ class Statements {
   readonly bumpIdent: Stmt;
   readonly insertClientFile: Stmt;
   readonly setUploadProgress: Stmt;
+  readonly heartbeat: Stmt;
   readonly versionSalt: Stmt;
   readonly historyPage: Stmt;
   readonly cumulative: Stmt;
@@ -118,6 +120,7 @@ class Statements {
     this.nextIdent = db.prepare('SELECT next_file_ident FROM realms WHERE id = ?').pluck();
     this.bumpIdent = db.prepare('UPDATE realms SET next_file_ident = next_file_ident + 1 WHERE id = ?');
     this.insertClientFile = db.prepare('INSERT INTO client_files (realm_id, ident, salt, last_seen) VALUES (?, ?, ?, ?)');
+    this.heartbeat = db.prepare("INSERT INTO meta (key, value) VALUES ('heartbeat', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
     this.setUploadProgress = db.prepare(
       'UPDATE client_files SET upload_client_version = ?, upload_server_version = ?, last_seen = ? WHERE realm_id = ? AND ident = ?',
     );
@@ -304,6 +307,9 @@ class SqliteWriteTransaction extends SqliteReadTransaction implements WriteTrans
     }
     return file;
   }
+  heartbeat(now: number): void {
+    this.st.heartbeat.run(String(now));
+  }
   setUploadProgress(realmId: number, ident: number, clientVersion: number, serverVersion: number, now: number): void {
     this.st.setUploadProgress.run(clientVersion, serverVersion, now, realmId, ident);
     const c = this.cache.realm(realmId);
@@ -323,6 +329,34 @@ class SqliteWriteTransaction extends SqliteReadTransaction implements WriteTrans
       throw e;
     }
   }
+}
+
+/** The pid of the server holding a data directory, written for the next one's error message. */
+const PID_FILE = 'server.pid';
+
+function writePid(dataPath: string): void {
+  try {
+    fs.writeFileSync(path.join(dataPath, PID_FILE), `${process.pid}\n`, { mode: 0o600 });
+  } catch {
+    // informational only
+  }
+}
+
+function inUse(dataPath: string): TributaryError {
+  let holder = '';
+  try {
+    holder = ` (pid ${fs.readFileSync(path.join(dataPath, PID_FILE), 'utf8').trim()})`;
+  } catch {
+    // no pid file: still in use
+  }
+  return new TributaryError('DATA_DIR_IN_USE', `the data directory ${path.resolve(dataPath)} is in use by another tributary server${holder}; stop it or use another --data-path`);
+}
+
+/** A data directory problem as the one line a user needs: which path and why. */
+export function unwritable(dataPath: string, e: unknown): TributaryError {
+  const err = e as NodeJS.ErrnoException;
+  const why = err.code === 'EROFS' ? 'is on a read-only file system' : err.code === 'EACCES' || err.code === 'EPERM' ? 'is not writable by this user' : err.code === 'ENOTDIR' || err.code === 'EEXIST' ? 'is not a folder' : `cannot be used (${err.code ?? err.message})`;
+  return new TributaryError('DATA_DIR_UNWRITABLE', `the data directory ${path.resolve(dataPath)} ${why}: ${err.path ?? ''} ${err.code ?? ''}`.trim(), { cause: e });
 }
 
 function storageFailure(e: unknown): unknown {
@@ -354,11 +388,18 @@ export class SqliteDriver implements StorageDriver {
     this.cache = new SqliteCache(options.historyCacheBytes ?? 8 * 1024 * 1024);
     let file = ':memory:';
     if (dataPath !== ':memory:') {
-      fs.mkdirSync(dataPath, { recursive: true });
       file = path.join(dataPath, SQLITE_FILE_NAME);
+      try {
+        preparePrivateDatabaseFile(file);
+      } catch (e) {
+        throw unwritable(dataPath, e);
+      }
     }
     this.db = new Database(file);
     try {
+      // One server per data directory: the file lock is the operating system's, so it goes away
+      // with the process (kill -9 included) and a restart never finds a stale lock.
+      if (file !== ':memory:') takeExclusiveLock(this.db);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = OFF');
@@ -367,8 +408,10 @@ export class SqliteDriver implements StorageDriver {
       this.st = new Statements(this.db);
     } catch (e) {
       this.db.close();
+      if (isBusy(e)) throw inUse(dataPath);
       throw storageFailure(e);
     }
+    if (file !== ':memory:') writePid(dataPath);
   }
 
   private migrate(): void {

@@ -122,6 +122,8 @@ export interface WriteTransaction extends ReadTransaction {
   setUploadProgress(realmId: number, ident: number, clientVersion: number, serverVersion: number, now: number): void;
   /** History, reciprocal history and state of one realm, inside this transaction. */
   realm(realmId: number): RealmTransaction;
+  /** Writes a timestamp to the database's meta data: a small real write that shows storage works (/health). */
+  heartbeat(now: number): void;
   /**
    * Runs `fn` under a savepoint: if it throws, its writes are undone (the enclosing transaction
    * continues) and the error is rethrown.
