@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { User } from '../../src/client';
+import type { ApplyObserver } from '../../src/changeset';
 import { Realm } from '../../src/realm';
 import { AckGate } from './ack-gate';
 import { mapLimit } from './pool';
@@ -170,9 +171,7 @@ export async function openTributaryClient(context: TributaryClientContext, room:
   const replica = realm._replica;
   const unacked = () => replica.lastClientVersion - replica.progress.acknowledged.clientVersion;
   const gate = new AckGate(unacked);
-  const unsubscribe = replica.onCommit((e) => {
-    if (e.origin !== 'local') gate.check();
-  });
+  let observer: ApplyObserver | undefined;
   if (options.onDelivery) {
     const deliver = options.onDelivery;
     let arrived: Array<[string, number]> = [];
@@ -181,7 +180,7 @@ export async function openTributaryClient(context: TributaryClientContext, room:
       arrived = [];
       for (const [key, sentAt] of batch) deliver(key, sentAt);
     };
-    replica.observer = {
+    observer = {
       created(type, id) {
         if (type !== 'Item') return;
         const rec = replica.getObject('Item', id);
@@ -190,6 +189,12 @@ export async function openTributaryClient(context: TributaryClientContext, room:
       },
     };
   }
+  const unsubscribe = replica.addExtension({
+    observer,
+    committed: (e) => {
+      if (e.origin !== 'local') gate.check();
+    },
+  });
   let closed = false;
   return {
     write(key, sentAt) {
