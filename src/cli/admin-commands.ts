@@ -100,7 +100,7 @@ export const userCommand: CommandModule = {
   builder: (y) =>
     y
       .command(
-        'create <name>',
+        ['create <name>', 'add <name>'],
         'Create a password user (--admin: an admin, e.g. realm-admin for programs of the ROS era).',
         (c) => passwordFlags(connectionFlags(c.positional('name', { type: 'string', demandOption: true }).option('admin', { type: 'boolean', describe: 'Make the user an admin' }))),
         async (argv) => {

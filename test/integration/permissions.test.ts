@@ -237,3 +237,29 @@ test('grants appear in /__admin as Permission objects (the ROS layout)', async (
   mine.close();
   expect(TributaryError).toBeDefined();
 });
+
+test('§20 and §11 of the usage corpus: an admin logged in by password queries /__admin by account', async () => {
+  const res = await fetch(`${server.url}/admin/users`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${readAdminToken(dataPath)}` },
+    body: JSON.stringify({ username: `realm-admin-${++n}`, password: 'pw', isAdmin: true }),
+  });
+  const adminName = ((await res.json()) as { user: { username: string } }).user.username;
+  const target = await register('searched');
+  const admin = (await User.login(server.url, Realm.Sync.Credentials.usernamePassword(adminName, 'pw'))) as User;
+  expect(admin.isAdmin).toBe(true);
+  const realm = await Realm.open({ sync: { user: admin, url: `${base}/__admin`, fullSynchronization: true }, path: path.join(clientDir, `corpus-${++n}.db`) });
+  const targetName = await adminSeesName(target);
+  // As §20 wrote it: a single '=', a quoted literal, a key path through a list.
+  const users = realm.objects('User').filtered(`accounts.providerId = '${targetName}'`);
+  expect(users.isEmpty()).toBe(false);
+  expect((users[0] as any).userId).toBe(target.identity);
+  const account: any = realm.objects('Account').filtered('provider_id CONTAINS[c] $0', 'SEARCHED')[0];
+  expect(account.user.accounts.filtered('provider_id CONTAINS[c] $0', 'searched').length).toBe(1);
+  realm.close();
+});
+
+async function adminSeesName(user: User): Promise<string> {
+  const res = await fetch(`${server.url}/admin/users/${user.identity}`, { headers: { authorization: `Bearer ${readAdminToken(dataPath)}` } });
+  return ((await res.json()) as { user: { username: string } }).user.username;
+}
