@@ -81,7 +81,8 @@ export class JwtProvider implements AuthProvider {
       }));
     } catch (e) {
       if (e instanceof joseErrors.JWTExpired) throw new TributaryError('AUTH_FAILED', 'the JWT has expired');
-      if (e instanceof joseErrors.JWKSTimeout || e instanceof joseErrors.JOSEError && e.code === 'ERR_JWKS_INVALID') {
+      // Not a verdict on the token: the key set could not be fetched or read.
+      if (!(e instanceof joseErrors.JOSEError) || e instanceof joseErrors.JWKSTimeout || e.code === 'ERR_JWKS_INVALID') {
         throw new TributaryError('AUTH_FAILED', 'the JWT keys could not be fetched', { cause: e });
       }
       throw new TributaryError('AUTH_FAILED', 'the JWT is malformed, not signed by a trusted key, or its claims do not match');

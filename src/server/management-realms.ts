@@ -1,6 +1,6 @@
 import type { Instruction } from '../changeset/instructions';
 import { readValue, type ObjectRecord, type StateStore } from '../changeset/state';
-import { TributaryError, ERROR_CODES } from '../errors';
+import { TributaryError, type ErrorCode } from '../errors';
 import type { Value } from '../model';
 import type { Logger } from '../shared/logger';
 import { ADMIN_REALM_PATH, writeServerChangeset } from './admin-realm';
@@ -23,13 +23,19 @@ export const MANAGEMENT_REALM = /^\/([0-9a-f]{32})\/__management$/;
 
 const STATUS_OK = 0;
 
-/** realm-js clients show `statusCode`; the numbers follow the error's protocol number when it has one. */
+/** `statusCode` of a refused request: the HTTP status the REST API answers with (stable, like the codes). */
+const STATUS_CODES: Partial<Record<ErrorCode, number>> = {
+  INVALID_ARGUMENT: 400,
+  ILLEGAL_REALM_PATH: 400,
+  PERMISSION_DENIED: 403,
+  NO_SUCH_USER: 404,
+  INVALID_OFFER: 404,
+};
+
+/** The answer to a refused request: `statusCode` non-zero, `statusMessage` `<CODE>: <message>`. */
 function statusOf(e: unknown): { code: number; message: string } {
-  if (e instanceof TributaryError) {
-    const info = ERROR_CODES[e.code] as { protocol?: number };
-    return { code: info.protocol ?? 600 + Object.keys(ERROR_CODES).indexOf(e.code), message: e.message };
-  }
-  return { code: 1, message: 'internal server error' };
+  if (e instanceof TributaryError) return { code: STATUS_CODES[e.code] ?? 500, message: `${e.code}: ${e.message}` };
+  return { code: 500, message: 'OTHER_ERROR: internal server error' };
 }
 
 export class ManagementRealms {

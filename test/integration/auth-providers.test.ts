@@ -141,7 +141,7 @@ describe('jwt provider with a JWKS URL', () => {
   test('an unreachable key server is a failed login, not a crash', async () => {
     const pair = keys('rsa');
     const server = await start({ jwt: { jwksUrl: 'http://127.0.0.1:9/jwks.json', jwksCooldownMs: 0 } });
-    expect(await loginError(server, Credentials.jwt(await sign({ userId: 'x' }, pair.privateKey, 'RS256', { kid: 'k' })))).toMatchObject({ code: 'AUTH_FAILED' });
+    expect(await loginError(server, Credentials.jwt(await sign({ userId: 'x' }, pair.privateKey, 'RS256', { kid: 'k' })))).toMatchObject({ code: 'AUTH_FAILED', message: 'the JWT keys could not be fetched' });
     expect((await fetch(`${server.url}/health`)).status).toBe(200);
   });
 });
