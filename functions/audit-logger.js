@@ -19,7 +19,7 @@ module.exports = {
   name: 'audit-logger',
   pathRegex: /^\/(?!__)/,
   onchange(changeEvent) {
-    console.log(`${changeEvent.path} changed: ${counts(changeEvent.changes)}${changeEvent.oldRealm === null ? ' (first sync of this realm)' : ''}`);
+    console.log(`${changeEvent.path} changed: ${counts(changeEvent.changes)}${changeEvent.oldRealm.schema.length === 0 ? ' (first sync of this realm)' : ''}`);
   },
   onavailable(path) {
     console.log(`${path} available`);

@@ -54,8 +54,12 @@ export const ERROR_CODES = {
   READ_ONLY: { action: 'fatal', doc: 'A read-only view was written to (oldRealm, a query view, Results); write to the live realm inside write() or through a List.' },
   NOT_FOUND: { action: 'fatal', doc: 'No HTTP route or WebSocket endpoint at that path, or the method is not allowed there; check the URL and method.' },
   INTERNAL_ERROR: { action: 'fatal', doc: 'An internal invariant failed (a bug in Tributary); please report it with the log line and what led to it.' },
-  AUTH_FAILED: { action: 'fatal', doc: 'Login failed: unknown user, wrong password, or a bad admin token.' },
+  AUTH_FAILED: { action: 'fatal', doc: 'Login failed: unknown user, wrong password, a bad, expired, revoked or already used refresh token, a bad admin token, or a login provider this server does not enable.' },
   USER_EXISTS: { action: 'fatal', doc: 'Registration failed: the user name is taken.' },
+  RATE_LIMITED: { action: 'retry', doc: 'Too many failed logins for this account or from this address; wait the time the message (and the HTTP Retry-After header) names.' },
+  REGISTRATION_CLOSED: { action: 'fatal', doc: 'The server does not let users register themselves (--registration closed); an admin creates accounts (tributary user create).' },
+  NO_SUCH_USER: { action: 'fatal', doc: 'No user with that name or identity exists on the server.' },
+  INVALID_OFFER: { action: 'fatal', doc: 'A permission offer token is unknown, was invalidated by its creator, or has expired.' },
   REALM_CLOSED: { action: 'fatal', doc: 'The realm (or session) was closed.' },
   DATA_DIR_IN_USE: { action: 'fatal', doc: "Another tributary server process is using this data directory (the message names its pid); stop it, or give this one its own --data-path." },
   DATA_DIR_UNWRITABLE: { action: 'fatal', doc: 'The data directory (or a file in it) cannot be created or written — read-only file system, permissions, a file where a folder should be; the message names the path and the reason.' },
@@ -80,8 +84,11 @@ export class TributaryError extends Error {
   readonly code: ErrorCode;
   readonly action: ErrorAction;
   readonly protocolCode?: number;
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+  /** RATE_LIMITED: how long to wait before trying again. */
+  readonly retryAfterMs?: number;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; retryAfterMs?: number }) {
     super(message, options);
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
     this.name = 'TributaryError';
     this.code = code;
     const info: CodeInfo = ERROR_CODES[code];

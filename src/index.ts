@@ -6,9 +6,9 @@
  *   `Realm.Results`, `Realm.Collection`.
  * - Typed: `import { Realm, User, Credentials, Server } from 'tributary'`.
  */
-import { Session, User } from './client';
+import { AuthError, Session, User, setLogLevel, setLogger } from './client';
 import { Credentials } from './client/credentials';
-import { Collection, Realm as RealmBase } from './realm';
+import { Collection, Realm as RealmBase, SubscriptionState, waitForUploadsOnClose } from './realm';
 import * as notifierApi from './notifier';
 import { Adapter } from './adapter';
 
@@ -36,8 +36,25 @@ const Sync = {
   setListenerDirectory: notifierApi.setListenerDirectory,
   getListenerDirectory: notifierApi.getListenerDirectory,
   setListenerLogger: notifierApi.setListenerLogger,
+  setListenerOptions: notifierApi.setListenerOptions,
   /** The Data Adapter (API.md §4). */
   Adapter,
+  /** realm-js sync logging: `setLogLevel('debug')`, `setLogger((level, message) => …)` (src/client/sync-log.ts). */
+  setLogLevel,
+  setLogger,
+  /** realm-js connection states, as `session.connectionState` reports them. */
+  ConnectionState: { Disconnected: 'disconnected', Connecting: 'connecting', Connected: 'connected' } as const,
+  /** Every connection waiting to reconnect tries now. */
+  reconnect: () => User.reconnectAll(),
+  /** What a failed login or account/permission call rejects with (a TributaryError). */
+  AuthError,
+  /** realm-js query-based-sync subscription states (subscriptions complete at once: every realm is fully synced). */
+  SubscriptionState,
+  /**
+   * Tributary addition: resolves once the realms closed with changes not yet uploaded have
+   * uploaded them (close() lets them finish, as realm-js did; see docs/api.md).
+   */
+  waitForUploadsOnClose,
 };
 
 /** Realm with the `Realm.Sync` namespace of realm-js. */
@@ -48,12 +65,12 @@ export class Realm extends RealmBase {
   static readonly Collection = Collection;
 }
 
-export { User, Session } from './client';
+export { User, Session, AuthError } from './client';
 export { Credentials } from './client/credentials';
 export type { NodeCallback } from './client/user';
 export type { UserOptions, SessionOptions, ConnectionOptions } from './client';
 export type { ProgressCallback, ProgressDirection, ProgressMode } from './client/progress';
-export { RealmObject, List, Results, Collection, diff as collectionDiff } from './realm';
+export { RealmObject, List, Results, Collection, diff as collectionDiff, Subscription, SubscriptionState } from './realm';
 export type {
   RealmConfiguration,
   RealmObjectClass,

@@ -29,7 +29,7 @@ function tagged(t: LoggedTransaction): AdapterTransaction {
 }
 
 export interface AdapterOptions {
-  log?: { error(msg: string, fields?: Record<string, unknown>): void };
+  log?: { error(msg: string, fields?: Record<string, unknown>): void; warn?(msg: string, fields?: Record<string, unknown>): void };
 }
 
 /**
@@ -171,8 +171,8 @@ export class Adapter {
     this.baseUrl = realmBaseUrl(serverUrl);
     checkAdminUser(adminUser);
     if (typeof changeCallback !== 'function') throw new TributaryError('INVALID_ARGUMENT', 'Adapter needs a change callback');
-    this.filter = adapterPredicate(filter);
     this.log = options.log ?? silentLogger;
+    this.filter = adapterPredicate(filter, (msg, fields) => this.log.warn?.(msg, fields));
     this.copies = new LocalCopies(localPath);
     fs.mkdirSync(this.copies.root, { recursive: true });
     this.directory = new RealmDirectory({ user: adminUser, baseUrl: this.baseUrl, file: this.copies.directoryFile });

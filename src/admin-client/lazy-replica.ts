@@ -132,6 +132,12 @@ export class LazyReplica implements ReplicaHandle {
   get clockTime(): number {
     return this.replica.clockTime;
   }
+  get schemaVersion(): number {
+    return this.replica.schemaVersion;
+  }
+  setSchemaVersion(version: number): void {
+    this.replica.setSchemaVersion(version);
+  }
   get binding(): ReplicaBinding | undefined {
     return this.replica.binding;
   }

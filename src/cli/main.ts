@@ -7,6 +7,7 @@ import { JsonLogger } from '../shared/logger';
 import { SERVER_OPTIONS, describeDefault, envName, flagName, resolveOptions, type OptionSpec, type ServerOptionName } from '../server/options';
 import { Server } from '../server/server';
 import { connectorCommand } from './connector-commands';
+import { permissionsCommand, tokenCommand, userCommand } from './admin-commands';
 import { packageVersion } from '../shared/package-version';
 import { PACKAGE_MODULES } from './package-modules';
 import { UsageError, checkFunctionsDir, functionsCommand, functionsFlags, givenFunctionsOptions, notGiven } from './functions-commands';
@@ -127,22 +128,12 @@ export async function main(args: string[]): Promise<void> {
       (y) => functionsFlags(serverFlags(y), START_FUNCTIONS_KEYS),
       (argv) => runServer(argv as Record<string, unknown>, true),
     )
-    .command(
-      'token',
-      'Print the admin token of a data directory.',
-      (y) =>
-        y.option('data', {
-          type: 'string',
-          describe: `Data directory [env ${envName('dataPath')}] [default: ${describeDefault('dataPath')}]`,
-        }),
-      (argv) => {
-        const dataPath = resolveOptions(argv.data !== undefined ? { dataPath: argv.data } : {}, process.env).dataPath;
-        process.stdout.write(readAdminToken(dataPath) + '\n');
-      },
-    )
+    .command(tokenCommand)
+    .command(userCommand)
+    .command(permissionsCommand)
     .command(functionsCommand)
     .command(connectorCommand)
-    .demandCommand(1, 'name a command: serve, start, functions, connector or token (see --help)')
+    .demandCommand(1, 'name a command: serve, start, functions, connector, token, user or permissions (see --help)')
     .strict()
     .help()
     .alias('h', 'help')

@@ -2,6 +2,7 @@ import WebSocket from 'ws';
 import { ERROR_CODES, TributaryError, errorCodeForProtocol, type ErrorCode } from '../errors';
 import { SYNC_SUBPROTOCOL, decodeServerMessage, encodeClientMessage, type ClientMessage, type ErrorMessage, type ServerMessage } from '../protocol';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from '../shared/backoff';
+import { syncLog } from './sync-log';
 
 export interface ConnectionOptions {
   backoff: BackoffOptions;
@@ -62,6 +63,7 @@ export class Connection {
   private unauthorizedStreak = 0;
   private readonly unsubscribeToken: () => void;
   private readonly options: ConnectionOptions;
+  private readonly stateListeners = new Set<(state: ConnectionState, previous: ConnectionState) => void>();
   /** Observers for tests and metrics. */
   readonly stats = { connects: 0, disconnects: 0 };
 
@@ -137,7 +139,7 @@ export class Connection {
     const ws = this.ws;
     this.ws = null;
     const wasConnected = this.state_ === 'connected';
-    this.state_ = 'disconnected';
+    this.setState('disconnected');
     if (ws) {
       ws.removeAllListeners();
       ws.on('error', () => undefined);
@@ -150,7 +152,8 @@ export class Connection {
 
   private async connect(): Promise<void> {
     if (this.closed || this.clients.size === 0 || this.ws) return;
-    this.state_ = 'connecting';
+    this.setState('connecting');
+    syncLog('debug', () => `connecting to ${this.url}`);
     if (this.user.tokenNeedsRefresh) {
       try {
         await this.user.refreshAccessToken();
@@ -185,8 +188,9 @@ export class Connection {
     });
     ws.on('open', () => {
       if (this.ws !== ws) return;
-      this.state_ = 'connected';
       this.lastError = null;
+      this.setState('connected');
+      syncLog('info', () => `connected to ${this.url}`);
       this.stats.connects++;
       this.unauthorizedStreak = 0;
       this.startPing();
@@ -270,9 +274,10 @@ export class Connection {
     ws.on('error', () => undefined);
     if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.terminate();
     const wasConnected = this.state_ === 'connected';
-    this.state_ = 'disconnected';
+    this.setState('disconnected');
     this.stopPing();
     this.sessions.clear();
+    syncLog(unauthorized ? 'warn' : 'info', () => `connection to ${this.url} ${wasConnected ? 'lost' : 'failed'}${unauthorized ? ' (401: renewing the token)' : ''}`);
     if (wasConnected) {
       this.stats.disconnects++;
       for (const c of [...this.clients]) c.disconnected();
@@ -300,12 +305,45 @@ export class Connection {
 
   private schedule(delayMs: number): void {
     if (this.closed || this.clients.size === 0 || this.reconnectTimer || this.ws) return;
-    this.state_ = 'connecting';
+    this.setState('connecting');
+    syncLog('debug', () => `reconnecting to ${this.url} in ${Math.round(delayMs)} ms`);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      this.state_ = 'disconnected';
+      this.setState('disconnected');
       void this.connect();
     }, delayMs);
+  }
+
+  /**
+   * realm-js `Realm.Sync.reconnect()`: a connection waiting out its back-off tries again now (the
+   * back-off starts over).
+   */
+  reconnectNow(): void {
+    if (!this.reconnectTimer || this.closed) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
+    this.backoff.reset();
+    this.setState('disconnected');
+    void this.connect();
+  }
+
+  /** Calls `listener(newState, oldState)` on every change of {@link state}. Returns the removal. */
+  onStateChange(listener: (state: ConnectionState, previous: ConnectionState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private setState(state: ConnectionState): void {
+    const previous = this.state_;
+    if (previous === state) return;
+    this.state_ = state;
+    for (const l of [...this.stateListeners]) {
+      try {
+        l(state, previous);
+      } catch {
+        // a failing listener must not break the connection
+      }
+    }
   }
 
   private startPing(): void {

@@ -5,9 +5,9 @@ import { TributaryError } from '../errors';
  * needs. The secret (password or token) is a private field: it does not show in
  * `JSON.stringify`, `console.log` or `Object.keys`.
  *
- * The server accepts the `password` and `adminToken` providers; the others (`nickname`,
- * `anonymous`, `jwt`) are built as ROS sent them and the server answers them with a clear
- * AUTH_FAILED error naming the provider.
+ * The server always accepts `password` and `adminToken`; `jwt`, `nickname` and `anonymous` when it
+ * enables them (docs/server.md, "Login providers"), and custom providers by name. A provider the
+ * server does not enable is a clear AUTH_FAILED naming it.
  *
  * @example
  * const user = await Realm.Sync.User.login('http://localhost:9080', Realm.Sync.Credentials.usernamePassword('alice', 'pw'));
@@ -35,7 +35,7 @@ export class Credentials {
     return new Credentials('password', username, password, createUser === undefined ? {} : { register: !!createUser });
   }
 
-  /** ROS nickname provider (not offered by this server: login fails with AUTH_FAILED). */
+  /** ROS nickname provider (development only; the server enables it with --nickname-auth). */
   static nickname(name: string, isAdmin = false): Credentials {
     requireString(name, 'nickname');
     return new Credentials('nickname', name, '', { is_admin: !!isAdmin });
@@ -47,15 +47,33 @@ export class Credentials {
     return new Credentials('adminToken', '', token, {});
   }
 
-  /** ROS anonymous provider (not offered by this server: login fails with AUTH_FAILED). */
+  /** ROS anonymous provider: a new user on every login (the server enables it with --anonymous-auth). */
   static anonymous(): Credentials {
     return new Credentials('anonymous', '', '', {});
   }
 
-  /** A JWT for the `jwt` provider (not offered by this server: login fails with AUTH_FAILED). */
+  /** A JWT signed by the application's backend, for the server's `jwt` provider (or one named `providerName`). */
   static jwt(token: string, providerName = 'jwt'): Credentials {
     requireString(token, 'token');
     return new Credentials(providerName, '', token, {});
+  }
+
+  /** A custom provider of the server (`new Server({ authProviders })`): sent as ROS did, `{provider, data, user_info}`. */
+  static custom(providerName: string, token: string, userInfo: Record<string, unknown> = {}): Credentials {
+    requireString(providerName, 'provider name');
+    requireString(token, 'token');
+    return new Credentials(providerName, '', token, { ...userInfo });
+  }
+
+  /** realm-js social providers; a server enables them as custom providers of these names. */
+  static facebook(token: string): Credentials {
+    return Credentials.custom('facebook', token);
+  }
+  static google(token: string): Credentials {
+    return Credentials.custom('google', token);
+  }
+  static azureAD(token: string): Credentials {
+    return Credentials.custom('azuread', token);
   }
 
   /** realm-js exposes the token of token-based credentials. */
@@ -75,7 +93,7 @@ export class Credentials {
       case 'anonymous':
         return { provider: 'anonymous' };
       default:
-        return { provider: this.identityProvider, token: this.#secret, data: this.#secret };
+        return { provider: this.identityProvider, token: this.#secret, data: this.#secret, user_info: { ...this.userInfo } };
     }
   }
 

@@ -140,6 +140,7 @@ export class SessionProgress {
   /** A snapshot of `bytes` encoded bytes arrived. */
   snapshotDownloaded(bytes: number): void {
     this.downloadedBytes += bytes;
+    if (this.notifier.active) this.notifier.update('download', this.downloadedBytes, this.downloadedBytes);
   }
 
   private updateUpload(): void {

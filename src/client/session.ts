@@ -8,6 +8,10 @@ import { downloadBatch, snapshotOf } from './download-batch';
 import { IntegrationQueue, type SessionMessage } from './integration-queue';
 import { SessionWaiters } from './session-waiters';
 import { SessionProgress, type ProgressCallback, type ProgressDirection, type ProgressMode } from './progress';
+import { syncLog } from './sync-log';
+
+/** realm-js `addConnectionNotification` callback: `(newState, oldState)`. */
+export type ConnectionNotification = (newState: ConnectionState, oldState: ConnectionState) => void;
 
 export interface SessionOptions {
   /** Upload batch size, soft (default 128 KiB; one changeset larger than it still goes alone). */
@@ -53,6 +57,9 @@ export class Session implements SyncSessionHandle, ConnectionClient {
 
   private connection: Connection;
   private readonly progress: SessionProgress;
+  private readonly connectionNotifications = new Map<ConnectionNotification, () => void>();
+  /** Rejected when the connection drops while the last Realm of the file waits for its uploads. */
+  private readonly lingering = new Set<(e: Error) => void>();
 
   constructor(
     /** The user's current connection to the server (a new one after the old one closed). */
@@ -124,8 +131,59 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   resume(): void {
     if (this.state_ === 'active' || this.closed) return;
     this.state_ = 'active';
+    const before = this.connection;
     this.connection = this.connectionFor();
+    if (this.connection !== before) for (const cb of [...this.connectionNotifications.keys()]) this.subscribeConnection(cb);
     this.connection.attach(this);
+  }
+
+  /** realm-js: true when the session is active and its connection is open. */
+  isConnected(): boolean {
+    return this.state_ === 'active' && !this.closed && this.connection.state === 'connected';
+  }
+
+  /** realm-js: `callback(newState, oldState)` on every change of {@link connectionState}. */
+  addConnectionNotification(callback: ConnectionNotification): void {
+    if (typeof callback !== 'function') throw new TributaryError('INVALID_ARGUMENT', 'addConnectionNotification expects a function (newState, oldState) => void');
+    this.subscribeConnection(callback);
+  }
+
+  removeConnectionNotification(callback: ConnectionNotification): void {
+    this.connectionNotifications.get(callback)?.();
+    this.connectionNotifications.delete(callback);
+  }
+
+  private subscribeConnection(callback: ConnectionNotification): void {
+    this.connectionNotifications.get(callback)?.();
+    this.connectionNotifications.set(callback, this.connection.onStateChange(callback));
+  }
+
+  /** realm-js `session.reconnect()`: stop waiting out the back-off and connect now. */
+  reconnect(): void {
+    this.connection.reconnectNow();
+  }
+
+  /** Local changes the server has not acknowledged yet. */
+  get hasPendingUploads(): boolean {
+    if (this.closed || this.state_ !== 'active' || this.replica.isClosed) return false;
+    const acked = this.replica.progress.acknowledged.clientVersion;
+    return acked < this.replica.lastClientVersion && this.replica.changesetsAfter(acked, 1).length > 0;
+  }
+
+  /**
+   * The last Realm of the file closed with changes not yet uploaded (realm/registry.ts): resolves
+   * once they are acknowledged; rejects when `timeoutMs` passes, the session fails, or the
+   * connection is or gets lost — the changes then stay in the local file and go up the next time
+   * the realm is opened.
+   */
+  finishUploads(timeoutMs: number): Promise<void> {
+    if (!this.hasPendingUploads) return Promise.resolve();
+    if (this.connection.state === 'disconnected') return Promise.reject(new TributaryError('CONNECTION_CLOSED', 'not connected'));
+    return new Promise<void>((resolve, reject) => {
+      const lost = (e: Error) => reject(e);
+      this.lingering.add(lost);
+      this.uploadAllLocalChanges(timeoutMs).then(resolve, reject).finally(() => this.lingering.delete(lost));
+    });
   }
 
   uploadAllLocalChanges(timeoutMs?: number): Promise<void> {
@@ -169,6 +227,8 @@ export class Session implements SyncSessionHandle, ConnectionClient {
 
   close(): void {
     if (this.closed) return;
+    for (const off of this.connectionNotifications.values()) off();
+    this.connectionNotifications.clear();
     this.unbind();
     this.closed = true;
     this.state_ = 'inactive';
@@ -192,6 +252,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   }
 
   disconnected(): void {
+    for (const lost of [...this.lingering]) lost(new TributaryError('CONNECTION_CLOSED', 'the connection was lost'));
     this.queue.clear();
     this.sessionId = 0;
     this.phase = 'unbound';
@@ -265,6 +326,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
     this.sessionId = this.connection.allocateSessionId(this);
     this.stats.binds++;
     const needIdent = this.replica.fileIdent === 0;
+    syncLog('debug', () => `binding ${this.path}${needIdent ? ' (new file)' : ''}`);
     this.connection.send({ type: 'BIND', session: this.sessionId, path: this.path, needIdent });
     if (needIdent) this.phase = 'awaiting-ident';
     else this.identify();
@@ -348,6 +410,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   private receiveError(message: ErrorMessage): void {
     const code: ErrorCode = errorCodeForProtocol(message.code) ?? 'OTHER_ERROR';
     const error = new TributaryError(code, `${this.path}: ${message.message} (${message.code})`);
+    syncLog(message.action === 'fatal' ? 'error' : 'warn', () => `session error on ${this.path}: ${code} ${message.message} (action ${message.action})`);
     this.unbind(); // mandatory after a session-level error
     if (message.action === 'reset') {
       this.emitError(error);
@@ -390,6 +453,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
    */
   private clientReset(): void {
     this.stats.resets++;
+    syncLog('warn', () => `client reset of ${this.path}`);
     if (++this.consecutiveResets > this.maxConsecutiveResets) {
       const error = new TributaryError('DIVERGING_HISTORIES', `${this.path}: client reset failed ${this.maxConsecutiveResets} times in a row; the session stops`);
       this.state_ = 'inactive';

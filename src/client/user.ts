@@ -1,9 +1,12 @@
-import { TributaryError, type ErrorCode } from '../errors';
+import { ERROR_CODES, TributaryError, type ErrorCode } from '../errors';
 import type { OpenSessionOptions, SyncUserLike } from '../realm/sync-types';
 import { parseRealmUrl, parseServerUrl } from '../store';
 import { Connection, type ConnectionOptions, type TokenSource } from './connection';
+import { AuthError } from './auth-error';
 import { Credentials } from './credentials';
 import { decodeTokenClaims, tokenExpiry } from './jwt';
+import * as permissions from './user-permissions';
+import type { Realm, RealmObject, Results } from '../realm';
 import { Session, type SessionOptions } from './session';
 
 /** Client-side options of a user: connection timing and session batching. */
@@ -42,6 +45,11 @@ export class User implements SyncUserLike, TokenSource {
     return out;
   }
 
+  /** realm-js `Realm.Sync.reconnect()`: every connection waiting out a back-off tries again now. */
+  static reconnectAll(): void {
+    for (const u of User.registry.values()) for (const c of u.#connections.values()) c.reconnectNow();
+  }
+
   /** The only logged-in user; undefined when none; an error when there are several. */
   static get current(): User | undefined {
     const users = [...User.registry.values()];
@@ -59,31 +67,48 @@ export class User implements SyncUserLike, TokenSource {
   static login(server: string, username: string, password: string, options?: UserOptions): Promise<User>;
   static login(server: string, username: string, password: string, callback: NodeCallback<User>): void;
   static login(server: string, a: string | Credentials, b?: string | UserOptions, c?: UserOptions | NodeCallback<User>): Promise<User> | User | void {
+    parseServerUrl(server); // a bad URL is a synchronous INVALID_ARGUMENT, as realm-js threw
     if (a instanceof Credentials) return User.loginWith(server, a, b as UserOptions | undefined);
     if (typeof a !== 'string' || typeof b !== 'string') {
       throw new TributaryError('INVALID_ARGUMENT', 'User.login expects (server, credentials) or (server, username, password[, callback])');
     }
-    return withCallback(User.authenticate(server, { provider: 'password', username: a, password: b }, optionsOf(c)), c);
+    return withCallback(User.postLogin(server, { provider: 'password', username: a, password: b }, optionsOf(c)), c);
   }
 
   /** Creates an account and logs in: `register(server, username, password[, callback | options])`. */
   static register(server: string, username: string, password: string, options?: UserOptions): Promise<User>;
   static register(server: string, username: string, password: string, callback: NodeCallback<User>): void;
   static register(server: string, username: string, password: string, c?: UserOptions | NodeCallback<User>): Promise<User> | void {
-    return withCallback(User.authenticate(server, { provider: 'password', username, password, register: true }, optionsOf(c)), c);
+    parseServerUrl(server);
+    if (typeof username !== 'string' || typeof password !== 'string') throw new TributaryError('INVALID_ARGUMENT', 'User.register expects (server, username, password[, callback])');
+    return withCallback(User.postLogin(server, { provider: 'password', username, password, register: true }, optionsOf(c)), c);
   }
 
-  /** ROS anonymous login (this server does not offer it: AUTH_FAILED). */
+  /** ROS anonymous login (a new user each time; the server enables it with --anonymous-auth). */
   static anonymous(server: string, options?: UserOptions): Promise<User> {
     return User.loginWith(server, Credentials.anonymous(), options) as Promise<User>;
+  }
+
+  /**
+   * realm-js `registerWithProvider(server, { provider, providerToken, userInfo }[, callback])`:
+   * logs in through a provider of the server (`jwt`, a custom one), creating the user on first use.
+   */
+  static registerWithProvider(server: string, options: ProviderLogin): Promise<User>;
+  static registerWithProvider(server: string, options: ProviderLogin, callback: NodeCallback<User>): void;
+  static registerWithProvider(server: string, options: ProviderLogin, callback?: NodeCallback<User>): Promise<User> | void {
+    if (!options || typeof options.provider !== 'string' || typeof options.providerToken !== 'string') {
+      throw new TributaryError('INVALID_ARGUMENT', 'registerWithProvider expects (server, { provider, providerToken, userInfo? })');
+    }
+    const credentials = options.provider === 'jwt' ? Credentials.jwt(options.providerToken) : Credentials.custom(options.provider, options.providerToken, options.userInfo);
+    return withCallback(User.loginWith(server, credentials) as Promise<User>, callback);
   }
 
   private static loginWith(server: string, credentials: Credentials, options?: UserOptions): Promise<User> | User {
     const provider = credentials.identityProvider;
     if (provider === 'adminToken') return User.adminUser(credentials.token!, server, options);
-    return User.authenticate(server, credentials._authBody(), options).catch((e: unknown) => {
-      // The server offers password and adminToken only; it rejects other providers as a bad request.
-      if (provider !== 'password' && e instanceof TributaryError && (e.code === 'INVALID_ARGUMENT' || e.code === 'NOT_FOUND' || /HTTP 40[04]/.test(e.message))) {
+    return User.postLogin(server, credentials._authBody(), options).catch((e: unknown) => {
+      // A server without the provider answers AUTH_FAILED naming it; a server that is not Tributary, 404.
+      if (provider !== 'password' && e instanceof TributaryError && e.code === 'NOT_FOUND') {
         throw new TributaryError('AUTH_FAILED', `the server at ${parseServerUrl(server).httpBase} does not support the '${provider}' login provider (${e.message})`, { cause: e });
       }
       throw e;
@@ -101,8 +126,43 @@ export class User implements SyncUserLike, TokenSource {
     return User.remember(parseServerUrl(server).httpBase, { identity, isAdmin: true, accessToken: adminToken }, { adminToken }, options);
   }
 
+  /**
+   * Logs in with a provider. realm-js form: `authenticate(server, 'password', { username,
+   * password, register? })`, `'jwt', { token }`, `'nickname', { nickname, isAdmin? }`,
+   * `'anonymous'`, or another provider with `{ token, userInfo? }`. Tributary form: the raw
+   * `POST /auth` body, `authenticate(server, { provider, … })`.
+   */
+  static authenticate(server: string, provider: string, options?: Record<string, unknown>): Promise<User>;
+  static authenticate(server: string, body: Record<string, unknown>, options?: UserOptions): Promise<User>;
+  static authenticate(server: string, a: string | Record<string, unknown>, b?: Record<string, unknown> | UserOptions): Promise<User> {
+    parseServerUrl(server);
+    if (typeof a === 'string') return User.loginWith(server, credentialsFor(a, (b ?? {}) as Record<string, unknown>)) as Promise<User>;
+    if (!a || typeof a !== 'object') throw new TributaryError('INVALID_ARGUMENT', 'authenticate expects (server, provider, options) or (server, body)');
+    return User.postLogin(server, a, b as UserOptions | undefined);
+  }
+
+  /** realm-js: asks the server to mail a password-reset token (through its mailer) to a password user. */
+  static async requestPasswordReset(server: string, email: string): Promise<void> {
+    await postJson(`${parseServerUrl(server).httpBase}/auth/password/reset-request`, { username: requireText(email, 'email') });
+  }
+
+  /** realm-js: sets a new password with the token of the reset mail; every login of the user is revoked. */
+  static async completePasswordReset(server: string, resetToken: string, newPassword: string): Promise<void> {
+    await postJson(`${parseServerUrl(server).httpBase}/auth/password/reset`, { token: requireText(resetToken, 'reset token'), password: requireText(newPassword, 'password') });
+  }
+
+  /** realm-js: asks the server to mail an e-mail-confirmation token. */
+  static async requestEmailConfirmation(server: string, email: string): Promise<void> {
+    await postJson(`${parseServerUrl(server).httpBase}/auth/email/confirm-request`, { username: requireText(email, 'email') });
+  }
+
+  /** realm-js: confirms the e-mail address with the token of the confirmation mail. */
+  static async confirmEmail(server: string, confirmationToken: string): Promise<void> {
+    await postJson(`${parseServerUrl(server).httpBase}/auth/email/confirm`, { token: requireText(confirmationToken, 'confirmation token') });
+  }
+
   /** POST /auth with any provider body; resolves to the logged-in user. */
-  static async authenticate(server: string, body: Record<string, unknown>, options?: UserOptions): Promise<User> {
+  private static async postLogin(server: string, body: Record<string, unknown>, options?: UserOptions): Promise<User> {
     const base = parseServerUrl(server).httpBase;
     const res = await postAuth(base, body, options?.authTimeoutMs);
     if (typeof res.identity !== 'string' || typeof res.accessToken !== 'string') throw new TributaryError('AUTH_FAILED', `unexpected /auth response from ${base}`);
@@ -183,6 +243,8 @@ export class User implements SyncUserLike, TokenSource {
     if (!body) return Promise.reject(new TributaryError('AUTH_FAILED', 'this user has no refresh token'));
     this.#refreshing = postAuth(this.server, body, this.#options.authTimeoutMs)
       .then((res) => {
+        // Refresh tokens are single-use: the server sends the next one with the access token.
+        if (typeof res.refreshToken === 'string' && this.#refreshToken) this.#refreshToken = res.refreshToken;
         this.setToken(res.accessToken);
         return res.accessToken;
       })
@@ -246,9 +308,15 @@ export class User implements SyncUserLike, TokenSource {
     return [...this.#sessions].filter((s) => !s.isClosed);
   }
 
-  /** Ends the user's sessions and connections and forgets the tokens. */
-  logout(): void {
-    if (this.#loggedOut) return;
+  /**
+   * Ends the user's sessions and connections at once, forgets the tokens, and revokes the login on
+   * the server (`POST /auth/revoke`), so a copy of the refresh token is worthless afterwards. The
+   * local part is synchronous, as in realm-js; the returned Promise settles when the server has
+   * revoked the login (it never rejects: when the server cannot be reached the refresh token
+   * stays valid until it expires). Await it before the process exits.
+   */
+  logout(): Promise<void> {
+    if (this.#loggedOut) return Promise.resolve();
     this.#loggedOut = true;
     if (this.#refreshTimer) clearTimeout(this.#refreshTimer);
     for (const s of this.#sessions) s.close();
@@ -256,6 +324,13 @@ export class User implements SyncUserLike, TokenSource {
     for (const c of this.#connections.values()) c.close();
     this.#connections.clear();
     for (const [k, u] of User.registry) if (u === this) User.registry.delete(k);
+    const refreshToken = this.#refreshToken;
+    this.#refreshToken = undefined;
+    if (!refreshToken) return Promise.resolve();
+    return postJson(`${this.server}/auth/revoke`, { token: refreshToken }, this.#options.authTimeoutMs).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /**
@@ -268,8 +343,91 @@ export class User implements SyncUserLike, TokenSource {
     return { ...(config ?? ({} as C)), sync };
   }
 
+  // ---- permissions (realm-js 2.x/3.x; src/client/user-permissions.ts) -------------------------
+
+  /**
+   * Sets the access of a user (`{ userId }`, `'*'` for everyone) to a realm this user may manage:
+   * `'none' | 'read' | 'write' | 'admin'`.
+   *
+   * @example
+   * await alice.applyPermissions({ userId: bob.identity }, 'realm://host:9080/~/shared', 'read');
+   */
+  applyPermissions(condition: permissions.PermissionCondition, realmUrl: string, accessLevel: permissions.AccessLevel): Promise<void> {
+    return permissions.applyPermissions(this, condition, realmUrl, accessLevel);
+  }
+
+  /** The live Permission objects of `/~/__permission`: granted to this user, by this user, or both. */
+  getGrantedPermissions(recipient: 'any' | 'currentUser' | 'otherUser' = 'any'): Promise<Results<RealmObject>> {
+    return permissions.getGrantedPermissions(this, recipient);
+  }
+
+  /** A token giving `accessLevel` on a realm to whoever accepts it (before `expiresAt`). */
+  offerPermissions(realmUrl: string, accessLevel: permissions.AccessLevel, expiresAt?: Date | number | null): Promise<string> {
+    return permissions.offerPermissions(this, realmUrl, accessLevel, expiresAt);
+  }
+
+  /** Accepts an offer; resolves to the realm's URL. */
+  acceptPermissionOffer(token: string): Promise<string> {
+    return permissions.acceptPermissionOffer(this, token);
+  }
+
+  invalidatePermissionOffer(offerOrToken: string | { token?: string | null }): Promise<void> {
+    return permissions.invalidatePermissionOffer(this, offerOrToken);
+  }
+
+  /** The user's management realm (realm-js 2.x object API for permissions). */
+  openManagementRealm(): Realm {
+    return permissions.openManagementRealm(this);
+  }
+
+  /**
+   * realm-js `retrieveAccount(provider, providerId)` (admins): the account and its user.
+   * Resolves to `{ provider, provider_id, user: { id, isAdmin } }`.
+   */
+  async retrieveAccount(provider: string, providerId: string): Promise<{ provider: string; provider_id: string; user: { id: string; isAdmin: boolean } }> {
+    const res = await this.request('GET', `/auth/users/${encodeURIComponent(provider)}/${encodeURIComponent(providerId)}`);
+    return res as never;
+  }
+
+  /** @internal An authenticated JSON request to this user's server. */
+  async request(method: 'GET' | 'POST' | 'DELETE', route: string, body: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    if (this.#loggedOut) throw new TributaryError('AUTH_FAILED', `user ${this.identity} is logged out`);
+    if (this.tokenNeedsRefresh) await this.refreshAccessToken();
+    return postJson(`${this.server}${route}`, body, this.#options.authTimeoutMs, { authorization: `Bearer ${this.#accessToken}` }, method);
+  }
+
   toJSON(): { identity: string; isAdmin: boolean; server: string } {
     return { identity: this.identity, isAdmin: this.isAdmin, server: this.server };
+  }
+}
+
+/** realm-js `registerWithProvider` options. */
+export interface ProviderLogin {
+  provider: string;
+  providerToken: string;
+  userInfo?: Record<string, unknown>;
+}
+
+function requireText(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v.length === 0) throw new TributaryError('INVALID_ARGUMENT', `${what} must be a non-empty string`);
+  return v;
+}
+
+/** Credentials for realm-js `User.authenticate(server, provider, options)`. */
+function credentialsFor(provider: string, o: Record<string, unknown>): Credentials {
+  switch (provider) {
+    case 'password':
+      return Credentials.usernamePassword(o.username as string, o.password as string, o.register === undefined ? undefined : !!o.register);
+    case 'jwt':
+      return Credentials.jwt((o.token ?? o.data) as string);
+    case 'nickname':
+      return Credentials.nickname((o.nickname ?? o.data) as string, !!(o.isAdmin ?? o.is_admin));
+    case 'anonymous':
+      return Credentials.anonymous();
+    case 'adminToken':
+      return Credentials.adminToken(o.token as string);
+    default:
+      return Credentials.custom(provider, (o.token ?? o.data) as string, (o.userInfo ?? o.user_info ?? {}) as Record<string, unknown>);
   }
 }
 
@@ -291,17 +449,22 @@ function withCallback<T>(promise: Promise<T>, c: unknown): Promise<T> | void {
 }
 
 async function postAuth(base: string, body: Record<string, unknown>, timeoutMs = 15_000): Promise<AuthResponse> {
+  return postJson(`${base}/auth`, body, timeoutMs) as Promise<unknown> as Promise<AuthResponse>;
+}
+
+/** POST a JSON body; the parsed JSON answer, or a TributaryError with the server's code. */
+export async function postJson(url: string, body: Record<string, unknown>, timeoutMs = 15_000, headers: Record<string, string> = {}, method = 'POST'): Promise<Record<string, unknown>> {
   let res: Response;
   try {
-    res = await fetch(`${base}/auth`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(body),
+    res = await fetch(url, {
+      method,
+      headers: { 'content-type': 'application/json', ...headers },
+      body: method === 'GET' ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (e) {
     const timeout = (e as Error)?.name === 'TimeoutError';
-    throw new TributaryError(timeout ? 'TIMEOUT' : 'OTHER_ERROR', `cannot reach ${base}/auth: ${(e as Error).message}`, { cause: e });
+    throw new TributaryError(timeout ? 'TIMEOUT' : 'OTHER_ERROR', `cannot reach ${url}: ${(e as Error).message}`, { cause: e });
   }
   let json: Record<string, unknown> = {};
   try {
@@ -310,13 +473,10 @@ async function postAuth(base: string, body: Record<string, unknown>, timeoutMs =
     // an empty or non-JSON body; the status decides
   }
   if (!res.ok) {
-    const code = typeof json.code === 'string' && isAuthCode(json.code) ? json.code : res.status === 409 ? 'USER_EXISTS' : 'AUTH_FAILED';
-    const message = typeof json.message === 'string' ? json.message : `authentication failed (HTTP ${res.status})`;
-    throw new TributaryError(code, message);
+    const code = typeof json.code === 'string' && json.code in ERROR_CODES ? (json.code as ErrorCode) : res.status === 409 ? 'USER_EXISTS' : 'AUTH_FAILED';
+    const message = typeof json.message === 'string' ? json.message : `request failed (HTTP ${res.status})`;
+    const retryAfter = Number(res.headers.get('retry-after'));
+    throw new AuthError(code, message, res.status, Number.isFinite(retryAfter) && retryAfter > 0 ? { retryAfterMs: retryAfter * 1000 } : undefined);
   }
-  return json as unknown as AuthResponse;
-}
-
-function isAuthCode(code: string): code is ErrorCode {
-  return code === 'USER_EXISTS' || code === 'AUTH_FAILED' || code === 'INVALID_ARGUMENT' || code === 'NOT_FOUND' || code === 'CONFIG_INVALID';
+  return json;
 }

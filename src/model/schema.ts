@@ -138,12 +138,15 @@ export function normalizeSchema(input: ReadonlyArray<ObjectSchemaInput | ObjectS
   return out;
 }
 
+/** The `__` types realm-js programs declare themselves (query-based-sync permissions, `Realm.Permissions`). */
+const REALM_JS_SYSTEM_TYPES = new Set(['__Permission', '__Role', '__User', '__Class', '__Realm']);
+
 function normalizeObjectSchema(raw: ObjectSchemaInput | ObjectSchema | { schema: ObjectSchemaInput }): ObjectSchema {
   // A Realm.Object subclass carries its schema as a static `schema` property.
   const src: any = raw && typeof raw === 'function' ? (raw as any).schema : 'schema' in (raw as any) && !(raw as any).name ? (raw as any).schema : raw;
   if (!src || typeof src !== 'object') throw new SchemaError('each object schema must be an object with a name');
   if (typeof src.name !== 'string' || !NAME.test(src.name)) throw new SchemaError(`invalid type name '${src.name}'`);
-  if (src.name.startsWith('__')) throw new SchemaError(`type name '${src.name}' is reserved`);
+  if (src.name.startsWith('__') && !REALM_JS_SYSTEM_TYPES.has(src.name)) throw new SchemaError(`type name '${src.name}' is reserved`);
   const props: PropertySchema[] = [];
   if (Array.isArray(src.properties)) {
     for (const p of src.properties as PropertySchema[]) props.push(normalizeProperty(src.name, p.name, p as any));

@@ -2,7 +2,7 @@ import type { User } from '../client';
 import { realmBaseUrl } from '../admin-client';
 import { TributaryError } from '../errors';
 import type { Realm } from '../realm';
-import { DEFAULT_LISTENER_DIRECTORY, Notifier, type NotifierEvent, type NotifierHandler, type NotifierLogger } from './notifier';
+import { DEFAULT_LISTENER_DIRECTORY, Notifier, type NotifierEvent, type NotifierHandler, type NotifierLogger, type NotifierOptions } from './notifier';
 
 /** realm-js 2.23+ `RealmListenerConfiguration`. */
 export interface RealmListenerConfiguration {
@@ -20,6 +20,10 @@ export interface RealmListenerConfiguration {
 let shared: Notifier | null = null;
 let listenerDirectory = DEFAULT_LISTENER_DIRECTORY;
 let listenerLog: NotifierLogger | null = null;
+let listenerOptions: ListenerOptions = {};
+
+/** Options of the process-wide notifier (see {@link setListenerOptions}). */
+export type ListenerOptions = Pick<NotifierOptions, 'retry' | 'concurrency' | 'maxOpenRealms'>;
 
 /**
  * `Realm.Sync.addListener(serverUrl, adminUser, regex, event, callback)` or
@@ -51,7 +55,7 @@ export function addListener(a: string | RealmListenerConfiguration, b: User | No
         );
       }
     } else {
-      shared = new Notifier({ serverUrl, adminUser, directory: listenerDirectory, ...(listenerLog ? { log: listenerLog } : {}) });
+      shared = new Notifier({ serverUrl, adminUser, directory: listenerDirectory, ...listenerOptions, ...(listenerLog ? { log: listenerLog } : {}) });
     }
     const notifier = shared;
     return notifier.addListener(regex, event, callback).catch(async (err) => {
@@ -109,6 +113,24 @@ export function setListenerLogger(log: NotifierLogger | null): void {
   if (log !== null && typeof log?.error !== 'function') throw new TributaryError('INVALID_ARGUMENT', 'setListenerLogger expects a logger with an error(message, fields) method, or null');
   if (shared && !shared.isClosed && shared.listenerCount > 0) throw new TributaryError('INVALID_ARGUMENT', 'Cannot change the listener logger while listeners are registered');
   listenerLog = log;
+}
+
+/**
+ * Tributary addition: options of the process-wide notifier behind `Realm.Sync.addListener` —
+ * `retry` (`false`: a handler that throws is not given the same event again, as in realm-js; the
+ * default re-delivers with back-off, see docs/notifier.md, "Failures"), `concurrency` and
+ * `maxOpenRealms`. `{}` restores the defaults. Like setListenerDirectory, it applies to the
+ * notifier the next addListener creates and throws while listeners are registered.
+ *
+ * @example
+ * Realm.Sync.setListenerOptions({ retry: false });
+ */
+export function setListenerOptions(options: ListenerOptions): void {
+  if (!options || typeof options !== 'object') throw new TributaryError('INVALID_ARGUMENT', 'setListenerOptions expects an options object');
+  const unknown = Object.keys(options).filter((k) => k !== 'retry' && k !== 'concurrency' && k !== 'maxOpenRealms');
+  if (unknown.length > 0) throw new TributaryError('INVALID_ARGUMENT', `unknown listener option ${unknown.join(', ')} (retry, concurrency, maxOpenRealms)`);
+  if (shared && !shared.isClosed && shared.listenerCount > 0) throw new TributaryError('INVALID_STATE', 'Cannot change the listener options while listeners are registered');
+  listenerOptions = { ...options };
 }
 
 /** The running process-wide notifier (tests, tools), or null. */

@@ -9,6 +9,8 @@ export {
   setListenerDirectory,
   getListenerDirectory,
   setListenerLogger,
+  setListenerOptions,
   sharedNotifier,
+  type ListenerOptions,
   type RealmListenerConfiguration,
 } from './global';

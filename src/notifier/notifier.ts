@@ -48,8 +48,14 @@ export interface NotifierOptions {
    */
   maxOpenRealms?: number;
   log?: NotifierLogger;
-  /** Back-off for a failing handler (default 100 ms doubling to 30 s, 8 attempts). */
-  retry?: RetryOptions;
+  /**
+   * What happens when a handler throws or rejects: it is logged, then by default the same event
+   * is delivered to that handler again with back-off (100 ms doubling to 30 s, 8 attempts), so a
+   * passing failure (a web service down) does not lose the event. `false` delivers each event
+   * once, as realm-js did: a failed event is logged and the realm's next event follows. Use
+   * `false` when a handler's side effects must not repeat and it cannot be made idempotent.
+   */
+  retry?: RetryOptions | false;
 }
 
 export type NotifierHandler = (arg: any) => unknown | Promise<unknown>;
@@ -110,7 +116,7 @@ export class Notifier implements WatcherHost {
     this.slots = new Semaphore(positive(options.concurrency, 32, 'concurrency'));
     this.maxOpenRealms = positive(options.maxOpenRealms, 1024, 'maxOpenRealms');
     this.log = options.log ?? quietLog;
-    this.retry = { initialMs: 100, maxMs: 30_000, maxAttempts: 8, ...(options.retry ?? {}) } as Required<RetryOptions>;
+    this.retry = options.retry === false ? { initialMs: 0, maxMs: 0, maxAttempts: 1 } : ({ initialMs: 100, maxMs: 30_000, maxAttempts: 8, ...(options.retry ?? {}) } as Required<RetryOptions>);
   }
 
   /** Adds a listener; resolves when the realm directory (`/__admin`) has been downloaded. */
@@ -118,7 +124,7 @@ export class Notifier implements WatcherHost {
     this.checkOpen();
     checkEvent(event);
     if (typeof handler !== 'function') throw new TributaryError('INVALID_ARGUMENT', 'addListener expects a handler function');
-    const listener: Listener = { pattern: notifierPattern(regex), key: patternKey(regex), event, handler, announced: new Set() };
+    const listener: Listener = { pattern: notifierPattern(regex, this.warnUnwrapped), key: patternKey(regex), event, handler, announced: new Set() };
     this.listeners.push(listener);
     try {
       await this.start();
@@ -152,7 +158,7 @@ export class Notifier implements WatcherHost {
 
   /** The local copies of watched realms whose path matches. */
   localListenerRealms(regex: RegExp | string): Array<{ path: string; realm(): Realm }> {
-    const pattern = notifierPattern(regex);
+    const pattern = notifierPattern(regex, this.warnUnwrapped);
     return [...this.watchers.values()]
       .filter((w) => testPattern(pattern, w.path))
       .map((w) => ({ path: w.path, realm: () => w.realm }));
@@ -253,6 +259,13 @@ export class Notifier implements WatcherHost {
   }
 
   // ---- internals -----------------------------------------------------------------------------
+
+  private readonly warned = new Set<string>();
+  private readonly warnUnwrapped = (message: string, fields: { filter: string }): void => {
+    if (this.warned.has(fields.filter)) return;
+    this.warned.add(fields.filter);
+    (this.log.warn ?? this.log.error).call(this.log, `notifier: ${message}`, fields);
+  };
 
   private checkOpen(): void {
     if (this.closed) throw new TributaryError('INVALID_STATE', 'the notifier is closed');
@@ -395,7 +408,7 @@ export class Notifier implements WatcherHost {
       } catch (e) {
         this.stats.handlerErrors++;
         const last = attempt >= this.retry.maxAttempts;
-        this.log.error(last ? 'notifier handler failed; giving up on this event' : 'notifier handler failed; retrying', {
+        this.log.error(last ? (this.retry.maxAttempts === 1 ? 'notifier handler failed (retry off; the event is not delivered again)' : 'notifier handler failed; giving up on this event') : 'notifier handler failed; retrying', {
           path,
           event: l.event,
           attempt,

@@ -13,8 +13,12 @@ export interface ChangeEvent {
   path: string;
   /** The state after this changeset (the notifier's live copy; writes to it are synced). */
   realm: Realm;
-  /** The state before it, read-only; null on the first event of a realm seen for the first time. */
-  oldRealm: Realm | null;
+  /**
+   * The state before it, read-only. On the first event of a realm seen for the first time it is
+   * an empty realm with an empty schema (realm-js handed the same; `oldRealm.schema.length === 0`
+   * tells it apart).
+   */
+  oldRealm: Realm;
   changes: Record<string, ChangeSet>;
   /**
    * Tributary addition: `'local'` when the changeset was written by this process (a handler's own
@@ -180,7 +184,13 @@ export class RealmWatcher implements PreImageCapture {
   private async pump(): Promise<void> {
     this.running = true;
     try {
-      while (this.queue.length > 0) await this.run(this.queue.shift()!);
+      while (this.queue.length > 0) {
+        await this.run(this.queue.shift()!);
+        // A handler that writes on every event makes the next event at once, and a synchronous
+        // handler settles in a microtask: without this turn of the event loop such a realm would
+        // loop in microtasks and no socket (so no other realm) would ever be read.
+        if (this.queue.length > 0) await new Promise<void>((r) => setImmediate(r));
+      }
     } finally {
       this.running = false;
       this.lastUsed = Date.now();
@@ -192,13 +202,16 @@ export class RealmWatcher implements PreImageCapture {
   }
 
   private async run(item: QueuedEvent): Promise<void> {
-    let old: { realm: Realm; entry: SharedReplica } | null = null;
+    let old: { realm: Realm; entry: SharedReplica | null } | null = null;
     const { view, first } = item;
     const event: ChangeEvent = {
       path: this.path,
       realm: this.realm,
-      get oldRealm(): Realm | null {
-        if (first) return null;
+      get oldRealm(): Realm {
+        if (first) {
+          old ??= { realm: new Realm({ inMemory: true }), entry: null };
+          return old.realm;
+        }
         if (!old) {
           const entry = acquireReplica(view.path, () => view as unknown as ReplicaHandle);
           old = { realm: new Realm({ path: view.path }), entry };
@@ -211,10 +224,10 @@ export class RealmWatcher implements PreImageCapture {
     try {
       if (!this.stopped) await this.host.deliver(event);
     } finally {
-      const o = old as { realm: Realm; entry: SharedReplica } | null;
+      const o = old as { realm: Realm; entry: SharedReplica | null } | null;
       if (o) {
         o.realm.close();
-        releaseReplica(o.entry);
+        if (o.entry) releaseReplica(o.entry);
       }
       view.close();
       this.live.delete(item.log);

@@ -2,6 +2,8 @@ import type { Instruction, ObjectRecord, StateStore } from '../changeset';
 import type { ObjectKey, ObjectSchema, Value } from '../model';
 import type { ReplicaHandle } from '../store';
 import type { Notifications } from './notifications';
+import type { Subscription } from './subscription';
+import type { SyncSessionHandle } from './sync-types';
 
 export type UpdateMode = 'never' | 'modified' | 'all';
 
@@ -32,4 +34,10 @@ export interface RealmContext {
   /** Converts a value for a property or list element of primitive type. */
   primitive(type: string, optional: boolean, value: unknown, where: string): Value;
   checkOpen(): void;
+  /** Creates (per `mode`) an object inside the current write; returns its key. */
+  create(type: string, values: unknown, mode: UpdateMode): ObjectKey;
+  /** The realm's sync session, or null for a local realm. */
+  syncSession(): SyncSessionHandle | null;
+  /** realm-js query-based-sync subscriptions of this Realm instance, by name. */
+  readonly subscriptions: Map<string, Subscription>;
 }

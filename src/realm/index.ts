@@ -1,4 +1,7 @@
-export { Realm, type RealmConfiguration, type RealmObjectClass, type TypeArgument } from './realm';
+export { Realm, type RealmConfiguration, type RealmObjectClass, type TypeArgument, type ProgressPromise } from './realm';
+export { Subscription, SubscriptionState } from './subscription';
+export { Permissions } from './permission-objects';
+export { waitForUploadsOnClose } from './registry';
 export { RealmObject } from './object';
 export { List } from './list';
 export { Results, type SortDescriptor } from './results';

@@ -21,10 +21,41 @@ import { Notifications, type RealmEventName, type RealmListener } from './notifi
 import { RealmObject, makeObject } from './object';
 import { objectInternals } from './object-internals';
 import { acquireReplica, releaseReplica, type SharedReplica } from './registry';
+import { deleteRealmFile, getDefaultPath, schemaVersionOf, schemaVersionStep, setDefaultPath } from './realm-files';
+import { PERMISSION_CLASSES, Permissions, permissionsObject } from './permission-objects';
+import type { Subscription } from './subscription';
 import { Results } from './results';
 import { mergeSchema, schemaInstructions } from './schema-sync';
 import { schemaView, type RealmSchemaView } from './schema-view';
 import type { SyncConfiguration, SyncSessionHandle } from './sync-types';
+
+/** realm-js's ProgressPromise: the promise of Realm.open with `progress(callback)` and `cancel()`. */
+export interface ProgressPromise<T> extends Promise<T> {
+  progress(callback: (transferred: number, transferable: number) => void): ProgressPromise<T>;
+  cancel(): void;
+}
+
+function progressPromise(promise: Promise<Realm>, realm: Realm | null): ProgressPromise<Realm> {
+  const p = promise as ProgressPromise<Realm>;
+  p.progress = (callback) => {
+    if (typeof callback !== 'function') throw new TributaryError('INVALID_ARGUMENT', 'progress expects a function (transferred, transferable)');
+    const session = realm?.syncSession;
+    if (session?.addProgressNotification) {
+      // Until the open settles: the download it waits for is what the callback follows.
+      session.addProgressNotification('download', 'reportIndefinitely', callback);
+      const stop = () => session.removeProgressNotification?.(callback);
+      promise.then(stop, stop);
+    }
+    return p;
+  };
+  p.cancel = () => {
+    if (realm && !realm.isClosed) realm.close();
+  };
+  return p;
+}
+
+/** Realm.open's private configuration flag: write the configured schema after the first download. */
+const DEFER_SCHEMA = Symbol('deferSchema');
 
 /** A Realm.Object subclass declaring its schema: `class Dog extends Realm.Object { static schema = {…} }`. */
 export type RealmObjectClass = (abstract new (...args: any[]) => unknown) & { schema: ObjectSchemaInput };
@@ -37,8 +68,19 @@ export interface RealmConfiguration {
   /** A throw-away replica in memory (local realms only). */
   inMemory?: boolean;
   sync?: SyncConfiguration;
-  /** Accepted for compatibility; schema changes are additive and need no version. */
+  /**
+   * realm-js schema version of a local realm: opening a file with an older one runs `migration`
+   * and records the new version; a newer one in the file is SCHEMA_INVALID. Synced realms keep
+   * the value but never migrate (their schema changes are additive and merge between clients).
+   */
   schemaVersion?: number;
+  /**
+   * realm-js `migration(oldRealm, newRealm)`, run inside a write transaction of `newRealm` when a
+   * local file's schema version is older than `schemaVersion`, after the configured schema was
+   * added. Schema changes are additive, so `oldRealm` reads the same objects (old properties
+   * included); write the new properties through `newRealm`.
+   */
+  migration?: (oldRealm: Realm, newRealm: Realm) => void;
   /**
    * What a committed write survives: `'normal'` (default) a crash or kill of the process; `'full'`
    * also a power loss (one fsync per write). See docs/client.md, "Durability".
@@ -69,27 +111,76 @@ export class Realm {
   static readonly Object = RealmObject;
   static readonly List = List;
   static readonly Results = Results;
+  /** realm-js `Realm.Permissions` (query-based-sync object permissions; stored, not enforced: docs/api.md). */
+  static readonly Permissions = Permissions;
 
-  /** Opens a realm and, when synced, resolves after everything on the server was downloaded. */
-  static async open(config: RealmConfiguration): Promise<Realm> {
-    const realm = new this(config);
+  /**
+   * Opens a realm and, when synced, resolves after everything on the server was downloaded. As in
+   * realm-js, the configured schema is written only after that download, and only what the server
+   * lacks: a realm the user may only read opens without a schema write the server would refuse.
+   * The promise has realm-js's `progress(callback(transferred, transferable))` for the download
+   * and `cancel()`.
+   *
+   * @example
+   * const realm = await Realm.open(config).progress((done, total) => console.log(`${done}/${total}`));
+   */
+  static open(config: RealmConfiguration): ProgressPromise<Realm> {
+    let realm: Realm;
     try {
-      const session = realm.syncSession;
-      if (session) {
-        const timeoutMs = config.sync?.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
-        try {
-          await session.downloadAllServerChanges(timeoutMs);
-        } catch (e) {
-          if (!(e instanceof TributaryError) || e.code !== 'TIMEOUT') throw e;
-          const why = session.lastConnectionError ? ` (last attempt: ${session.lastConnectionError})` : session.connectionState === 'connected' ? ' (connected, but the download did not finish)' : '';
-          throw new TributaryError('TIMEOUT', `Realm.open: ${session.url} did not answer within ${timeoutMs} ms${why}; new Realm(config) opens the local copy without waiting`, { cause: e });
-        }
-      }
-      return realm;
+      realm = new this({ ...config, [DEFER_SCHEMA]: !!config?.sync } as RealmConfiguration);
     } catch (e) {
-      realm.close();
-      throw e;
+      return progressPromise(Promise.reject(e), null);
     }
+    const opened = (async () => {
+      try {
+        const session = realm.syncSession;
+        if (session) {
+          const timeoutMs = config.sync?.openTimeoutMs ?? DEFAULT_OPEN_TIMEOUT_MS;
+          try {
+            await session.downloadAllServerChanges(timeoutMs);
+          } catch (e) {
+            if (!(e instanceof TributaryError) || e.code !== 'TIMEOUT') throw e;
+            const why = session.lastConnectionError ? ` (last attempt: ${session.lastConnectionError})` : session.connectionState === 'connected' ? ' (connected, but the download did not finish)' : '';
+            throw new TributaryError('TIMEOUT', `Realm.open: ${session.url} did not answer within ${timeoutMs} ms${why}; new Realm(config) opens the local copy without waiting`, { cause: e });
+          }
+          realm.writeConfiguredSchema();
+        }
+        return realm;
+      } catch (e) {
+        realm.close();
+        throw e;
+      }
+    })();
+    return progressPromise(opened, realm);
+  }
+
+  /** realm-js 1.x `Realm.openAsync(config, callback(error, realm), progressCallback?)`. */
+  static openAsync(config: RealmConfiguration, callback: (error: Error | null, realm?: Realm) => void, progressCallback?: (transferred: number, transferable: number) => void): void {
+    if (typeof callback !== 'function') throw new TributaryError('INVALID_ARGUMENT', 'openAsync expects a callback (error, realm)');
+    const p = this.open(config);
+    if (progressCallback) p.progress(progressCallback);
+    p.then(
+      (r) => callback(null, r),
+      (e: Error) => callback(e),
+    );
+  }
+
+  /** realm-js: the file of a local realm opened without `path` (absolute). */
+  static get defaultPath(): string {
+    return getDefaultPath();
+  }
+  static set defaultPath(path: string) {
+    setDefaultPath(path);
+  }
+
+  /** realm-js: the schema version recorded in a realm file, -1 when there is no file. */
+  static schemaVersion(path: string): number {
+    return schemaVersionOf(path);
+  }
+
+  /** realm-js: deletes a realm's file (INVALID_STATE while it is open in this process). */
+  static deleteFile(config: RealmConfiguration): void {
+    deleteRealmFile(config);
   }
 
   readonly path: string;
@@ -116,6 +207,7 @@ export class Realm {
       throw e;
     }
     for (const s of this.configured) this.configuredByName.set(s.name, s);
+    for (const c of PERMISSION_CLASSES) this.prototypes.set(c.schema.name, c.prototype as object);
     for (const entry of config.schema ?? []) {
       if (typeof entry === 'function' && entry.prototype) this.prototypes.set((entry as RealmObjectClass).schema.name, entry.prototype as object);
     }
@@ -126,7 +218,7 @@ export class Realm {
       path = ':memory:';
     } else if (config.path) path = config.path;
     else if (sync) path = defaultReplicaPath(parseRealmUrl(sync.url), sync.user.identity, sync.directory);
-    else path = 'default.db';
+    else path = getDefaultPath();
     this.path = path;
     if (config.durability !== undefined && config.durability !== 'normal' && config.durability !== 'full') {
       throw new TributaryError('INVALID_ARGUMENT', `durability must be 'normal' or 'full', not ${String(config.durability)}`);
@@ -150,8 +242,8 @@ export class Realm {
         const location = parseRealmUrl(sync.url);
         this.replica.bind({ serverUrl: location.syncUrl, realmPath: location.path, userIdentity: sync.user.identity });
       }
-      const schemaChanges = schemaInstructions(this.configured, (t) => this.replica.getSchema(t));
-      if (schemaChanges.length > 0) this.replica.write((w) => w.apply(schemaChanges));
+      if (!(config as { [DEFER_SCHEMA]?: boolean })[DEFER_SCHEMA]) this.writeConfiguredSchema();
+      if (!sync) this.applySchemaVersion(config);
       if (sync && !this.shared.session) {
         this.shared.session = sync.user.openSyncSession({ replica: this.replica, url: sync.url, log: config.log });
       }
@@ -169,6 +261,27 @@ export class Realm {
 
   private get replica(): ReplicaHandle {
     return this.shared.replica;
+  }
+
+  /** The schema-version step of a local realm (realm-files.ts): record it, or migrate to it. */
+  private applySchemaVersion(config: RealmConfiguration): void {
+    const step = schemaVersionStep(this.replica.schemaVersion, config.schemaVersion, this.path);
+    if (step === 'none') return;
+    if (step === 'migrate' && typeof config.migration === 'function') {
+      const oldRealm = new Realm({ path: this.path });
+      try {
+        this.write(() => config.migration!(oldRealm, this));
+      } finally {
+        oldRealm.close();
+      }
+    }
+    this.replica.setSchemaVersion(config.schemaVersion!);
+  }
+
+  /** Adds to the replica what the configured schema has and it lacks (one local changeset). */
+  private writeConfiguredSchema(): void {
+    const schemaChanges = schemaInstructions(this.configured, (t) => this.replica.getSchema(t));
+    if (schemaChanges.length > 0) this.replica.write((w) => w.apply(schemaChanges));
   }
 
   private makeContext(): RealmContext {
@@ -207,7 +320,34 @@ export class Realm {
         }
       },
       checkOpen: () => this.checkOpen(),
+      create: (type, values, mode) => createObject(this.ctx, type, values, mode),
+      syncSession: () => this.syncSession,
+      subscriptions: this.subscriptionsByName,
     };
+  }
+
+  private readonly subscriptionsByName = new Map<string, Subscription>();
+
+  /** realm-js 3.x: the named query-based-sync subscriptions of this Realm (`name` may hold `*` and `?` wildcards). */
+  subscriptions(name?: string): Subscription[] {
+    const all = [...this.subscriptionsByName.values()];
+    if (name === undefined) return all;
+    const re = new RegExp(`^${name.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+    return all.filter((s) => re.test(s.name));
+  }
+
+  /** realm-js 3.x: removes the named subscription. */
+  unsubscribe(name: string): void {
+    this.subscriptionsByName.get(name)?.unsubscribe();
+  }
+
+  /**
+   * realm-js query-based sync: the realm's permission object (`__Realm`), or a class's (`__Class`),
+   * created when missing (see src/realm/permission-objects.ts).
+   */
+  permissions(className?: string): unknown {
+    this.checkOpen();
+    return permissionsObject(this.ctx, (fn) => this.write(fn), this.isInTransaction, className);
   }
 
   // ---- state ---------------------------------------------------------------------------------

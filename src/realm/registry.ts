@@ -18,6 +18,12 @@ export interface SharedReplica {
 
 const open = new Map<string, SharedReplica>();
 
+/** Whether a Realm of this file is open in this process (lingering uploads included). */
+export function isOpen(path: string): boolean {
+  const entry = open.get(nodePath.resolve(path));
+  return !!entry && !entry.replica.isClosed;
+}
+
 export function acquireReplica(path: string, create: (path: string) => ReplicaHandle): SharedReplica {
   const key = path === ':memory:' ? Symbol('memory').toString() + Math.random() : nodePath.resolve(path);
   let entry = open.get(key);
@@ -30,10 +36,45 @@ export function acquireReplica(path: string, create: (path: string) => ReplicaHa
   return entry;
 }
 
+/** How long the last Realm of a synced file may wait, after close(), for its uploads. */
+export const UPLOAD_ON_CLOSE_MS = 30_000;
+const lingering = new Set<Promise<void>>();
+
+/**
+ * Closing the last Realm of a synced file whose local changes are not uploaded yet keeps its
+ * session (and the process) alive until the server acknowledged them, as realm-js did: a program
+ * may write, close and end. The wait ends after {@link UPLOAD_ON_CLOSE_MS}, when the connection is
+ * lost or the session fails; the changes are durable in the local file either way and go up the
+ * next time the realm opens. Opening the file again meanwhile takes the entry over.
+ */
 export function releaseReplica(entry: SharedReplica): void {
   if (--entry.refs > 0) return;
+  const session = entry.session;
+  if (session?.finishUploads && session.hasPendingUploads) {
+    const waited: Promise<void> = session
+      .finishUploads(UPLOAD_ON_CLOSE_MS)
+      .catch(() => undefined)
+      .then(() => {
+        lingering.delete(waited);
+        if (entry.refs === 0) closeEntry(entry);
+      });
+    lingering.add(waited);
+    return;
+  }
+  closeEntry(entry);
+}
+
+function closeEntry(entry: SharedReplica): void {
   for (const [k, v] of open) if (v === entry) open.delete(k);
   entry.session?.close();
   entry.tracker.close();
-  entry.replica.close();
+  if (!entry.replica.isClosed) entry.replica.close();
+}
+
+/**
+ * Resolves once every realm closed with changes still to upload has uploaded them (or given up:
+ * see {@link releaseReplica}). `Realm.Sync.waitForUploadsOnClose()`.
+ */
+export async function waitForUploadsOnClose(): Promise<void> {
+  while (lingering.size > 0) await Promise.all([...lingering]);
 }

@@ -9,6 +9,9 @@ import { checkAggregate, resolveKeyPath } from './local-query';
 import type { CollectionListener, ListenableCollection } from './notifications';
 import { queryArgs, sortSpecs, type AggregateOperation, type SortSpec } from './query-bridge';
 import { sameObject } from './object-internals';
+import { Subscription } from './subscription';
+
+let subscriptionCounter = 0;
 
 type KeySource = () => readonly ObjectKey[];
 export type SortDescriptor = string | ReadonlyArray<string | [string, boolean]> | [string, boolean];
@@ -30,6 +33,16 @@ export class Results<T = unknown> extends Collection<T> implements ListenableCol
     private readonly frozen = false,
   ) {
     super();
+  }
+
+  /**
+   * realm-js query-based sync: `subscribe(name?)` or `subscribe({ name })`. Every realm is fully
+   * synchronised here, so the subscription only reports when the realm has caught up (see
+   * src/realm/subscription.ts).
+   */
+  subscribe(options?: string | { name?: string; update?: boolean; timeToLive?: number }): Subscription {
+    const name = typeof options === 'string' ? options : (options?.name ?? `[${this.objectType}] #${++subscriptionCounter}`);
+    return new Subscription(name, this.objectType, this.ctx.syncSession(), this.ctx.subscriptions);
   }
 
   /** realm-js: the type of the values, `'object'` for a collection of objects. */

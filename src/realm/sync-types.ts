@@ -25,6 +25,14 @@ export interface SyncSessionHandle {
   /** realm-js progress notifications (see src/client/progress.ts). */
   addProgressNotification?(direction: 'upload' | 'download', mode: 'reportIndefinitely' | 'forCurrentlyOutstandingWork', callback: (transferred: number, transferable: number) => void): void;
   removeProgressNotification?(callback: (transferred: number, transferable: number) => void): void;
+  /** Local changes not yet acknowledged by the server. */
+  readonly hasPendingUploads?: boolean;
+  /** Resolves when they are; rejects on timeout or when the connection is lost (see registry.ts). */
+  finishUploads?(timeoutMs: number): Promise<void>;
+  isConnected?(): boolean;
+  addConnectionNotification?(callback: (newState: ConnectionState, oldState: ConnectionState) => void): void;
+  removeConnectionNotification?(callback: (newState: ConnectionState, oldState: ConnectionState) => void): void;
+  reconnect?(): void;
   addErrorListener(listener: (error: Error) => void): void;
   removeErrorListener(listener: (error: Error) => void): void;
   close(): void;

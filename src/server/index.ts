@@ -1,4 +1,7 @@
 export { Server, type ServerConfig } from './server';
+export type { AuthProvider, AuthRequest, ProviderIdentity } from './auth-providers';
+export type { JwtProviderOptions } from './jwt-provider';
+export type { AccountMailer } from './auth';
 export { SERVER_OPTIONS, resolveOptions, defaultOptions, envName, flagName, optionsMarkdownTable, type ServerOptions, type ServerOptionName } from './options';
 export { JsonLogger, silentLogger, type Logger, type LogLevel, type LogFields } from '../shared/logger';
 export { readAdminToken, adminTokenFile } from './keys';

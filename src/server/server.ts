@@ -6,26 +6,26 @@ import { WebSocketServer } from 'ws';
 import { TributaryError } from '../errors';
 import { DEFAULT_PROTOCOL_LIMITS } from '../protocol/codec';
 import { SYNC_PATH, SYNC_SUBPROTOCOL } from '../protocol/messages';
-import { AuthService } from './auth';
+import { startAccounts, type Accounts, type AccountsConfig } from './accounts-setup';
 import { CommitQueue } from './commit-queue';
 import { Connection } from './connection';
 import { ConnectionGuard } from './connection-guard';
 import { createRequestHandler } from './http';
 import { loadOrCreateKeys } from './keys';
-import { adminTokenFile, readAdminTokenFile, writeAdminTokenFile } from '../shared/admin-token';
+import { adminTokenFile } from '../shared/admin-token';
 import { JsonLogger, type Logger } from '../shared/logger';
 import { resolveOptions, type ServerOptions } from './options';
 import { SqliteDriver, unwritable } from './storage/sqlite';
 import type { StorageDriver } from './storage/types';
 import { SyncService } from './sync-service';
-import { ADMIN_IDENTITY, TokenService, type TokenClaims } from './tokens';
+import type { TokenClaims, TokenService } from './tokens';
 import { packageVersion } from '../shared/package-version';
 
 /**
  * Configuration of {@link Server}: any option of the table in options.ts (defaults apply to the
  * rest), plus injected dependencies.
  */
-export interface ServerConfig extends Partial<ServerOptions> {
+export interface ServerConfig extends Partial<ServerOptions>, AccountsConfig {
   /** Structured logger; defaults to JSON lines on stdout at `logLevel`. */
   logger?: Logger;
   /** Storage driver; defaults to SQLite in `dataPath`. A given driver is not closed by `stop()`. */
@@ -45,6 +45,8 @@ export class Server {
   readonly options: ServerOptions;
   readonly log: Logger;
   private readonly injectedStorage?: StorageDriver;
+  private readonly accountsConfig: AccountsConfig;
+  private accounts?: Accounts;
   private storage?: StorageDriver;
   private queue?: CommitQueue;
   private httpServer?: http.Server;
@@ -58,8 +60,9 @@ export class Server {
   private boundPort = 0;
 
   constructor(config: ServerConfig = {}) {
-    const { logger, storage, ...options } = config;
+    const { logger, storage, authProviders, jwt, mailer, ...options } = config;
     this.options = resolveOptions(options);
+    this.accountsConfig = { authProviders, jwt, mailer };
     this.log = logger ?? new JsonLogger(this.options.logLevel as 'info');
     this.injectedStorage = storage;
   }
@@ -112,21 +115,20 @@ export class Server {
     } catch (e) {
       throw unwritable(o.dataPath, e);
     }
-    const tokens = new TokenService(keys.privateKey, keys.publicKey, { access: o.accessTokenTtl, refresh: o.refreshTokenTtl });
-    try {
-      await this.ensureAdminToken(tokens, keys.created);
-    } catch (e) {
-      throw e instanceof TributaryError ? e : unwritable(o.dataPath, e);
-    }
-
     this.queue = new CommitQueue(this.storage, this.log.child({ component: 'commit' }), o.groupCommitTurns);
     const sync = new SyncService(this.storage, this.queue, this.log.child({ component: 'sync' }), o.maxPathLength, o.uploadSliceMs);
     await sync.init();
-    const auth = new AuthService(this.storage, this.queue, sync, tokens, o.allowRegistration, this.log.child({ component: 'auth' }));
+    try {
+      // Writes the admin token file (accounts-setup.ts): an unwritable directory is reported as such.
+      this.accounts = await startAccounts({ options: o, config: this.accountsConfig, keys, storage: this.storage, queue: this.queue, sync, log: this.log });
+    } catch (e) {
+      throw e instanceof TributaryError ? e : unwritable(o.dataPath, e);
+    }
+    const tokens = this.accounts.tokens;
 
     const httpLog = this.log.child({ component: 'http' });
     const queue = this.queue;
-    const handler = createRequestHandler(auth, { version: packageVersion(), maxBodyBytes: o.maxBodyBytes, storageHealth: () => queue.storageHealth() }, httpLog);
+    const handler = createRequestHandler(this.accounts.routes, { version: packageVersion(), maxBodyBytes: o.maxBodyBytes, storageHealth: () => queue.storageHealth() }, httpLog);
     const guard = new ConnectionGuard(
       {
         handshakeTimeoutMs: o.handshakeTimeout * 1000,
@@ -219,21 +221,6 @@ export class Server {
     });
   }
 
-  private async ensureAdminToken(tokens: TokenService, keysCreated: boolean): Promise<void> {
-    const file = adminTokenFile(this.options.dataPath);
-    if (!keysCreated && fs.existsSync(file)) {
-      try {
-        await tokens.verify(readAdminTokenFile(file), ['admin']);
-        return;
-      } catch {
-        this.log.warn('the admin token file is invalid for the current key; writing a new one', { file });
-      }
-    }
-    const token = await tokens.issue(ADMIN_IDENTITY, true, 'admin');
-    writeAdminTokenFile(file, token);
-    this.log.info('wrote the admin token', { file: path.resolve(file) });
-  }
-
   /** What the connection guard refused or timed out so far (tests, metrics). */
   get guardStats(): ConnectionGuard['stats'] | undefined {
     return this.guard?.stats;
@@ -303,6 +290,7 @@ export class Server {
     this.state = 'stopping';
     if (this.pingTimer) clearInterval(this.pingTimer);
     if (this.guardTimer) clearInterval(this.guardTimer);
+    this.accounts?.stop();
     for (const c of this.connections) c.close(1001, 'server shutting down');
     this.connections.clear();
     const closed = this.httpServer ? new Promise<void>((resolve) => this.httpServer!.close(() => resolve())) : Promise.resolve();

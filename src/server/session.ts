@@ -10,6 +10,7 @@ import type {
   UploadMessage,
 } from '../protocol/messages';
 import type { Logger } from '../shared/logger';
+import type { AccessHolder } from './live-access';
 import { atLeast, type Access } from './permissions';
 import { segments } from './snapshot';
 import type { RealmRecord } from './storage/types';
@@ -47,7 +48,7 @@ export interface SessionLimits {
  * the connection are untouched. Messages of one session are handled strictly in order (a promise
  * chain); the download pump runs beside it and is woken by new versions and by socket drain.
  */
-export class Session implements RealmListener {
+export class Session implements RealmListener, AccessHolder {
   state: 'binding' | 'bound' | 'ready' | 'errored' | 'closed' = 'binding';
   private realm?: RealmRecord;
   private access?: Access;
@@ -70,6 +71,7 @@ export class Session implements RealmListener {
   private wanted = false;
   /** Bumped when the cursor jumps (STATE), so an in-flight pump read is discarded. */
   private epoch = 0;
+  private unwatchAccess?: () => void;
 
   constructor(
     readonly id: number,
@@ -117,6 +119,7 @@ export class Session implements RealmListener {
       this.realm = realm;
       this.access = access;
       this.state = 'bound';
+      this.unwatchAccess = this.service.accessWatch?.watch(this);
       this.log.debug('bound', { path: realm.path, access: access.level });
       if (file) this.host.send({ type: 'IDENT', session: this.id, fileIdent: file.ident, fileSalt: file.salt });
     });
@@ -229,8 +232,21 @@ export class Session implements RealmListener {
     });
   }
 
+  /** AccessHolder: the connection's user. */
+  accessUser(): { identity: string; isAdmin: boolean } {
+    return this.host.user();
+  }
+
+  /** AccessHolder: a permission change re-evaluated this session's access (live-access.ts). */
+  accessChanged(access: Access): void {
+    if (this.state === 'closed' || this.state === 'errored') return;
+    this.access = access;
+    if (access.level === 'none') this.fail(new TributaryError('PERMISSION_DENIED', `access to ${this.realm?.path} was revoked`));
+  }
+
   /** The connection went away: stop everything, send nothing. */
   close(): void {
+    this.unwatchAccess?.();
     this.state = 'closed';
     if (this.realm && this.fileIdent) this.service.endUploads(this.realm.id, this.fileIdent);
     if (this.attached) this.service.detach(this.realm!.id, this);
@@ -248,6 +264,7 @@ export class Session implements RealmListener {
     if (err.code === 'OTHER_ERROR' || err.code === 'STORAGE_FAILURE') this.log.error('session failed', { error: e, path: this.realm?.path });
     else this.log.info('session error', { code: err.code, message: err.message, path: this.realm?.path });
     this.state = 'errored';
+    this.unwatchAccess?.();
     if (this.attached) this.service.detach(this.realm!.id, this);
     this.attached = false;
     this.host.send({

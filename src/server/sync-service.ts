@@ -10,7 +10,8 @@ import type { ClientIdentMessage } from '../protocol/messages';
 import { ADMIN_REALM_PATH, ensureAdminRealm, recordRealm } from './admin-realm';
 import type { CommitQueue } from './commit-queue';
 import type { Logger } from '../shared/logger';
-import { accessFor, ownerOf, type Access } from './permissions';
+import type { AccessHolder } from './live-access';
+import { currentAccess, ownerOf, type Access } from './permissions';
 import { snapshotInstructions } from './snapshot';
 import type { ClientFileRecord, ReadTransaction, RealmRecord, RealmTransaction, StorageDriver, StoredHistoryEntry, WriteTransaction } from './storage/types';
 
@@ -65,6 +66,8 @@ export class SyncService {
   private readonly listeners = new Map<number, Set<RealmListener>>();
   readonly clock = new HybridLogicalClock();
   private readonly tick = () => this.clock.tick();
+  /** Where bound sessions register so permission changes reach them (live-access.ts); set by the server. */
+  accessWatch?: { watch(holder: AccessHolder): () => void };
 
   constructor(
     readonly storage: StorageDriver,
@@ -135,8 +138,7 @@ export class SyncService {
       if (e instanceof RealmPathError) throw new TributaryError('ILLEGAL_REALM_PATH', e.message);
       throw e;
     }
-    const { realm, grant } = await this.storage.read((tx) => ({ realm: tx.getRealm(path), grant: tx.getPermission(path, user.identity) }));
-    const access = accessFor(user, path, grant);
+    const { realm, access } = await this.storage.read((tx) => ({ realm: tx.getRealm(path), access: currentAccess(tx, user, path) }));
     if (access.level === 'none') throw new TributaryError('PERMISSION_DENIED', `no access to ${path}`);
     if ((!realm || realm.deleted) && !access.mayCreate) throw new TributaryError('NO_SUCH_REALM', `no realm at ${path}`);
     if (realm && !realm.deleted && !needIdent) return { realm, access };

@@ -15,7 +15,24 @@ export interface TokenClaims {
   typ: TokenType;
   /** Expiry in seconds since the epoch; undefined for the admin token. */
   exp?: number;
+  /** Token id: every refresh and admin token has one (revocation is by id). */
+  jti?: string;
+  /** Login family of access and refresh tokens: one per login, revoked as a whole (logout, replay). */
+  fam?: string;
 }
+
+/** Extra claims of a token being issued. */
+export interface TokenExtras {
+  jti?: string;
+  fam?: string;
+}
+
+/**
+ * Decides whether a signed, unexpired token has been revoked (refresh-token families, rotated
+ * admin tokens). Consulted by every {@link TokenService.verify}, so no route or connection can
+ * forget to ask.
+ */
+export type RevocationCheck = (claims: TokenClaims) => boolean | Promise<boolean>;
 
 const ALG = 'EdDSA';
 const IDENTITY = /^([0-9a-f]{32}|__admin)$/;
@@ -30,20 +47,29 @@ export class TokenService {
     private readonly publicKey: KeyObject,
     private readonly ttl: { access: number; refresh: number },
     private readonly now: () => number = Date.now,
+    private readonly isRevoked: RevocationCheck = () => false,
   ) {}
 
-  async issue(sub: string, adm: boolean, typ: TokenType): Promise<string> {
-    const jwt = new SignJWT({ adm, typ }).setProtectedHeader({ alg: ALG, typ: 'JWT' }).setSubject(sub).setIssuedAt(this.seconds());
+  /** Lifetime in seconds of a token type (undefined: never expires). */
+  ttlOf(typ: TokenType): number | undefined {
+    return typ === 'admin' ? undefined : typ === 'access' ? this.ttl.access : this.ttl.refresh;
+  }
+
+  async issue(sub: string, adm: boolean, typ: TokenType, extras: TokenExtras = {}): Promise<string> {
+    const claims: Record<string, unknown> = { adm, typ };
+    if (extras.fam !== undefined) claims.fam = extras.fam;
+    const jwt = new SignJWT(claims).setProtectedHeader({ alg: ALG, typ: 'JWT' }).setSubject(sub).setIssuedAt(this.seconds());
+    if (extras.jti !== undefined) jwt.setJti(extras.jti);
     if (typ !== 'admin') jwt.setExpirationTime(this.seconds() + (typ === 'access' ? this.ttl.access : this.ttl.refresh));
     return jwt.sign(this.privateKey);
   }
 
   /**
    * Verifies a token of one of the `accepted` types. Throws TributaryError TOKEN_EXPIRED for an
-   * expired token and BAD_AUTHENTICATION for anything else wrong (never says which check failed
-   * beyond that, and never echoes the token).
+   * expired token and BAD_AUTHENTICATION for anything else wrong, revocation included (never says
+   * which check failed beyond that, and never echoes the token).
    */
-  async verify(token: string, accepted: readonly TokenType[]): Promise<TokenClaims> {
+  async verify(token: string, accepted: readonly TokenType[], options: { ignoreRevocation?: boolean } = {}): Promise<TokenClaims> {
     if (typeof token !== 'string' || token.length === 0 || token.length > 16 * 1024) {
       throw new TributaryError('BAD_AUTHENTICATION', 'missing or oversized token');
     }
@@ -54,13 +80,18 @@ export class TokenService {
       if (e instanceof joseErrors.JWTExpired) throw new TributaryError('TOKEN_EXPIRED', 'the token has expired');
       throw new TributaryError('BAD_AUTHENTICATION', 'the token is malformed or not signed by this server');
     }
-    const { sub, adm, typ, exp } = payload;
+    const { sub, adm, typ, exp, jti, fam } = payload;
     if (typeof sub !== 'string' || !IDENTITY.test(sub) || typeof adm !== 'boolean' || !accepted.includes(typ as TokenType)) {
       throw new TributaryError('BAD_AUTHENTICATION', `expected a token of type ${accepted.join(' or ')}`);
     }
     if (typ !== 'admin' && typeof exp !== 'number') throw new TributaryError('BAD_AUTHENTICATION', 'the token has no expiry');
     if (typ === 'admin' && (sub !== ADMIN_IDENTITY || !adm)) throw new TributaryError('BAD_AUTHENTICATION', 'not an admin token');
-    return { sub, adm, typ: typ as TokenType, exp: typeof exp === 'number' ? exp : undefined };
+    if ((jti !== undefined && typeof jti !== 'string') || (fam !== undefined && typeof fam !== 'string')) throw new TributaryError('BAD_AUTHENTICATION', 'malformed token id');
+    const claims: TokenClaims = { sub, adm, typ: typ as TokenType, exp: typeof exp === 'number' ? exp : undefined };
+    if (jti !== undefined) claims.jti = jti as string;
+    if (fam !== undefined) claims.fam = fam as string;
+    if (!options.ignoreRevocation && (await this.isRevoked(claims))) throw new TributaryError('BAD_AUTHENTICATION', 'the token has been revoked');
+    return claims;
   }
 
   private seconds(): number {

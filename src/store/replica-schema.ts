@@ -62,6 +62,8 @@ export const META_DEFAULTS = {
   ackServerVersion: 0,
   /** Highest client version sent in an UPLOAD (informational; resends start from the ack). */
   uploadedClientVersion: 0,
+  /** realm-js `schemaVersion` of the file, local only; -1 until first set (a new file). */
+  schemaVersion: -1,
 };
 
 export type MetaKey = keyof typeof META_DEFAULTS;

@@ -71,6 +71,15 @@ export class Replica extends ReplicaFile {
     return this.meta.hlc;
   }
 
+  /** The realm-js schema version recorded in the file (local only); -1 for a file that never had one. */
+  get schemaVersion(): number {
+    return this.meta.schemaVersion;
+  }
+
+  setSchemaVersion(version: number): void {
+    this.transaction(() => this.setMeta('schemaVersion', version));
+  }
+
   get binding(): ReplicaBinding | undefined {
     const m = this.meta;
     return m.serverUrl ? { serverUrl: m.serverUrl, realmPath: m.realmPath, userIdentity: m.userIdentity } : undefined;

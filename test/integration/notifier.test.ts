@@ -76,7 +76,7 @@ describe('ordering', () => {
 });
 
 describe('change events', () => {
-  test('first event: all objects as insertions with oldRealm null; then generated writes match snapshots; a restart delivers only new changes', async () => {
+  test('first event: all objects as insertions with an empty oldRealm (empty schema, as realm-js); then generated writes match snapshots; a restart delivers only new changes', async () => {
     const prng = new Prng(testSeed('notifier generated writes'));
     const p = fx.userPath('gen');
     const w = fx.open(p, [Item, Note]);
@@ -94,7 +94,7 @@ describe('change events', () => {
     }
     const seen: Seen[] = [];
     const handler = (e: ChangeEvent) => {
-      seen.push({ old: e.oldRealm ? items(e.oldRealm) : null, now: items(e.realm), changes: JSON.parse(JSON.stringify(e.changes)), origin: e.origin });
+      seen.push({ old: e.oldRealm.schema.length === 0 ? null : items(e.oldRealm), now: items(e.realm), changes: JSON.parse(JSON.stringify(e.changes)), origin: e.origin });
     };
     const n1 = notifier();
     await n1.addListener(`^${p}$`, 'change', handler);
@@ -153,7 +153,7 @@ describe('change events', () => {
     const n2 = notifier();
     const afterRestart: Seen[] = [];
     await n2.addListener(`^${p}$`, 'change', (e: ChangeEvent) => {
-      afterRestart.push({ old: e.oldRealm ? items(e.oldRealm) : null, now: items(e.realm), changes: JSON.parse(JSON.stringify(e.changes)), origin: e.origin });
+      afterRestart.push({ old: e.oldRealm.schema.length === 0 ? null : items(e.oldRealm), now: items(e.realm), changes: JSON.parse(JSON.stringify(e.changes)), origin: e.origin });
     });
     await waitFor(() => afterRestart.length === 1, 15_000, 'event after restart');
     await sleep(300);
@@ -172,7 +172,7 @@ describe('change events', () => {
     const n = notifier();
     const seen: { deletions: number[]; insertions: number[]; deletedNames: string[] }[] = [];
     await n.addListener(`^${p}$`, 'change', (e: ChangeEvent) => {
-      if (!e.oldRealm) return;
+      if (e.oldRealm.schema.length === 0) return;
       const c = e.changes.Item;
       seen.push({ deletions: c.deletions, insertions: c.insertions, deletedNames: c.deletions.map((i) => e.oldRealm!.objects<any>('Item')[i].s) });
     });

@@ -12,14 +12,14 @@ test('docs/server.md holds the generated option table', () => {
 test('names are derived from the keys', () => {
   expect(flagName('maxMessageBytes')).toBe('max-message-bytes');
   expect(envName('maxMessageBytes')).toBe('TRIBUTARY_MAX_MESSAGE_BYTES');
-  expect(Object.keys(SERVER_OPTIONS)).toEqual(expect.arrayContaining(['dataPath', 'address', 'port', 'logLevel', 'accessTokenTtl', 'refreshTokenTtl', 'allowRegistration']));
+  expect(Object.keys(SERVER_OPTIONS)).toEqual(expect.arrayContaining(['dataPath', 'address', 'port', 'logLevel', 'accessTokenTtl', 'refreshTokenTtl', 'registration']));
 });
 
 test('defaults, environment and given values, in that order of precedence', () => {
   const d = resolveOptions();
-  expect(d).toMatchObject({ dataPath: './data', address: '0.0.0.0', port: 9080, accessTokenTtl: 3600, refreshTokenTtl: 30 * 86400, allowRegistration: true, maxMessageBytes: 16 * 1024 * 1024 });
-  const env = { TRIBUTARY_PORT: '1234', TRIBUTARY_ACCESS_TOKEN_TTL: '15m', TRIBUTARY_ALLOW_REGISTRATION: 'false', TRIBUTARY_UNRELATED: 'x' };
-  expect(resolveOptions({}, env)).toMatchObject({ port: 1234, accessTokenTtl: 900, allowRegistration: false });
+  expect(d).toMatchObject({ dataPath: './data', address: '0.0.0.0', port: 9080, accessTokenTtl: 3600, refreshTokenTtl: 30 * 86400, registration: 'open', maxMessageBytes: 16 * 1024 * 1024 });
+  const env = { TRIBUTARY_PORT: '1234', TRIBUTARY_ACCESS_TOKEN_TTL: '15m', TRIBUTARY_REGISTRATION: 'closed', TRIBUTARY_UNRELATED: 'x' };
+  expect(resolveOptions({}, env)).toMatchObject({ port: 1234, accessTokenTtl: 900, registration: 'closed' });
   expect(resolveOptions({ port: '0', maxMessageBytes: '64KiB' }, env)).toMatchObject({ port: 0, maxMessageBytes: 65536, accessTokenTtl: 900 });
 });
 

@@ -108,10 +108,12 @@ describe('http', () => {
   });
 
   test('bad bodies are 400 INVALID_ARGUMENT; huge bodies 413', async () => {
-    for (const body of ['{not json', '[]', { provider: 'nope' }, { provider: 'password', username: 5, password: 'x' }, { provider: 'password', username: 'a' }, { provider: 'refresh' }]) {
+    for (const body of ['{not json', '[]', { provider: 5 }, { provider: 'password', username: 5, password: 'x' }, { provider: 'password', username: 'a' }, { provider: 'refresh' }]) {
       const res = await postAuth(server.url, body);
       expect(res).toEqual({ status: 400, body: expect.objectContaining({ code: 'INVALID_ARGUMENT' }) });
     }
+    // A provider this server does not enable is a failed login, naming the provider.
+    expect(await postAuth(server.url, { provider: 'nope' })).toEqual({ status: 401, body: expect.objectContaining({ code: 'AUTH_FAILED', message: expect.stringContaining("'nope'") }) });
     const huge = await postAuth(server.url, { provider: 'password', username: 'x'.repeat(200_000), password: 'y' });
     expect(huge.status).toBe(413);
   });
@@ -120,7 +122,7 @@ describe('http', () => {
     const user = await register();
     const refreshed = await postAuth(server.url, { provider: 'refresh', refreshToken: user.refreshToken });
     expect(refreshed.status).toBe(200);
-    expect(refreshed.body).toEqual({ identity: user.identity, isAdmin: false, accessToken: expect.any(String) });
+    expect(refreshed.body).toEqual({ identity: user.identity, isAdmin: false, accessToken: expect.any(String), refreshToken: expect.any(String) });
     // An access token is not a refresh token.
     expect((await postAuth(server.url, { provider: 'refresh', refreshToken: user.accessToken })).status).toBe(401);
 
@@ -256,9 +258,13 @@ describe('sync', () => {
     await openSession(admin, 1, '/__admin');
     admin.send({ type: 'STATE_REQUEST', session: 1 });
     const state = await admin.nextOf('STATE', 1);
-    const creates = decodeChangeset(state.data).filter((i) => i.op === 'Create');
-    expect(creates).toContainEqual(expect.objectContaining({ type: 'RealmFile', id: `/${user.identity}/listed`, values: expect.objectContaining({ owner: user.identity, deleted: false }) }));
+    const instructions = decodeChangeset(state.data);
+    const creates = instructions.filter((i) => i.op === 'Create');
+    expect(creates).toContainEqual(expect.objectContaining({ type: 'RealmFile', id: `/${user.identity}/listed`, values: expect.objectContaining({ realmType: 'full', deleted: false }) }));
+    // A snapshot sets links after every object exists.
+    expect(instructions).toContainEqual(expect.objectContaining({ op: 'Set', type: 'RealmFile', id: `/${user.identity}/listed`, values: { owner: user.identity } }));
     expect(creates).toContainEqual(expect.objectContaining({ type: 'User', id: user.identity, values: expect.objectContaining({ username: user.username, isAdmin: false }) }));
+    expect(creates).toContainEqual(expect.objectContaining({ type: 'Account', id: `password/${user.username}`, values: expect.objectContaining({ provider: 'password', provider_id: user.username }) }));
   });
 });
 

@@ -5,7 +5,7 @@
  * Changesets, reciprocal changesets, records and object schemas are stored in the binary formats of
  * src/changeset/codec.ts, so downloads send history bytes without re-encoding.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -88,10 +88,76 @@ CREATE TABLE IF NOT EXISTS schemas (
   PRIMARY KEY (realm_id, name)
 ) WITHOUT ROWID;
 
+-- user_id '*' is everyone.
 CREATE TABLE IF NOT EXISTS permissions (
   realm_path TEXT NOT NULL,
   user_id    TEXT NOT NULL,
   level      TEXT NOT NULL CHECK (level IN ('read', 'write', 'manage')),
+  updated_at INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (realm_path, user_id)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS permissions_by_user ON permissions (user_id);
+
+-- Login identities: (provider, provider_id) → user. Password users have ('password', username).
+CREATE TABLE IF NOT EXISTS accounts (
+  provider     TEXT NOT NULL,
+  provider_id  TEXT NOT NULL,
+  user_id      TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  confirmed_at INTEGER,
+  PRIMARY KEY (provider, provider_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS accounts_by_user ON accounts (user_id);
+
+-- Refresh tokens by jti; rotated on use within a family (one family per login).
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+  id         TEXT PRIMARY KEY,
+  family     TEXT NOT NULL,
+  user_id    TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  used_at    INTEGER,
+  revoked    INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS refresh_tokens_by_family ON refresh_tokens (family);
+CREATE INDEX IF NOT EXISTS refresh_tokens_by_user ON refresh_tokens (user_id);
+
+CREATE TABLE IF NOT EXISTS admin_tokens (
+  id         TEXT PRIMARY KEY,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS permission_offers (
+  token      TEXT PRIMARY KEY,
+  realm_path TEXT NOT NULL,
+  level      TEXT NOT NULL CHECK (level IN ('read', 'write', 'manage')),
+  created_by TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked    INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+-- Password-reset and e-mail-confirmation tokens (SHA-256 of the token only).
+CREATE TABLE IF NOT EXISTS account_tokens (
+  hash       TEXT PRIMARY KEY,
+  user_id    TEXT NOT NULL,
+  purpose    TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
 `;
+
+/**
+ * Steps from one schema version to the next, run in order inside one transaction after DDL (which
+ * creates tables that are new in a later version). `MIGRATIONS[n]` upgrades version n to n + 1.
+ */
+export const MIGRATIONS: Record<number, string> = {
+  // 1 → 2: grants get a time; password users get their account row; the old /__admin (whose
+  // RealmFile.owner was a string, not a link to User) is retired under another name: the server
+  // rebuilds /__admin in the ROS layout from the tables at start, and clients that had a copy of
+  // the old one reset to the new one (their file ident is unknown there).
+  1: `
+ALTER TABLE permissions ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
+INSERT OR IGNORE INTO accounts (provider, provider_id, user_id, created_at) SELECT 'password', username, id, created_at FROM users WHERE username IS NOT NULL;
+UPDATE realms SET path = '/__admin-v1', deleted = 1 WHERE path = '/__admin';
+`,
+};

@@ -7,7 +7,8 @@ import { TributaryError } from '../../errors';
 import { isBusy, preparePrivateDatabaseFile, takeExclusiveLock } from '../../shared/sqlite-file';
 import { randomSalt } from './salt';
 import { CachedRealm, SqliteCache } from './sqlite-cache';
-import { DDL, SCHEMA_VERSION } from './sqlite-schema';
+import { AccountStatements, SqliteAccountReads, SqliteAccountWrites } from './sqlite-accounts';
+import { DDL, MIGRATIONS, SCHEMA_VERSION } from './sqlite-schema';
 import { RealmStatements, SqliteRealmState, SqliteRealmTransaction, type RealmCacheAccess } from './sqlite-realm';
 import type {
   ClientFileRecord,
@@ -101,6 +102,7 @@ class Statements {
   readonly historyPage: Stmt;
   readonly cumulative: Stmt;
   readonly realm: RealmStatements;
+  readonly accounts: AccountStatements;
 
   constructor(db: BetterSqlite3.Database) {
     this.userById = db.prepare('SELECT * FROM users WHERE id = ?');
@@ -128,6 +130,7 @@ class Statements {
     );
     this.cumulative = db.prepare('SELECT cumulative_bytes FROM history WHERE realm_id = ? AND version = ?').pluck();
     this.realm = new RealmStatements(db);
+    this.accounts = new AccountStatements(db);
   }
 }
 
@@ -135,6 +138,7 @@ class SqliteReadTransaction implements ReadTransaction {
   constructor(
     protected readonly st: Statements,
     readonly cache: SqliteCache,
+    readonly accounts: SqliteAccountReads = new SqliteAccountReads(st.accounts),
   ) {}
 
   /** The cached rows of a realm, loading its row on a miss; undefined when the realm does not exist. */
@@ -251,17 +255,19 @@ class SqliteReadTransaction implements ReadTransaction {
 }
 
 class SqliteWriteTransaction extends SqliteReadTransaction implements WriteTransaction, RealmCacheAccess {
+  declare readonly accounts: SqliteAccountWrites;
   constructor(
     st: Statements,
     cache: SqliteCache,
     private readonly db: BetterSqlite3.Database,
   ) {
-    super(st, cache);
+    super(st, cache, new SqliteAccountWrites(st.accounts));
   }
 
   createUser(user: UserRecord): void {
     try {
       this.st.insertUser.run(user.id, user.username, user.passwordHash, user.isAdmin ? 1 : 0, user.createdAt);
+      if (user.username !== null) this.accounts.addAccount({ provider: 'password', providerId: user.username, userId: user.id, createdAt: user.createdAt, confirmedAt: null });
     } catch (e) {
       if ((e as { code?: string }).code?.startsWith('SQLITE_CONSTRAINT')) throw new TributaryError('USER_EXISTS', 'a user with that name exists');
       throw e;
@@ -415,6 +421,11 @@ export class SqliteDriver implements StorageDriver {
       this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
     } else if (Number(row) > SCHEMA_VERSION) {
       throw new TributaryError('STORAGE_FAILURE', `database schema version ${row} is newer than this server supports (${SCHEMA_VERSION})`);
+    } else if (Number(row) < SCHEMA_VERSION) {
+      this.db.transaction(() => {
+        for (let v = Number(row); v < SCHEMA_VERSION; v++) this.db.exec(MIGRATIONS[v]!);
+        this.db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(String(SCHEMA_VERSION));
+      })();
     }
   }
 

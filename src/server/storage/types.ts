@@ -1,5 +1,8 @@
 import type { StateStore } from '../../changeset/state';
 import type { ServerHistoryAccess } from '../../merge/integrate';
+import type { AccountReads, AccountWrites, PermissionLevel } from './account-types';
+
+export type * from './account-types';
 
 /**
  * The storage driver contract. The sync engine talks to storage only through this, so a second
@@ -80,9 +83,9 @@ export interface StoredHistoryEntry {
   cumulativeBytes: number;
 }
 
-export type PermissionLevel = 'read' | 'write' | 'manage';
-
 export interface ReadTransaction {
+  /** Login identities, tokens, grants and offers (account-types.ts). */
+  readonly accounts: AccountReads;
   getUserById(id: string): UserRecord | undefined;
   getUserByName(username: string): UserRecord | undefined;
   listUsers(): UserRecord[];
@@ -106,6 +109,7 @@ export interface ReadTransaction {
 }
 
 export interface WriteTransaction extends ReadTransaction {
+  readonly accounts: AccountWrites;
   /** Throws TributaryError USER_EXISTS when the id or the username is taken. */
   createUser(user: UserRecord): void;
   /** Creates an empty realm at version 0. Throws when the path exists. */
