@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { User } from '../../src/client';
@@ -54,9 +53,8 @@ export async function loginContext(port: number, identities: Identity[], owner: 
  * Tributary as a `tributary serve` child on a durable SQLite data directory (the OS temp
  * directory, fsync on). Users are registered once, through POST /auth, on a template data
  * directory; every deployment starts a fresh server on a copy of it and logs its clients in with
- * their refresh tokens (no scrypt per phase). Tributary has no API to grant another user access to
- * a realm, so the grants for the shared rooms (write, for every prepared user, on
- * `/<user 0>/<room>`) are inserted into the template's `permissions` table while no server runs.
+ * their refresh tokens (no scrypt per phase). The shared rooms (`/<user 0>/<room>`) get a `write`
+ * grant for everyone (`*`) through the admin API of the template server.
  */
 export class TributarySystem implements PeerSystem {
   readonly name = 'tributary' as const;
@@ -81,20 +79,22 @@ export class TributarySystem implements PeerSystem {
     const started = performance.now();
     try {
       this.identities = await mapLimit(this.userCount, 8, (i) => register(server.port, `bench-${i}`));
+      // Everyone may write the shared rooms (user 0 owns them): one '*' grant each, through the
+      // admin API.
+      const owner = this.identities[0]!.identity;
+      const adminToken = (JSON.parse(fs.readFileSync(path.join(this.templateDir, 'keys', 'admin.json'), 'utf8')) as { ADMIN_TOKEN: string }).ADMIN_TOKEN;
+      for (const room of this.sharedRooms) {
+        const res = await fetch(`http://127.0.0.1:${server.port}/admin/permissions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+          body: JSON.stringify({ path: `/${owner}/${room}`, user: '*', accessLevel: 'write' }),
+        });
+        if (!res.ok) throw new Error(`granting /${owner}/${room}: HTTP ${res.status} ${await res.text()}`);
+      }
     } finally {
       await server.stop();
     }
     log(`  tributary: registered ${this.userCount} users in ${((performance.now() - started) / 1000).toFixed(1)} s (scrypt; not timed in any figure)`);
-    const db = new Database(path.join(this.templateDir, 'tributary.db'));
-    try {
-      const grant = db.prepare('INSERT OR REPLACE INTO permissions (realm_path, user_id, level) VALUES (?, ?, ?)');
-      const owner = this.identities[0]!.identity;
-      db.transaction(() => {
-        for (const room of this.sharedRooms) for (const u of this.identities.slice(1)) grant.run(`/${owner}/${room}`, u.identity, 'write');
-      })();
-    } finally {
-      db.close();
-    }
   }
 
   private startServer(dataDir: string): Promise<ServerChild> {
