@@ -33,6 +33,8 @@ export interface AccountsConfig {
 
 export interface Accounts {
   tokens: TokenService;
+  /** Subscribes to "tokens were revoked" (logout, replay, password change, admin-token rotation). */
+  onRevocation(listener: () => void): void;
   routes: Route[];
   services: RouteServices;
   stop(): void;
@@ -56,8 +58,12 @@ export async function startAccounts(deps: {
   const log = deps.log.child({ component: 'auth' });
   let revoked: (claims: TokenClaims) => Promise<boolean> = async () => false;
   const tokens = new TokenService(deps.keys.privateKey, deps.keys.publicKey, { access: o.accessTokenTtl, refresh: o.refreshTokenTtl }, Date.now, (c) => revoked(c));
-  const sessions = new SessionTokens(storage, queue, tokens, log);
-  const adminTokens = new AdminTokens(storage, (fn) => queue.submit(fn), tokens, adminTokenFile(o.dataPath), log);
+  const revocationListeners = new Set<() => void>();
+  const fireRevocation = () => {
+    for (const l of revocationListeners) l();
+  };
+  const sessions = new SessionTokens(storage, queue, tokens, log, Date.now, fireRevocation);
+  const adminTokens = new AdminTokens(storage, (fn) => queue.submit(fn), tokens, adminTokenFile(o.dataPath), log, fireRevocation);
   revoked = async (c) => {
     if (c.typ === 'admin') return adminTokens.isRevoked(c);
     // Access tokens obtained with an admin token die with it (auth.ts adminFamily).
@@ -83,6 +89,7 @@ export async function startAccounts(deps: {
   const services: RouteServices = { storage, tokens, auth, accounts, sessions, adminTokens, permissions, live };
   return {
     tokens,
+    onRevocation: (listener) => revocationListeners.add(listener),
     services,
     routes: [...authRoutes(services), ...adminRoutes(services), ...permissionRoutes(services)],
     stop: () => management.stop(),

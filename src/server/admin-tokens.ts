@@ -22,6 +22,8 @@ export class AdminTokens {
     private readonly tokens: TokenService,
     private readonly file: string,
     private readonly log: Logger,
+    /** Told after older admin tokens were revoked (rotation), so live connections holding them end. */
+    private readonly onRevoked: () => void = () => undefined,
   ) {}
 
   /** Keeps a valid token file, or writes a new token (first start, new key, revoked or pre-rotation token). */
@@ -41,6 +43,7 @@ export class AdminTokens {
   /** Issues a new admin token, writes the file and revokes every other admin token. Returns it. */
   async rotate(): Promise<string> {
     const token = await this.issue(true);
+    this.onRevoked();
     this.log.info('rotated the admin token; older admin tokens are revoked', { file: path.resolve(this.file) });
     return token;
   }

@@ -253,6 +253,11 @@ export class Connection {
     this.sendError(0, new TributaryError(code, message));
   }
 
+  /** The claims of the token the connection currently runs on (the upgrade's, or a REFRESH's). */
+  get tokenClaims(): TokenClaims {
+    return this.claims;
+  }
+
   /** Ends the connection for a reason found outside the message flow (limits, time-outs): ERROR, then close. */
   refuse(err: TributaryError): void {
     this.fatal(err);

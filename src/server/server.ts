@@ -125,6 +125,8 @@ export class Server {
       throw e instanceof TributaryError ? e : unwritable(o.dataPath, e);
     }
     const tokens = this.accounts.tokens;
+    // A revoked login ends its live connections now, not when their access token expires.
+    this.accounts.onRevocation(() => void this.endRevokedConnections(tokens));
 
     const httpLog = this.log.child({ component: 'http' });
     const queue = this.queue;
@@ -219,6 +221,16 @@ export class Server {
       storage: this.storage.kind,
       version: packageVersion(),
     });
+  }
+
+  private async endRevokedConnections(tokens: TokenService): Promise<void> {
+    for (const conn of [...this.connections]) {
+      try {
+        if (await tokens.revoked(conn.tokenClaims)) conn.refuse(new TributaryError('BAD_AUTHENTICATION', 'the login of this connection was revoked (logout, password change or admin-token rotation); log in again'));
+      } catch (e) {
+        this.log.error('checking a connection for revocation failed', { error: e });
+      }
+    }
   }
 
   /** What the connection guard refused or timed out so far (tests, metrics). */

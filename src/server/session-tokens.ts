@@ -32,6 +32,8 @@ export class SessionTokens {
     private readonly tokens: TokenService,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** Told after tokens were revoked, so live connections holding them can be ended. */
+    private readonly onRevoked: () => void = () => undefined,
   ) {}
 
   /** Issues the first tokens of a new login. */
@@ -66,6 +68,7 @@ export class SessionTokens {
       return { user, family: record.family };
     });
     if (outcome === 'replayed') {
+      this.onRevoked();
       this.log.warn('a used refresh token was presented again; its login was revoked', { identity: claims.sub });
       throw new TributaryError('AUTH_FAILED', 'the refresh token was already used; log in again');
     }
@@ -84,12 +87,14 @@ export class SessionTokens {
     }
     if (!claims.fam) return;
     await this.queue.submit((tx) => tx.accounts.revokeFamily(claims.fam!));
+    this.onRevoked();
     this.log.info('logged out', { identity: claims.sub });
   }
 
   /** Revokes every login of a user (password changed or reset). */
   async revokeUser(userId: string): Promise<void> {
     await this.queue.submit((tx) => tx.accounts.revokeUserTokens(userId));
+    this.onRevoked();
   }
 
   /** TokenService's revocation check for access and refresh tokens. */

@@ -50,6 +50,11 @@ export class TokenService {
     private readonly isRevoked: RevocationCheck = () => false,
   ) {}
 
+  /** Whether a signed token's login (or admin token) has been revoked since it was issued. */
+  async revoked(claims: TokenClaims): Promise<boolean> {
+    return this.isRevoked(claims);
+  }
+
   /** Lifetime in seconds of a token type (undefined: never expires). */
   ttlOf(typ: TokenType): number | undefined {
     return typ === 'admin' ? undefined : typ === 'access' ? this.ttl.access : this.ttl.refresh;

@@ -162,3 +162,28 @@ test('open registration on every interface is announced; closed registration ref
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a logout ends the live sync connections of that login at once, not when their access token expires', async () => {
+  await register('live-one');
+  const first = await login('live-one', 'correct horse');
+  const other = await login('live-one', 'correct horse');
+  const open = (token: string) =>
+    new Promise<{ ws: WebSocket; messages: unknown[]; closed: Promise<number> }>((resolve, reject) => {
+      const ws = new WebSocket(`${server.url.replace('http', 'ws')}/sync`, SYNC_SUBPROTOCOL, { headers: { authorization: `Bearer ${token}` } });
+      const messages: unknown[] = [];
+      ws.on('message', (d: Buffer) => messages.push(d));
+      const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+      ws.once('open', () => resolve({ ws, messages, closed }));
+      ws.once('error', reject);
+    });
+  const revoked = await open(first.body.accessToken);
+  const untouched = await open(other.body.accessToken);
+  const started = Date.now();
+  expect(await post('/auth/revoke', { token: first.body.refreshToken })).toMatchObject({ status: 200 });
+  await revoked.closed;
+  expect(Date.now() - started).toBeLessThan(5_000);
+  expect(revoked.messages.length).toBe(1); // the ERROR (BAD_AUTHENTICATION) before the close
+  // The other login of the same user keeps its connection.
+  expect(untouched.ws.readyState).toBe(WebSocket.OPEN);
+  untouched.ws.close();
+});
