@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { encodeChangeset } from '../src/changeset';
 import { User } from '../src/client';
 import { Realm } from '../src/realm';
-import { Server, silentLogger } from '../src/server';
+import { Server, readAdminToken, silentLogger } from '../src/server';
 import { rawBroadcast } from './raw-ws';
 import { startBenchServer } from './server-process';
 import { cpuMs, flag, fmt, summarize } from './stats';
@@ -53,14 +53,26 @@ export async function main(argv: string[]): Promise<void> {
     server = { url: inProcess.url, port: inProcess.port, serverCpuMs: () => 0, stats: () => inProcess.stats, stop: () => inProcess.stop() };
   }
   try {
+    // Every reader is a user of its own, so each has its own WebSocket (one user's sessions share
+    // one): the writer's realm gets a read grant for everyone through the admin API.
     const writerUser = await User.register(server.url, 'bench', 'bench-password');
-    const url = `realm://127.0.0.1:${server.port}/~/bench`;
+    const realmPath = `/${writerUser.identity}/bench`;
+    const url = `realm://127.0.0.1:${server.port}${realmPath}`;
+    const adminToken = readAdminToken(path.join(dir, 'server'));
+    const grant = await fetch(`${server.url}/admin/permissions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify({ path: realmPath, user: '*', accessLevel: 'read' }),
+    });
+    if (!grant.ok) throw new Error(`granting ${realmPath}: HTTP ${grant.status} ${await grant.text()}`);
     const writer = await Realm.open({ schema: schema as any, sync: { user: writerUser, url }, path: path.join(dir, 'writer.db') });
     const readerRealms: Realm[] = [];
     for (let r = 0; r < readers; r++) {
-      const u = await User.login(server.url, 'bench', 'bench-password');
+      const u = await User.register(server.url, `bench-reader-${r}`, 'bench-password');
       readerRealms.push(await Realm.open({ schema: schema as any, sync: { user: u, url }, path: path.join(dir, `reader-${r}.db`) }));
     }
+    const sockets = new Set(Object.values(User.all).map((u) => u.identity)).size;
+    console.log(`  ${readerRealms.length} readers and the writer: ${sockets} users, one WebSocket each`);
 
     let latencies: number[] = [];
     let delivered = 0;
