@@ -13,8 +13,8 @@ export interface ChangeRecord {
   version: number;
   creationVersion: number | null;
   lastOperation: 'I' | 'U' | 'D';
-  /** Column ids updated since the row was last inserted (union), for TRACK_COLUMNS_UPDATED. */
-  columns: Set<number> | null;
+  /** The updates since the row was last inserted, for SYS_CHANGE_COLUMNS (TRACK_COLUMNS_UPDATED). */
+  updates: Array<{ version: number; columns: number[] }>;
   context: Buffer | null;
 }
 
@@ -42,23 +42,20 @@ export function applyChange(records: Map<string, ChangeRecord>, e: ChangeEvent, 
   const existing = records.get(e.keyText);
   switch (e.operation) {
     case 'I':
-      records.set(e.keyText, { key: e.key, version, creationVersion: version, lastOperation: 'I', columns: null, context: e.context });
+      records.set(e.keyText, { key: e.key, version, creationVersion: version, lastOperation: 'I', updates: [], context: e.context });
       return;
-    case 'U': {
-      const columns = new Set(existing?.lastOperation === 'U' && existing.columns ? existing.columns : []);
-      for (const c of e.columns ?? []) columns.add(c);
+    case 'U':
       records.set(e.keyText, {
         key: e.key,
         version,
         creationVersion: existing && existing.lastOperation !== 'D' ? existing.creationVersion : null,
         lastOperation: existing?.lastOperation === 'I' ? 'I' : 'U',
-        columns: existing?.lastOperation === 'I' ? null : columns,
+        updates: [...(existing?.updates ?? []), { version, columns: e.columns ?? [] }],
         context: e.context,
       });
       return;
-    }
     case 'D':
-      records.set(e.keyText, { key: e.key, version, creationVersion: existing?.creationVersion ?? null, lastOperation: 'D', columns: null, context: e.context });
+      records.set(e.keyText, { key: e.key, version, creationVersion: existing?.creationVersion ?? null, lastOperation: 'D', updates: [], context: e.context });
       return;
   }
 }
@@ -81,7 +78,13 @@ export function changesSince(records: Map<string, ChangeRecord>, since: number |
     if (r.lastOperation === 'D') operation = 'D';
     else if (r.creationVersion !== null && (since === null || r.creationVersion > since)) operation = 'I';
     else operation = 'U';
-    out.push({ version: r.version, creationVersion: r.creationVersion, operation, columns: operation === 'U' ? r.columns : null, context: r.context, key: r.key });
+    let columns: Set<number> | null = null;
+    if (operation === 'U') {
+      // The columns of the updates the client has not seen.
+      const updates = r.updates.filter((u) => since === null || u.version > since);
+      columns = updates.length > 0 ? new Set(updates.flatMap((u) => u.columns)) : null;
+    }
+    out.push({ version: r.version, creationVersion: r.creationVersion, operation, columns, context: r.context, key: r.key });
   }
   return out.sort((a, b) => a.version - b.version);
 }

@@ -55,7 +55,7 @@ function typedRequest(t: Target): sql.Request {
     .input('c_time', sql.Time(7), new Date('1970-01-01T23:59:59.999Z'))
     .input('c_guid', sql.UniqueIdentifier, '6f9619ff-8b86-d011-b42d-00c04fc964ff')
     .input('c_varbinary', sql.VarBinary(sql.MAX), bigBinary)
-    .input('c_binary', sql.Binary(4), Buffer.from([1, 2]))
+    .input('c_binary', sql.VarBinary(4), Buffer.from([1, 2]))
     .input('c_image', sql.Image, Buffer.from('image bytes'));
 }
 
@@ -135,7 +135,7 @@ describe('every type the connector needs round-trips through the real mssql driv
     await t.pool.request().query(`UPDATE ${TABLE} SET c_int = 7 WHERE id = 2`);
     const after = (await t.pool.request().query(`SELECT c_rv FROM ${TABLE} WHERE id = 2`)).recordset[0].c_rv as Buffer;
     expect(Buffer.compare(after, before)).toBe(1);
-    const newer = await t.pool.request().input('rv', sql.Binary(8), before).query(`SELECT id FROM ${TABLE} WHERE c_rv > @rv`);
+    const newer = await t.pool.request().input('rv', sql.VarBinary(8), before).query(`SELECT id FROM ${TABLE} WHERE c_rv > @rv`);
     expect(newer.recordset.map((r) => r.id)).toEqual([2]);
   });
 
