@@ -246,7 +246,7 @@ export class TdsConnection {
         let events: EngineEvent[];
         try {
           const bad = this.checkDescriptor(request.headers);
-          if (bad && request.operation === 'begin') throw bad;
+          if (bad) throw bad;
           switch (request.operation) {
             case 'begin': events = session.begin(IsolationLevelName[request.isolationLevel]); break;
             case 'commit': events = session.commit(); break;

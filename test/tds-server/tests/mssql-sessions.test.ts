@@ -85,6 +85,22 @@ describe('transactions through mssql.Transaction', () => {
     expect((log[0] as { descriptor: Buffer }).descriptor.equals(Buffer.alloc(8))).toBe(true);
   });
 
+  test('a request inside a transaction without its descriptor is refused with 3989', async () => {
+    const { Connection, Request } = require('tedious') as typeof import('tedious');
+    const c = t.config;
+    const connection = new Connection({ server: c.server, authentication: { type: 'default', options: { userName: c.user, password: c.password } }, options: { port: c.port, database: c.database, encrypt: false, trustServerCertificate: true } });
+    await new Promise<void>((resolve, reject) => connection.connect((e) => (e ? reject(e) : resolve())));
+    try {
+      await new Promise<void>((resolve, reject) => connection.beginTransaction((e) => (e ? reject(e) : resolve())));
+      // What a driver that forgot the BEGIN_TXN descriptor would send: tedious keeps it here.
+      (connection as unknown as { transactionDescriptors: Buffer[] }).transactionDescriptors = [Buffer.alloc(8)];
+      const error = await new Promise<unknown>((resolve) => connection.execSql(new Request('SELECT 1 AS one', (e) => resolve(e))));
+      expect(error).toMatchObject({ number: 3989 });
+    } finally {
+      connection.close();
+    }
+  });
+
   test('COMMIT without BEGIN TRANSACTION is error 3902; ROLLBACK is 3903', async () => {
     await expect(t.pool.request().batch('COMMIT TRANSACTION')).rejects.toMatchObject({ number: 3902, class: 16 });
     await expect(t.pool.request().batch('ROLLBACK TRANSACTION')).rejects.toMatchObject({ number: 3903 });
