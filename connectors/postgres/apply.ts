@@ -4,10 +4,10 @@ import type { AdapterInstruction, AdapterPropertyDescription } from '../../src/a
 import type { ObjectKey } from '../../src/model';
 import { Backoff } from '../../src/shared/backoff';
 import type { Logger } from '../../src/shared/logger';
-import { keyFromIdentity, objectId, RowRace, RowWriter, type Collected, type InsertConflict, type Touched } from './apply-rows';
+import { collectTouched, touch } from './apply-collect';
+import { objectId, RowRace, RowWriter, type Collected, type InsertConflict, type Touched } from './apply-rows';
 import { classify, connectorError } from './errors';
 import type { RawRow, ResolvedMapping, ResolvedTable } from './mapping';
-import { STATE_TYPE } from './position';
 import type { RealmSink } from './realm-sink';
 import type { RealmRouter } from './router';
 
@@ -272,7 +272,7 @@ export class ChangeApply {
       this.notes = [];
       const c = this.collect(path, fresh);
       for (const s of c.schema) await this.hooks.onRealmProperties?.(sql, s.table, s.properties);
-      for (const t of c.clears) for (const key of await this.rows.keysInRealm(sql, path, t)) this.touch(c, t, key, 'all');
+      for (const t of c.clears) for (const key of await this.rows.keysInRealm(sql, path, t)) touch(c, t, key, 'all');
       const existing = await this.rows.lock(sql, c);
       await this.hooks.barrier(sql);
       await this.rows.writeObjects(sql, path, this.sink.realm(path), c, existing);
@@ -351,64 +351,9 @@ export class ChangeApply {
     this.log.warn(`postgres connector apply: ${message}`, fields);
   }
 
-  private touch(c: Collected, t: ResolvedTable, key: ObjectKey, props: Iterable<string> | 'all'): Touched {
-    const id = objectId(t, key);
-    let o = c.objects.get(id);
-    if (!o) c.objects.set(id, (o = { table: t, key, props: new Set() }));
-    if (o.props === 'all') return o;
-    if (props === 'all') o.props = 'all';
-    else for (const p of props) o.props.add(p);
-    return o;
-  }
-
-  /** What a batch of realm transactions touched (objects and properties, cleared types, schema additions). */
+  /** What a batch of realm transactions touched (apply-collect.ts). */
   collect(path: string, txs: AdapterInstruction[][]): Collected {
-    const c: Collected = { objects: new Map(), clears: new Set(), schema: [] };
-    for (const tx of txs) {
-      for (const i of tx) {
-        if (i.object_type === STATE_TYPE) continue; // the connector's own bookkeeping type
-        const t = this.mapping.byType.get(i.object_type);
-        if (!t) {
-          if (i.type !== 'ADD_TYPE' && i.type !== 'ADD_PROPERTIES') this.note(`type:${i.object_type}`, `type ${i.object_type} is not mapped to a table; its changes stay in the realm`, { path });
-          continue;
-        }
-        switch (i.type) {
-          case 'ADD_TYPE':
-          case 'ADD_PROPERTIES':
-            c.schema.push({ table: t, properties: i.properties });
-            break;
-          case 'INSERT':
-          case 'DELETE':
-            this.touch(c, t, keyFromIdentity(t, i.identity), 'all');
-            break;
-          case 'SET': {
-            const o = this.touch(c, t, keyFromIdentity(t, i.identity), Object.keys(i.values));
-            for (const p of Object.keys(i.values)) (o.assigned ??= new Set()).add(p);
-            break;
-          }
-          case 'ADD_INTEGER': {
-            const o = this.touch(c, t, keyFromIdentity(t, i.identity), [i.property]);
-            o.deltas ??= new Map();
-            o.deltas.set(i.property, (o.deltas.get(i.property) ?? 0) + i.value);
-            break;
-          }
-          case 'LIST_SET':
-          case 'LIST_INSERT':
-          case 'LIST_ERASE':
-          case 'LIST_MOVE':
-          case 'LIST_CLEAR':
-            this.touch(c, t, keyFromIdentity(t, i.identity), [i.property]);
-            break;
-          case 'CLEAR':
-            c.clears.add(t);
-            break;
-          case 'CHANGE_IDENTITY':
-            this.note(`identity:${t.type}`, `CHANGE_IDENTITY on ${t.type} is not applied (a primary key never changes in the realm)`, { path });
-            break;
-        }
-      }
-    }
-    return c;
+    return collectTouched(this.mapping, path, txs, (id, message, fields) => this.note(id, message, fields));
   }
 
   /**

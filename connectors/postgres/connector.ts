@@ -15,7 +15,8 @@ import { classify, connectorError, fromDriverError } from './errors';
 import { initialLoad, indexPartitionedTables, type LoadProgress } from './load';
 import { resolveMapping, type ResolvedMapping } from './mapping';
 import { formatLsn, parseLsn, stateSchema, STATE_TYPE, type Lsn } from './position';
-import { clearLoadMark, dropDatabaseState, formatBytes, readDatabaseStatus, readSlot, slotWarnings, withDatabase, type DatabaseStatus, type SlotStatus, type SlotWarning } from './operations';
+import { clearLoadMark, dropDatabaseState, readDatabaseStatus, withDatabase, type DatabaseStatus } from './operations';
+import { SlotWatch } from './slot-watch';
 import { RealmSink } from './realm-sink';
 import { controlRealmPath, ensurePublication, placementPattern, preflight, slotInfo } from './setup';
 
@@ -110,6 +111,7 @@ export class PostgresConnector implements Connector {
   private state: PostgresConnectorStatus['state'] = 'stopped';
   private lastError: Error | null = null;
   private stopping = false;
+  private readonly slotWatch: SlotWatch;
   private timers: NodeJS.Timeout[] = [];
   private loop: Promise<void> | null = null;
   private serverVersion = 0;
@@ -120,6 +122,7 @@ export class PostgresConnector implements Connector {
   ) {
     this.config = validateConfig(config);
     this.log = (options.log ?? silentLogger).child({ connector: 'postgres', name: this.config.name });
+    this.slotWatch = new SlotWatch(this.config.resolved, this.log, () => this.sql, () => this.stopping);
   }
 
   get mapping(): ResolvedMapping {
@@ -154,7 +157,7 @@ export class PostgresConnector implements Connector {
       this.control = this.adapter.realmAtPath(controlRealmPath(o.name), [stateSchema as never]);
       await this.control.syncSession?.downloadAllServerChanges(60_000);
 
-      await this.checkSlotAtStart(sql);
+      await this.slotWatch.atStart(sql);
       const slot = await slotInfo(sql, this.config.resolved);
       const loaded = this.control.objectForPrimaryKey<{ resumeFrom: string }>(STATE_TYPE, o.name)?.resumeFrom;
       this.repl = new ReplicationConnection(clientConfig(this.config.database));
@@ -189,7 +192,8 @@ export class PostgresConnector implements Connector {
       await this.applier.start();
       this.timers.push(setInterval(() => this.sendStatus(), 10_000));
       if (o.heartbeatIntervalMs > 0) this.timers.push(setInterval(() => void this.heartbeat(), o.heartbeatIntervalMs));
-      this.watchSlot();
+      const slotTimer = this.slotWatch.timer();
+      if (slotTimer) this.timers.push(slotTimer);
       for (const t of this.timers) t.unref();
     } catch (e) {
       this.state = 'failed';
@@ -396,7 +400,7 @@ export class PostgresConnector implements Connector {
       lastCommitTime: s?.lastCommitTime ? s.lastCommitTime.toISOString() : null,
       lastError: this.lastError ? String(this.lastError.message) : null,
       lastErrorCode: errorCodeOf(this.lastError),
-      warnings: [...this.slotWarningsNow],
+      warnings: [...this.slotWatch.warnings],
     };
   }
 
@@ -469,63 +473,7 @@ export class PostgresConnector implements Connector {
     throw new TributaryError('CONFIG_INVALID', 'postgres connector config: give adminToken or adminTokenFile (data/keys/admin.json), or pass options.adminUser');
   }
 
-  // ── operations (status, slot warnings, reset) ──
-
-  private slotWarningsNow: string[] = [];
-  private slotCheckRunning = false;
-
-  /** At start, before streaming: a slot that sat inactive held WAL while the connector was down; say how much. */
-  private async checkSlotAtStart(sql: Client): Promise<void> {
-    const o = this.config.resolved;
-    let slot;
-    try {
-      slot = (await readSlot(sql, o.slotName)).slot;
-    } catch (e) {
-      this.log.warn('postgres connector: cannot read the replication slot figures', { error: String(e) });
-      return;
-    }
-    if (slot.exists && !slot.active) {
-      this.log.warn(`postgres connector: replication slot ${o.slotName} was inactive while the connector was down and retains ${slot.retainedBytes === null ? 'an unknown amount' : formatBytes(slot.retainedBytes)} of WAL; it is released as the connector catches up`, {
-        slot: o.slotName,
-        retainedBytes: slot.retainedBytes,
-        walStatus: slot.walStatus,
-        safeWalSize: slot.safeWalSize,
-      });
-    }
-    this.reportSlot(slotWarnings(slot, o.retainedWalWarnBytes).filter((w) => w.kind !== 'inactive'), slot);
-  }
-
-  /** Checks the slot every `slotCheckIntervalMs` while running. */
-  private watchSlot(): void {
-    const every = this.config.resolved.slotCheckIntervalMs;
-    if (every <= 0) return;
-    const t = setInterval(() => void this.checkSlot(), every);
-    t.unref();
-    this.timers.push(t);
-  }
-
-  private async checkSlot(): Promise<void> {
-    const sql = this.sql;
-    if (!sql || this.slotCheckRunning || this.stopping) return;
-    this.slotCheckRunning = true;
-    try {
-      const { slot } = await readSlot(sql, this.config.resolved.slotName);
-      // While streaming, an inactive slot is the retry loop's business; report only the WAL figures.
-      this.reportSlot(slotWarnings(slot, this.config.resolved.retainedWalWarnBytes).filter((w) => w.kind !== 'inactive'), slot);
-    } catch (e) {
-      if (!this.stopping) this.log.warn('postgres connector: slot check failed', { error: String(e) });
-    } finally {
-      this.slotCheckRunning = false;
-    }
-  }
-
-  /** Loud: an error-level line per warning, every check, until the cause is gone. */
-  private reportSlot(warnings: SlotWarning[], slot: SlotStatus): void {
-    this.slotWarningsNow = warnings.map((w) => w.message);
-    for (const w of warnings) {
-      this.log.error(`postgres connector: WAL RETENTION WARNING: ${w.message}`, { slot: slot.name, kind: w.kind, retainedBytes: slot.retainedBytes, walStatus: slot.walStatus, safeWalSize: slot.safeWalSize, budgetBytes: this.config.resolved.retainedWalWarnBytes });
-    }
-  }
+  // ── reset ──
 
   private async resetStopped(): Promise<PostgresConnectorResetResult> {
     const o = this.config.resolved;
