@@ -36,4 +36,10 @@ export interface ConnectorModule {
   inspect(configPath: string): Promise<{ status: unknown; text: string }>;
   /** Makes a stopped connector's next start load afresh; returns a line saying what was removed. */
   reset(configPath: string, log: Logger): Promise<{ result: unknown; text: string }>;
+  /**
+   * Deletes dead letters — the records of realm transactions the database refused or that failed
+   * permanently (`inspect` lists them) — by id, or all of the connector's; returns a line saying
+   * how many. Connectors that keep none omit it.
+   */
+  clearDeadLetters?(configPath: string, ids: number[] | 'all'): Promise<{ cleared: number; text: string }>;
 }

@@ -71,6 +71,9 @@ export interface InsertConflict {
 }
 
 export class RowWriter {
+  /** The table of the batch's last statement (named in errors that do not name it). */
+  lastTable: string | null = null;
+
   constructor(
     private readonly mapping: ResolvedMapping,
     private readonly sink: RealmSink,
@@ -78,6 +81,10 @@ export class RowWriter {
     private readonly status: { rows: number },
     private readonly warnOnce: (id: string, message: string, fields: Record<string, unknown>) => void,
   ) {}
+
+  startBatch(): void {
+    this.lastTable = null;
+  }
 
   async readRow(sql: Client, t: ResolvedTable, key: ObjectKey): Promise<RawRow | null> {
     const where = this.keyWhere(t, key, 1);
@@ -129,6 +136,7 @@ export class RowWriter {
       keys.push(o.key);
     }
     for (const [t, keys] of byTable) {
+      this.lastTable = t.table;
       if (!t.composite) {
         const k = t.keyColumns[0];
         const r = (await sql.query({ text: `SELECT ${this.allColumns(t)} FROM ${t.qualified} WHERE ${quote(k)} = ANY($1) FOR UPDATE`, values: [keys.map(toParam)], types: TEXT } as never)) as unknown as { rows: RawRow[] };
@@ -203,6 +211,7 @@ export class RowWriter {
     for (const { o, obj } of later) {
       if (obj) await this.updateRow(sql, path, o, obj, existing.get(objectId(o.table, o.key)), fills);
       else {
+        this.lastTable = o.table.table;
         await this.router.lists.write(sql, o, undefined); // its side rows first (foreign keys)
         const w = this.keyWhere(o.table, o.key, 1);
         const r = await sql.query(`DELETE FROM ${o.table.qualified} WHERE ${w.clause}`, w.params);
@@ -248,6 +257,7 @@ export class RowWriter {
   }
 
   async insertRows(sql: Client, path: string, t: ResolvedTable, list: { o: Touched; obj: Record<string, unknown> }[], fills: Fill[]): Promise<void> {
+    this.lastTable = t.table;
     const rows = list.map(({ o, obj }) => ({ o, obj, row: this.rowOf(path, t, obj, o.props), before: realmValues(t, obj) }));
     for (const { o } of rows) this.warnUnknownProperties(path, o);
     const cols = [...t.keyColumns, ...rows[0].row.keys()];
@@ -280,6 +290,7 @@ export class RowWriter {
 
   async updateRow(sql: Client, path: string, o: Touched, obj: Record<string, unknown>, preimage: RawRow | undefined, fills: Fill[]): Promise<void> {
     const t = o.table;
+    this.lastTable = t.table;
     this.warnUnknownProperties(path, o);
     const row = this.rowOf(path, t, obj, o.props);
     const update = [...row].filter(([, v]) => o.props === 'all' || o.props.has(v.property) || (v.also !== undefined && o.props.has(v.also)));

@@ -12,6 +12,7 @@ import { barrierTimeout, ChangeApply, type ApplyStatus } from './apply';
 import { BARRIER_PREFIX, CONTROL_PREFIX, ChangeCapture, type CaptureStatus } from './capture';
 import { clientConfig, validateConfig, type PostgresConnectorConfig, type ResolvedOptions } from './config';
 import { classify, connectorError, fromDriverError } from './errors';
+import { PgDeadLetters, type DeadLetterRecord } from './dead-letters';
 import { initialLoad, indexPartitionedTables, type LoadProgress } from './load';
 import { resolveMapping, type ResolvedMapping } from './mapping';
 import { formatLsn, parseLsn, stateSchema, STATE_TYPE, type Lsn } from './position';
@@ -111,6 +112,9 @@ export class PostgresConnector implements Connector {
   private state: PostgresConnectorStatus['state'] = 'stopped';
   private lastError: Error | null = null;
   private stopping = false;
+  /** Stopped by a failure that needs the user (the apply side's CONNECTOR_APPLY_CONFIGURATION): no retries. */
+  private halted = false;
+  private readonly deadLetterStore: PgDeadLetters;
   private readonly slotWatch: SlotWatch;
   private timers: NodeJS.Timeout[] = [];
   private loop: Promise<void> | null = null;
@@ -122,6 +126,7 @@ export class PostgresConnector implements Connector {
   ) {
     this.config = validateConfig(config);
     this.log = (options.log ?? silentLogger).child({ connector: 'postgres', name: this.config.name });
+    this.deadLetterStore = new PgDeadLetters(this.config.name);
     this.slotWatch = new SlotWatch(this.config.resolved, this.log, () => this.sql, () => this.stopping);
   }
 
@@ -135,6 +140,7 @@ export class PostgresConnector implements Connector {
     const o = this.config.resolved;
     this.state = 'starting';
     this.stopping = false;
+    this.halted = false;
     try {
       const sql = this.newSqlClient();
       this.sql = sql;
@@ -153,7 +159,16 @@ export class PostgresConnector implements Connector {
       this.router = new RealmRouter(this.mapping);
       this.evolution = new SchemaEvolution({ mapping: this.mapping, tables: this.config.tables, options: o.schemaChanges, sink: this.sink, router: this.router, adapter: this.adapter, controlPath: controlRealmPath(o.name), clientConfig: clientConfig(this.config.database), log: this.log });
       await this.evolution.preload(sql);
-      this.applier = new ChangeApply(this.adapter, this.mapping, clientConfig(this.config.database), this.sink, this.router, { barrier: (c) => this.barrier(c), onRealmProperties: (c, t, p) => this.evolution!.onRealmProperties(c, t, p) }, this.log);
+      this.applier = new ChangeApply(
+        this.adapter,
+        this.mapping,
+        clientConfig(this.config.database),
+        this.sink,
+        this.router,
+        { barrier: (c) => this.barrier(c), onRealmProperties: (c, t, p) => this.evolution!.onRealmProperties(c, t, p), onStopped: (e) => this.halt(e) },
+        this.log,
+        { deadLetters: this.deadLetterStore },
+      );
       this.control = this.adapter.realmAtPath(controlRealmPath(o.name), [stateSchema as never]);
       await this.control.syncSession?.downloadAllServerChanges(60_000);
 
@@ -207,6 +222,16 @@ export class PostgresConnector implements Connector {
       await this.shutdown();
       throw e;
     }
+  }
+
+  /** The apply side cannot write at all (CONNECTOR_APPLY_CONFIGURATION): the connector stops streaming and reports it. */
+  private halt(e: Error): void {
+    if (this.stopping || this.halted) return;
+    this.halted = true;
+    this.lastError = e;
+    this.state = 'failed';
+    for (const b of this.barriers.splice(0)) b.reject(e);
+    void this.repl?.close();
   }
 
   private newSqlClient(): Client {
@@ -321,15 +346,15 @@ export class PostgresConnector implements Connector {
   private async run(from: Lsn): Promise<void> {
     const backoff = new Backoff({ initialMs: 200, maxMs: 30_000 });
     let start = from;
-    while (!this.stopping) {
+    while (!this.stopping && !this.halted) {
       const pluginOptions: Record<string, string> = { proto_version: '1', publication_names: this.config.resolved.publicationName };
       if (this.serverVersion >= 140000) pluginOptions.messages = 'true';
       try {
         await this.repl!.start(this.config.resolved.slotName, start, pluginOptions, (f) => this.capture!.handleFrame(f));
-        if (this.stopping) return;
+        if (this.stopping || this.halted) return;
         throw connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the replication stream ended');
       } catch (e) {
-        if (this.stopping) return;
+        if (this.stopping || this.halted) return;
         this.lastError = e as Error;
         if (classify(e) === 'permanent') {
           this.state = 'failed';
@@ -432,6 +457,28 @@ export class PostgresConnector implements Connector {
    */
   static async reset(config: PostgresConnectorConfig, options: PostgresConnectorOptions = {}): Promise<PostgresConnectorResetResult> {
     return new PostgresConnector(config, options).resetStopped();
+  }
+
+  /**
+   * The dead letters of this connector (oldest first): realm transactions PostgreSQL refused or
+   * that failed permanently, reset in the realms and kept with their instructions
+   * (docs: "Dead letters"). Works on a stopped connector too.
+   *
+   * @example
+   * for (const d of await connector.deadLetters()) console.log(d.id, d.realmPath, d.code, d.sqlstate, d.error);
+   * await connector.clearDeadLetters([3]); // or clearDeadLetters() for all
+   */
+  async deadLetters(limit = 1000): Promise<DeadLetterRecord[]> {
+    return this.withSql((sql) => this.deadLetterStore.list(sql, limit));
+  }
+
+  /** Deletes dead letters (all of this connector's without `ids`); returns how many. */
+  async clearDeadLetters(ids?: number[]): Promise<number> {
+    return this.withSql((sql) => this.deadLetterStore.clear(sql, ids));
+  }
+
+  private withSql<T>(fn: (sql: Client) => Promise<T>): Promise<T> {
+    return this.sql && !this.stopping ? fn(this.sql) : withDatabase(this.config.database, fn);
   }
 
   /** Stops streaming after the acknowledged writes are confirmed; the slot is kept for the next start. */

@@ -82,6 +82,11 @@ export async function postgresConnectorStatus(configPath: string): Promise<{ sta
   return { status, text: formatDatabaseStatus(status, config.resolved) };
 }
 
+/** `tributary connector postgres clear-dead-letters --config <file> (--id <n>… | --all)`: deletes dead letters; returns how many. */
+export async function clearPostgresDeadLetters(configPath: string, ids: number[] | 'all'): Promise<number> {
+  return new PostgresConnector(loadConnectorConfig(configPath)).clearDeadLetters(ids === 'all' ? undefined : ids);
+}
+
 /** `tributary connector postgres reset --config <file>`: see `PostgresConnector.reset`. */
 export async function resetPostgresConnector(configPath: string, log?: Logger): Promise<PostgresConnectorResetResult> {
   return PostgresConnector.reset(loadConnectorConfig(configPath), { log });
