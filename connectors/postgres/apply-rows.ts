@@ -2,7 +2,7 @@ import type { Client } from 'pg';
 import type { AdapterPropertyDescription, Identity } from '../../src/adapter/instructions';
 import { ObjectId, UUID, valuesEqual, type ObjectKey, type Value } from '../../src/model';
 import type { Realm } from '../../src/realm';
-import { decodeCompositeKey, encodeCompositeKey, keyText, rowValues, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
+import { decodeCompositeKey, encodeCompositeKey, keyText, rowKey, rowValues, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
 import type { RealmSink } from './realm-sink';
 import { toParam } from './types';
 import type { RealmRouter } from './router';
@@ -170,6 +170,7 @@ export class RowWriter {
       out.set(c.column, { value, property: c.property });
     }
     for (const l of t.links) {
+      if (t.keyColumns.includes(l.column)) continue; // a link on a key column follows the key (see linkFills)
       const target = this.mapping.tables.get(l.targetTable)!;
       const o = obj[l.property] as Record<string, unknown> | null | undefined;
       const plain = out.get(l.column);
@@ -193,6 +194,7 @@ export class RowWriter {
    */
   async writeObjects(sql: Client, path: string, realm: Realm, c: Collected, existing: Map<string, RawRow>): Promise<void> {
     const fills: Fill[] = [];
+    this.stored = [];
     const inserts = new Map<ResolvedTable, { o: Touched; obj: Record<string, unknown> }[]>();
     const later: { o: Touched; obj: Record<string, unknown> | null }[] = [];
     for (const o of c.objects.values()) {
@@ -220,9 +222,37 @@ export class RowWriter {
         this.router.forget(o.table, o.key);
       }
     }
+    for (const w of this.stored) this.linkFills(realm, w, fills);
     if (fills.length > 0) realm.write(() => {
       for (const f of fills) this.sink.fill(realm, f.t, f.key, f.changed);
     });
+  }
+
+  /** Rows as PostgreSQL stored them, with their objects, for `linkFills` (reset per batch). */
+  private stored: { o: Touched; obj: Record<string, unknown>; row: RawRow }[] = [];
+
+  /**
+   * Links the batch wrote follow the foreign key PostgreSQL stored: a client that set only the
+   * plain key property (`customer`) gets the link (`customer_link`) too. A link on a key column
+   * (`membership.team_id` next to the link `team`) is written from the key, never from the link,
+   * and is then set to the key's target whatever the client put there. Null when the target is not
+   * in this realm. Links the batch did not write are left alone (the realm may hold a newer value).
+   */
+  linkFills(realm: Realm, w: { o: Touched; obj: Record<string, unknown>; row: RawRow }, fills: Fill[]): void {
+    const { o, obj, row } = w;
+    const t = o.table;
+    for (const l of t.links) {
+      const plain = t.byColumn.get(l.column);
+      const wrote = o.props === 'all' || o.props.has(l.property) || (plain !== undefined && o.props.has(plain.property));
+      const text = row[l.column];
+      if ((!wrote && !t.keyColumns.includes(l.column)) || text === undefined) continue;
+      const target = this.mapping.tables.get(l.targetTable)!;
+      const targetKey = text === null ? null : rowKey(target, { [target.keyColumns[0]]: text });
+      const want = targetKey === null ? null : (realm.objectForPrimaryKey<Record<string, unknown>>(target.type, targetKey) ?? null);
+      const have = obj[l.property] as Record<string, unknown> | null | undefined;
+      const same = want ? !!have && valuesEqual(have[target.keyProperty] as Value, targetKey as Value) : !have;
+      if (!same) fills.push({ t, key: o.key, changed: { [l.property]: want } });
+    }
   }
 
   warnUnknownProperties(path: string, o: Touched): void {
@@ -283,7 +313,11 @@ export class RowWriter {
         const key = t.composite ? encodeCompositeKey(t.keyColumns.map((k) => stored[k] as string)) : (t.byColumn.get(t.keyColumns[0])!.type.fromText(stored[t.keyColumns[0]] as string) as ObjectKey);
         byKey.set(keyText(key), stored);
       }
-      for (const { o, before } of chunk) this.noteStored(t, o.key, before, byKey.get(keyText(o.key)), 'all', undefined, fills);
+      for (const { o, obj, before } of chunk) {
+        const stored = byKey.get(keyText(o.key));
+        this.noteStored(t, o.key, before, stored, 'all', undefined, fills);
+        if (stored) this.stored.push({ o, obj, row: stored });
+      }
     }
     for (const { o, obj } of rows) await this.finishObject(sql, path, o, obj);
   }
@@ -305,6 +339,10 @@ export class RowWriter {
       const before = realmValues(t, obj);
       const r = (await sql.query({ text: `UPDATE ${t.qualified} SET ${sets.join(', ')} WHERE ${w.clause}${this.returning(t)}`, values: [...params, ...w.params], types: TEXT } as never)) as unknown as { rows: RawRow[] };
       this.noteStored(t, o.key, before, r.rows[0], new Set(update.map(([column]) => column)), preimage, fills);
+      if (r.rows[0]) this.stored.push({ o, obj, row: r.rows[0] });
+    } else if (preimage) {
+      // Nothing to write (only key-column links were set): the row's values win.
+      this.stored.push({ o, obj, row: preimage });
     }
     await this.finishObject(sql, path, o, obj);
   }
