@@ -158,7 +158,7 @@ export class RowWriter {
   rowOf(path: string, t: ResolvedTable, obj: Record<string, unknown>, props: Set<string> | 'all'): Map<string, { value: unknown; property: string; also?: string }> {
     const out = new Map<string, { value: unknown; property: string; also?: string }>();
     for (const c of t.columns) {
-      if (t.keyColumns.includes(c.column)) continue;
+      if (t.keyColumns.includes(c.column) || c.generated) continue; // the key is written from the object's key; PostgreSQL computes generated columns
       if (c.toRealm && !c.fromRealm) {
         this.warnOnce(`conv:${t.table}.${c.column}`, `column ${t.table}.${c.column} has a toRealm converter without fromRealm; it is not written back`, { path });
         continue;
@@ -341,7 +341,8 @@ export class RowWriter {
       this.noteStored(t, o.key, before, r.rows[0], new Set(update.map(([column]) => column)), preimage, fills);
       if (r.rows[0]) this.stored.push({ o, obj, row: r.rows[0] });
     } else if (preimage) {
-      // Nothing to write (only key-column links were set): the row's values win.
+      // Nothing to write (only generated properties, or key-column links, were set): the row's values win.
+      if (t.generated.some((c) => o.props === 'all' || o.props.has(c.property))) this.noteStored(t, o.key, realmValues(t, obj), preimage, new Set(), undefined, fills);
       this.stored.push({ o, obj, row: preimage });
     }
     await this.finishObject(sql, path, o, obj);
@@ -370,7 +371,7 @@ function storedChanges(t: ResolvedTable, before: Record<string, unknown>, row: R
   let out: Record<string, unknown> | null = null;
   for (const c of t.columns) {
     const b = now[c.property];
-    if (written !== 'all' && !written.has(c.column)) {
+    if (written !== 'all' && !written.has(c.column) && !c.generated) {
       if (preimage && preimage[c.column] !== row[c.column]) (out ??= {})[c.property] = b; // a trigger or rule changed it
       continue;
     }

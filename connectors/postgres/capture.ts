@@ -8,6 +8,7 @@ import type { ObjectKey } from '../../src/model';
 import { rowKey, keyText, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
 import { decodePgOutput, toRow, pgTimeToDate, UNCHANGED_TOAST, type PgOutputMessage, type ReplicationFrame, type TupleValue } from './pgoutput';
 import { maxLsn, type Lsn } from './position';
+import type { GeneratedReadback } from './readback';
 import type { RealmSink } from './realm-sink';
 import type { RealmRouter } from './router';
 import type { SchemaEvolution } from './schema-evolution';
@@ -143,6 +144,8 @@ export class ChangeCapture {
     startConfirmed: Lsn,
     /** Schema changes seen in Relation messages (new columns → properties); null: none. */
     private readonly evolution: SchemaEvolution | null = null,
+    /** Reads back generated columns of the rows written (null: no mapped table has one). */
+    private readonly readback: GeneratedReadback | null = null,
   ) {
     this.status.confirmed = startConfirmed;
     this.status.processed = startConfirmed;
@@ -248,10 +251,12 @@ export class ChangeCapture {
     let touched: string[] = [];
     if (origin === this.ownOrigin) this.status.skippedOwn++;
     else if (buffer.count > 0) touched = this.apply(commitLsn, buffer);
+    const readback = this.readback?.hasPending ? this.readback : null;
     this.status.pendingAcks++;
     this.ackChain = this.ackChain.then(async () => {
       if (this.ackError) return;
       try {
+        if (readback) await readback.settle(); // generated values of the rows written, before the slot may release them
         await Promise.all(touched.map((p) => this.sink.uploaded(p)));
         this.status.pendingAcks--;
         this.pendingCommitTimes.shift();
@@ -379,6 +384,7 @@ export class ChangeCapture {
       for (const col of t.columns) if (guard.has(col.property) && !t.keyColumns.includes(col.column) && !col.counter) delete row[col.column];
       for (const l of t.links) if (guard.has(l.property)) delete row[l.column];
     }
+    if (t.generated.length > 0) this.readback?.touched(t, key, newPath); // pgoutput does not send them
     const r = realmFor(newPath);
     if (r) {
       this.sink.upsert(r, t, row, carry);

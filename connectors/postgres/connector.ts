@@ -13,6 +13,7 @@ import { BARRIER_PREFIX, CONTROL_PREFIX, ChangeCapture, type CaptureStatus } fro
 import { clientConfig, validateConfig, type PostgresConnectorConfig, type ResolvedOptions } from './config';
 import { classify, connectorError, fromDriverError } from './errors';
 import { PgDeadLetters, type DeadLetterRecord } from './dead-letters';
+import { GeneratedReadback } from './readback';
 import { initialLoad, indexPartitionedTables, type LoadProgress } from './load';
 import { resolveMapping, type ResolvedMapping } from './mapping';
 import { formatLsn, parseLsn, stateSchema, STATE_TYPE, type Lsn } from './position';
@@ -42,6 +43,8 @@ export interface PostgresConnectorStatus {
   transactions: number;
   /** Own (replication-origin) transactions skipped: no echo. */
   skippedOwnTransactions: number;
+  /** Generated-column values read back after capture (pgoutput does not send them) and written into objects. */
+  generatedReadBack: number;
   /** The connector's own marker transactions (apply barriers, caughtUp), not counted in `transactions`. */
   markers: number;
   /** Replayed transactions a realm already held (after a restart). */
@@ -108,6 +111,7 @@ export class PostgresConnector implements Connector {
   private applier: ChangeApply | null = null;
   private evolution: SchemaEvolution | null = null;
   private control: Realm | null = null;
+  private readback: GeneratedReadback | null = null;
   private mapping_: ResolvedMapping | null = null;
   private state: PostgresConnectorStatus['state'] = 'stopped';
   private lastError: Error | null = null;
@@ -169,6 +173,7 @@ export class PostgresConnector implements Connector {
         this.log,
         { deadLetters: this.deadLetterStore },
       );
+      if ([...this.mapping.tables.values()].some((t) => t.generated.length > 0)) this.readback = new GeneratedReadback(this.sink, clientConfig(this.config.database), this.log);
       this.control = this.adapter.realmAtPath(controlRealmPath(o.name), [stateSchema as never]);
       await this.control.syncSession?.downloadAllServerChanges(60_000);
 
@@ -326,7 +331,7 @@ export class PostgresConnector implements Connector {
   }
 
   private newCapture(confirmed: Lsn): ChangeCapture {
-    const c = new ChangeCapture(this.mapping, this.sink!, this.router!, this.log, this.config.resolved.originName, confirmed, this.evolution);
+    const c = new ChangeCapture(this.mapping, this.sink!, this.router!, this.log, this.config.resolved.originName, confirmed, this.evolution, this.readback);
     c.onConfirm = () => this.sendStatus();
     c.onProcessed = () => this.wakeBarriers();
     if (this.config.resolved.conflict === 'realm-wins') c.protection = this.applier;
@@ -416,6 +421,7 @@ export class PostgresConnector implements Connector {
       receivedLsn: formatLsn(s?.received ?? 0n),
       transactions: s?.transactions ?? 0,
       skippedOwnTransactions: s?.skippedOwn ?? 0,
+      generatedReadBack: this.readback?.filled ?? 0,
       markers: s?.markers ?? 0,
       replayedSkipped: s?.replayedSkipped ?? 0,
       indexedRows: this.router?.indexedRows ?? 0,
@@ -508,6 +514,8 @@ export class PostgresConnector implements Connector {
     this.sql = null;
     await this.evolution?.close();
     this.evolution = null;
+    await this.readback?.close();
+    this.readback = null;
     this.sink?.close();
     if (this.control && !this.control.isClosed) this.control.close();
     this.adapter?.close();
