@@ -70,7 +70,16 @@ export interface InsertConflict {
   insertConflict: { t: ResolvedTable; keys: ObjectKey[] };
 }
 
+/**
+ * The rows a batch wrote, by table and key text: 'w' inserted or updated, 'd' deleted. Capture
+ * reads it from the batch's logical message and skips exactly those changes of the connector's
+ * own transaction; every other change in it (cascades, trigger-written rows) reaches the realms.
+ */
+export type WrittenRows = Map<string, Map<string, 'w' | 'd'>>;
+
 export class RowWriter {
+  /** What the running batch wrote (reset by `startBatch`). */
+  written: WrittenRows = new Map();
   /** The table of the batch's last statement (named in errors that do not name it). */
   lastTable: string | null = null;
 
@@ -83,7 +92,14 @@ export class RowWriter {
   ) {}
 
   startBatch(): void {
+    this.written = new Map();
     this.lastTable = null;
+  }
+
+  private wrote(t: ResolvedTable, key: ObjectKey, op: 'w' | 'd'): void {
+    let m = this.written.get(t.table);
+    if (!m) this.written.set(t.table, (m = new Map()));
+    m.set(keyText(key), op);
   }
 
   async readRow(sql: Client, t: ResolvedTable, key: ObjectKey): Promise<RawRow | null> {
@@ -219,6 +235,7 @@ export class RowWriter {
         const r = await sql.query(`DELETE FROM ${o.table.qualified} WHERE ${w.clause}`, w.params);
         // Absent at the lock yet deleted now: a database INSERT committed after the lock, unseen by the realm.
         if ((r.rowCount ?? 0) > 0 && !existing.has(objectId(o.table, o.key))) throw new RowRace(o.table.table, o.key, 'deleted');
+        this.wrote(o.table, o.key, 'd');
         this.router.forget(o.table, o.key);
       }
     }
@@ -315,6 +332,7 @@ export class RowWriter {
       }
       for (const { o, obj, before } of chunk) {
         const stored = byKey.get(keyText(o.key));
+        this.wrote(t, o.key, 'w');
         this.noteStored(t, o.key, before, stored, 'all', undefined, fills);
         if (stored) this.stored.push({ o, obj, row: stored });
       }
@@ -338,6 +356,7 @@ export class RowWriter {
       const w = this.keyWhere(t, o.key, update.length + 1);
       const before = realmValues(t, obj);
       const r = (await sql.query({ text: `UPDATE ${t.qualified} SET ${sets.join(', ')} WHERE ${w.clause}${this.returning(t)}`, values: [...params, ...w.params], types: TEXT } as never)) as unknown as { rows: RawRow[] };
+      this.wrote(t, o.key, 'w');
       this.noteStored(t, o.key, before, r.rows[0], new Set(update.map(([column]) => column)), preimage, fills);
       if (r.rows[0]) this.stored.push({ o, obj, row: r.rows[0] });
     } else if (preimage) {

@@ -10,6 +10,7 @@ import { objectId, RowRace, RowWriter, type Collected, type InsertConflict } fro
 import type { DeadLetterStore } from './dead-letters';
 import { classifyApplyError, connectorError, type ApplyFailureKind } from './errors';
 import type { ResolvedMapping, ResolvedTable } from './mapping';
+import { APPLIED_PREFIX, appliedMessage } from './own-writes';
 import type { RealmSink } from './realm-sink';
 import type { RealmRouter } from './router';
 
@@ -322,6 +323,7 @@ export class ChangeApply {
       const existing = await this.rows.lock(sql, c);
       await this.hooks.barrier(sql);
       await this.rows.writeObjects(sql, path, this.sink.realm(path), c, existing);
+      await this.emitApplied(sql);
       await this.storePosition(sql, path, through);
       await sql.query('COMMIT');
       this.router.lists.committed();
@@ -357,6 +359,15 @@ export class ChangeApply {
     );
   }
 
+  /**
+   * Tells capture which rows this batch wrote (a transactional logical message, committed with
+   * them): capture skips those changes of the connector's own transaction and writes the others —
+   * rows a cascade or a trigger changed — into the realms.
+   */
+  private async emitApplied(sql: Client): Promise<void> {
+    const content = appliedMessage(this.rows.written, this.router.lists.writtenIdentities());
+    if (content !== null) await sql.query('SELECT pg_logical_emit_message(true, $1, $2)', [APPLIED_PREFIX, content]);
+  }
 
   /** What the batch being applied leaves out; counted and logged once it commits (not again on a retry). */
   private notes: [string, string, Record<string, unknown>][] = [];

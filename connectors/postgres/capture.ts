@@ -7,6 +7,7 @@ import { connectorError } from './errors';
 import type { ObjectKey } from '../../src/model';
 import { rowKey, keyText, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
 import { decodePgOutput, toRow, pgTimeToDate, UNCHANGED_TOAST, type PgOutputMessage, type ReplicationFrame, type TupleValue } from './pgoutput';
+import { APPLIED_PREFIX, OwnWrites } from './own-writes';
 import { maxLsn, type Lsn } from './position';
 import type { GeneratedReadback } from './readback';
 import type { RealmSink } from './realm-sink';
@@ -90,6 +91,8 @@ export interface CaptureStatus {
   confirmed: Lsn;
   transactions: number;
   skippedOwn: number;
+  /** Row changes in the connector's own transactions that apply did not write (cascades, trigger-written rows), written to the realms. */
+  ownChanges: number;
   replayedSkipped: number;
   /** The connector's own marker transactions seen (apply barriers, caughtUp markers; not counted in `transactions`). */
   markers: number;
@@ -121,10 +124,10 @@ export const CONTROL_PREFIX = 'tributary-';
  */
 export class ChangeCapture {
   private readonly relations = new Map<number, RelationInfo>();
-  private tx: { commitLsn: Lsn; buffer: TransactionBuffer; origin: string | null; barrier?: boolean } | null = null;
+  private tx: { commitLsn: Lsn; buffer: TransactionBuffer; origin: string | null; barrier?: boolean; own?: OwnWrites } | null = null;
   private ackChain: Promise<void> = Promise.resolve();
   private ackError: Error | null = null;
-  readonly status: CaptureStatus = { received: 0n, confirmed: 0n, transactions: 0, skippedOwn: 0, replayedSkipped: 0, markers: 0, lastCommitTime: null, oldestUnconfirmedCommitTime: null, pendingAcks: 0, processed: 0n };
+  readonly status: CaptureStatus = { received: 0n, confirmed: 0n, transactions: 0, skippedOwn: 0, ownChanges: 0, replayedSkipped: 0, markers: 0, lastCommitTime: null, oldestUnconfirmedCommitTime: null, pendingAcks: 0, processed: 0n };
   /** Commit times of the transactions awaiting acknowledgement, oldest first (acks settle in commit order). */
   private readonly pendingCommitTimes: Date[] = [];
   /** Set for `realm-wins`. */
@@ -203,7 +206,8 @@ export class ChangeCapture {
       case 'type':
         return;
       case 'message':
-        if (m.transactional && this.tx && m.prefix.startsWith(CONTROL_PREFIX)) this.tx.barrier = true;
+        if (m.transactional && this.tx && m.prefix === APPLIED_PREFIX) (this.tx.own ??= new OwnWrites(this.mapping, (table, row) => this.router.lists.identity(table, row))).add(m.content);
+        else if (m.transactional && this.tx && m.prefix.startsWith(CONTROL_PREFIX)) this.tx.barrier = true;
         return;
       case 'insert':
       case 'update':
@@ -233,7 +237,7 @@ export class ChangeCapture {
         try {
           if (tx.barrier && tx.buffer.count === 0) this.status.markers++;
           else this.status.transactions++;
-          this.commit(tx.commitLsn, m.endLsn, tx.buffer, tx.origin, m.commitTime);
+          this.commit(tx.commitLsn, m.endLsn, tx.buffer, tx.origin, m.commitTime, tx.own ?? null);
         } finally {
           tx.buffer.dispose();
         }
@@ -243,14 +247,17 @@ export class ChangeCapture {
     }
   }
 
-  private commit(commitLsn: Lsn, endLsn: Lsn, buffer: TransactionBuffer, origin: string | null, commitTime: bigint): void {
+  private commit(commitLsn: Lsn, endLsn: Lsn, buffer: TransactionBuffer, origin: string | null, commitTime: bigint, own: OwnWrites | null): void {
     const time = pgTimeToDate(commitTime);
     this.status.lastCommitTime = time;
     this.pendingCommitTimes.push(time);
     this.status.oldestUnconfirmedCommitTime = this.pendingCommitTimes[0]!;
     let touched: string[] = [];
-    if (origin === this.ownOrigin) this.status.skippedOwn++;
-    else if (buffer.count > 0) touched = this.apply(commitLsn, buffer);
+    if (origin === this.ownOrigin) {
+      this.status.skippedOwn++;
+      // Apply said what it wrote: the other changes of its transaction (cascades, triggers) are the database's.
+      if (own) touched = this.apply(commitLsn, buffer, own);
+    } else if (buffer.count > 0) touched = this.apply(commitLsn, buffer, null);
     const readback = this.readback?.hasPending ? this.readback : null;
     this.status.pendingAcks++;
     this.ackChain = this.ackChain.then(async () => {
@@ -272,8 +279,11 @@ export class ChangeCapture {
     });
   }
 
-  /** Writes one source transaction into its realms (one realm transaction each); returns their paths. */
-  private apply(commitLsn: Lsn, buffer: TransactionBuffer): string[] {
+  /**
+   * Writes one source transaction into its realms (one realm transaction each); returns their
+   * paths. `own`: the connector's own transaction, without the changes apply wrote itself.
+   */
+  private apply(commitLsn: Lsn, buffer: TransactionBuffer, own: OwnWrites | null): string[] {
     const open = new Map<string, Realm>();
     const skipped = new Set<string>();
     this.protection?.resetProtection();
@@ -293,7 +303,13 @@ export class ChangeCapture {
       return r;
     };
     try {
-      for (const c of buffer.changes()) this.applyChange(c, realmFor);
+      for (const c of buffer.changes()) {
+        if (own) {
+          if (own.covers(c)) continue;
+          this.status.ownChanges++;
+        }
+        this.applyChange(c, realmFor);
+      }
       this.router.lists.flush(realmFor, this.protection); // the lists of owners whose side rows changed, rebuilt once per transaction
       for (const [p, r] of open) {
         this.sink.writePosition(p, commitLsn + 1n);

@@ -41,8 +41,10 @@ export interface PostgresConnectorStatus {
   confirmedLsn: string;
   receivedLsn: string;
   transactions: number;
-  /** Own (replication-origin) transactions skipped: no echo. */
+  /** Own (replication-origin) transactions: what apply wrote in them is not echoed. */
   skippedOwnTransactions: number;
+  /** Row changes in own transactions that apply did not write (cascades, trigger-written rows), written to the realms. */
+  ownChanges: number;
   /** Generated-column values read back after capture (pgoutput does not send them) and written into objects. */
   generatedReadBack: number;
   /** The connector's own marker transactions (apply barriers, caughtUp), not counted in `transactions`. */
@@ -421,6 +423,7 @@ export class PostgresConnector implements Connector {
       receivedLsn: formatLsn(s?.received ?? 0n),
       transactions: s?.transactions ?? 0,
       skippedOwnTransactions: s?.skippedOwn ?? 0,
+      ownChanges: s?.ownChanges ?? 0,
       generatedReadBack: this.readback?.filled ?? 0,
       markers: s?.markers ?? 0,
       replayedSkipped: s?.replayedSkipped ?? 0,

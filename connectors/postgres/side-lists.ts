@@ -379,6 +379,19 @@ export class SideLists {
     for (const [l, keys] of owners) await sql.query(`SELECT 1 FROM ${l.qualified} WHERE ${quote(l.ownerColumn)} = ANY($1) FOR UPDATE`, [keys]);
   }
 
+  /** Apply: the identities of the side rows the open transaction wrote, by side table (for capture's own-transaction filter). */
+  writtenIdentities(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const { list, id } of this.undo?.values() ?? []) (out[list.table] ??= []).push(id);
+    return out;
+  }
+
+  /** Capture: the identity of a row of side table `table` (null when it lacks an identity column). */
+  identity(table: string, row: RawRow): string | null {
+    const l = this.byTable.get(table);
+    return l ? this.identityOf(l, row) : null;
+  }
+
   /** The apply transaction committed: its index changes stand. */
   committed(): void {
     this.undo = null;
