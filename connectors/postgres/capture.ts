@@ -10,7 +10,7 @@ import { decodePgOutput, toRow, pgTimeToDate, UNCHANGED_TOAST, type PgOutputMess
 import { APPLIED_PREFIX, OwnWrites } from './own-writes';
 import { maxLsn, type Lsn } from './position';
 import type { GeneratedReadback } from './readback';
-import type { RealmSink } from './realm-sink';
+import type { RealmSink, UnresolvedLinks } from './realm-sink';
 import type { RealmRouter } from './router';
 import type { SchemaEvolution } from './schema-evolution';
 import type { SideListChange } from './side-lists';
@@ -285,6 +285,7 @@ export class ChangeCapture {
    */
   private apply(commitLsn: Lsn, buffer: TransactionBuffer, own: OwnWrites | null): string[] {
     const open = new Map<string, Realm>();
+    const unresolved: UnresolvedLinks = new Map();
     const skipped = new Set<string>();
     this.protection?.resetProtection();
     const realmFor = (p: string | null): Realm | null => {
@@ -308,8 +309,9 @@ export class ChangeCapture {
           if (own.covers(c)) continue;
           this.status.ownChanges++;
         }
-        this.applyChange(c, realmFor);
+        this.applyChange(c, realmFor, unresolved);
       }
+      this.sink.resolveLinks(unresolved); // links to rows written later in the transaction
       this.router.lists.flush(realmFor, this.protection); // the lists of owners whose side rows changed, rebuilt once per transaction
       for (const [p, r] of open) {
         this.sink.writePosition(p, commitLsn + 1n);
@@ -323,7 +325,7 @@ export class ChangeCapture {
     return [...open.keys()];
   }
 
-  private applyChange(c: Change, realmFor: (p: string | null) => Realm | null): void {
+  private applyChange(c: Change, realmFor: (p: string | null) => Realm | null, unresolved: UnresolvedLinks): void {
     if (this.router.lists.observe(c) || c.op === 'side-list') return;
     if (c.op === 'truncate') {
       for (const name of c.tables) {
@@ -403,7 +405,7 @@ export class ChangeCapture {
     if (t.generated.length > 0) this.readback?.touched(t, key, newPath); // pgoutput does not send them
     const r = realmFor(newPath);
     if (r) {
-      this.sink.upsert(r, t, row, carry);
+      this.sink.upsert(r, t, row, carry, unresolved);
       if (increments.length > 0) {
         const obj = this.sink.find(r, t, key);
         for (const [property, delta] of increments) r.increment(obj, property, delta);
