@@ -42,4 +42,9 @@ export interface ConnectorModule {
    * how many. Connectors that keep none omit it.
    */
   clearDeadLetters?(configPath: string, ids: number[] | 'all'): Promise<{ cleared: number; text: string }>;
+  /**
+   * The object schemas a client declares to create the first objects of a mapped realm that does
+   * not exist yet (as data, and as JSON text). Connectors whose realms need no declared schema omit it.
+   */
+  realmSchema?(configPath: string, realmPath: string): Promise<{ schema: unknown; text: string }>;
 }

@@ -14,6 +14,7 @@ import { clientConfig, validateConfig, type PostgresConnectorConfig, type Resolv
 import { classify, connectorError, fromDriverError } from './errors';
 import { PgDeadLetters, type DeadLetterRecord } from './dead-letters';
 import { GeneratedReadback } from './readback';
+import { publishedRealmSchema } from './realm-schema';
 import { initialLoad, indexPartitionedTables, type LoadProgress } from './load';
 import { resolveMapping, type ResolvedMapping } from './mapping';
 import { formatLsn, parseLsn, stateSchema, STATE_TYPE, type Lsn } from './position';
@@ -479,6 +480,17 @@ export class PostgresConnector implements Connector {
    */
   async deadLetters(limit = 1000): Promise<DeadLetterRecord[]> {
     return this.withSql((sql) => this.deadLetterStore.list(sql, limit));
+  }
+
+  /**
+   * The realm-js schema clients declare to create the first objects of a realm of this connector
+   * that does not exist yet (realm-schema.ts); `realmSchemaOfConfig` gives it without starting.
+   *
+   * @example
+   * const realm = await Realm.open({ schema: connector.realmSchema('/pagila/store/3'), sync: { user, url: server + '/pagila/store/3' } });
+   */
+  realmSchema(path: string): object[] {
+    return publishedRealmSchema(this.mapping, path);
   }
 
   /** Deletes dead letters (all of this connector's without `ids`); returns how many. */

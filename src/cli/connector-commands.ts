@@ -93,6 +93,18 @@ function typeCommand(type: string, description: string): CommandModule {
           },
         })
         .command({
+          command: 'realm-schema',
+          describe: 'Print the object schemas (realm-js form, JSON) a client declares to create the first objects of a mapped realm that does not exist yet.',
+          builder: (r: Argv) => configFlag(r).option('realm', { type: 'string', demandOption: true, describe: 'The realm path, e.g. /pagila/store/3' }),
+          handler: async (argv) => {
+            const a = argv as Record<string, unknown>;
+            const m = load();
+            if (!m.realmSchema) throw new UsageError(`the ${type} connector has no realm schema to print`);
+            const r = await coded(() => m.realmSchema!(path.resolve(a.config as string), a.realm as string));
+            process.stdout.write(r.text);
+          },
+        })
+        .command({
           command: 'clear-dead-letters',
           describe: "Delete dead letters (realm transactions the database refused or that failed permanently; `status` lists them): those given with --id, or all with --all.",
           builder: (r: Argv) =>
