@@ -342,37 +342,44 @@ export class ChangeCapture {
     if (c.op === 'delete') {
       const key = rowKey(t, c.key);
       if (key === null) return;
-      const path = this.router.pathOf(t, key);
-      if (path !== null && this.protection?.protectedProperties(path, t, key)) return; // realm-wins: the realm's unapplied change stands; apply re-writes the row
-      const r = realmFor(path);
-      if (r) this.sink.remove(r, t, key);
+      const paths = this.router.pathsOfKey(t, key);
+      if (paths.length > 0 && this.protection?.protectedProperties(paths[0], t, key)) return; // realm-wins: the realm's unapplied change stands; apply re-writes the row
+      for (const p of paths) {
+        const r = realmFor(p);
+        if (r) this.sink.remove(r, t, key);
+      }
       this.router.forget(t, key);
       return;
     }
     const key = rowKey(t, c.row);
     if (key === null) throw connectorError('CONNECTOR_SOURCE_FAILED', `${t.table}: a change without its key columns (${t.keyColumns.join(', ')})`);
     const oldKey = c.oldKey ? rowKey(t, c.oldKey) : key;
-    const oldPath = oldKey === null ? null : this.router.pathOf(t, oldKey);
+    const oldPaths = oldKey === null ? [] : this.router.pathsOfKey(t, oldKey);
+    const oldPath = oldPaths[0] ?? null;
     let newPath = this.router.pathFor(t, c.row);
     if (newPath === null && oldPath !== null && t.placement.kind === 'template' && t.placement.columns.some((col) => c.row[col] === undefined)) newPath = oldPath;
     if (newPath === null) {
       this.log.warn('postgres connector: row has no realm (placement column null or followed row unknown); skipped', { table: t.table, key: keyText(key) });
       return;
     }
+    const stays = oldPaths.includes(newPath) && oldKey !== null && keyText(oldKey) === keyText(key);
     let carry: Record<string, unknown> | undefined;
-    if (oldPath !== null && oldKey !== null && (oldPath !== newPath || keyText(oldKey) !== keyText(key))) {
-      const r = realmFor(oldPath);
-      if (r) {
+    if (oldKey !== null && oldPaths.length > 0 && (!stays || oldPaths.length > 1)) {
+      // A move (another realm or key), or copies left in other realms by a crash between a move's writes.
+      for (const p of oldPaths) {
+        if (stays && p === newPath) continue;
+        const r = realmFor(p);
+        if (!r) continue;
         const obj = this.sink.find(r, t, oldKey);
-        if (obj) carry = Object.fromEntries(t.columns.map((col) => [col.property, col.type.list ? Array.from(obj[col.property] as Iterable<unknown>) : obj[col.property]]));
+        if (obj && !carry) carry = Object.fromEntries(t.columns.map((col) => [col.property, col.type.list ? Array.from(obj[col.property] as Iterable<unknown>) : obj[col.property]]));
         this.sink.remove(r, t, oldKey);
       }
-      this.router.forget(t, oldKey);
+      if (!stays) this.router.forget(t, oldKey);
     }
     let row = c.row;
     // Counter columns (REPLICA IDENTITY FULL: the old row is here) reach an existing object as increments.
     const increments: [string, number][] = [];
-    if (c.oldKey && oldPath === newPath && t.columns.some((col) => col.counter)) {
+    if (c.oldKey && stays && t.columns.some((col) => col.counter)) {
       const existing = realmFor(newPath);
       if (existing && this.sink.find(existing, t, key)) {
         row = { ...row };
@@ -388,11 +395,11 @@ export class ChangeCapture {
     }
     // With the whole old row (REPLICA IDENTITY FULL) only the columns the update changed are written, so a
     // realm change to another column of the row is not overwritten by the row's unchanged value.
-    if (c.oldFull && c.oldKey && oldPath === newPath && oldKey !== null && keyText(oldKey) === keyText(key)) {
+    if (c.oldFull && c.oldKey && stays) {
       if (row === c.row) row = { ...row };
       for (const col of Object.keys(row)) if (!t.keyColumns.includes(col) && row[col] === c.oldKey[col]) delete row[col];
     }
-    const guard = oldPath === newPath ? this.protection?.protectedProperties(newPath, t, key) : null;
+    const guard = stays ? this.protection?.protectedProperties(newPath, t, key) : null;
     if (guard === 'all') {
       this.router.remember(t, key, newPath);
       return; // realm-wins: the realm inserted or deleted this object and apply has not written it yet

@@ -13,9 +13,10 @@ import { BARRIER_PREFIX, CONTROL_PREFIX, ChangeCapture, type CaptureStatus } fro
 import { clientConfig, validateConfig, type PostgresConnectorConfig, type ResolvedOptions } from './config';
 import { classify, connectorError, fromDriverError } from './errors';
 import { PgDeadLetters, type DeadLetterRecord } from './dead-letters';
+import { initialLoad, type LoadProgress } from './load';
+import { indexFromRealms } from './placement-index';
 import { GeneratedReadback } from './readback';
 import { publishedRealmSchema } from './realm-schema';
-import { initialLoad, indexPartitionedTables, type LoadProgress } from './load';
 import { resolveMapping, type ResolvedMapping } from './mapping';
 import { formatLsn, parseLsn, stateSchema, STATE_TYPE, type Lsn } from './position';
 import { clearLoadMark, dropDatabaseState, readDatabaseStatus, withDatabase, type DatabaseStatus } from './operations';
@@ -188,8 +189,7 @@ export class PostgresConnector implements Connector {
       let confirmed: Lsn;
       if (slot && loaded) {
         this.log.info('postgres connector: resuming from the slot', { slot: o.slotName, confirmedFlush: slot.confirmed_flush_lsn });
-        const paths = await indexPartitionedTables(sql, this.mapping, this.router);
-        for (const p of paths) await this.sink.download(p);
+        await this.indexRealms(sql);
         confirmed = slot.confirmed_flush_lsn ? parseLsn(slot.confirmed_flush_lsn) : 0n;
       } else {
         if (slot) {
@@ -203,7 +203,7 @@ export class PostgresConnector implements Connector {
           this.state = 'loading';
           const touched = await initialLoad({ sql, snapshotName: created.snapshotName!, consistentPoint: created.consistentPoint, mapping: this.mapping, sink: this.sink, router: this.router, log: this.log, onProgress: this.options.onProgress });
           for (const p of touched) await this.sink.uploaded(p);
-        } else await this.router.lists.scan(sql, true); // no load: still index the side rows (capture rebuilds whole lists from them)
+        } else await this.indexRealms(sql); // no load: still index what the realms hold, and the side rows (capture rebuilds whole lists from them)
         this.control.write(() => this.control!.create(STATE_TYPE, { connector: o.name, resumeFrom: formatLsn(created.consistentPoint), updatedAt: new Date() }, 'modified'));
         await this.control.syncSession?.uploadAllLocalChanges(60_000);
         confirmed = created.consistentPoint;
@@ -230,6 +230,25 @@ export class PostgresConnector implements Connector {
       await this.shutdown();
       throw e;
     }
+  }
+
+  /**
+   * A start without a load: where each object is, from the realms (placement-index.ts); the side
+   * rows from their tables, and the lists made equal to them where no realm edit is pending.
+   */
+  private async indexRealms(sql: Client): Promise<void> {
+    await this.router!.lists.scan(sql, true);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([this.adapter!.ready, new Promise((_, reject) => (timer = setTimeout(() => reject(connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the list of realms did not download from the sync server in 60 s')), 60_000)))]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const paths = await indexFromRealms({ sql, paths: this.adapter!.paths, mapping: this.mapping, sink: this.sink!, router: this.router!, log: this.log });
+    if (this.router!.lists.lists.length === 0) return;
+    const reconciled = this.router!.lists.reconcile(paths, (p) => this.sink!.realm(p), this.applier!);
+    this.applier!.resetProtection();
+    if (reconciled > 0) this.log.info('postgres connector: side-table lists made equal to their rows (changes while the connector was stopped)', { lists: reconciled });
   }
 
   /** The apply side cannot write at all (CONNECTOR_APPLY_CONFIGURATION): the connector stops streaming and reports it. */

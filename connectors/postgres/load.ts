@@ -106,36 +106,6 @@ export async function initialLoad(args: {
   return [...touched];
 }
 
-/** On a restart without a load: rebuilds the router's key → realm index of partitioned tables. */
-export async function indexPartitionedTables(sql: Client, mapping: ResolvedMapping, router: RealmRouter): Promise<Set<string>> {
-  const paths = new Set<string>();
-  await sql.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-  try {
-    for (const t of mapping.loadOrder) {
-      if (t.placement.kind === 'fixed') {
-        paths.add(t.placement.path);
-        continue;
-      }
-      await scanTable(sql, t, mapping.options.batchSize * 5, (batch) => {
-        for (const row of batch) {
-          const p = router.pathFor(t, row);
-          const key = rowKey(t, row);
-          if (p !== null && key !== null) {
-            router.remember(t, key, p);
-            paths.add(p);
-          }
-        }
-      });
-    }
-    await router.lists.scan(sql); // side rows per owner (after the partitioned owners are placed)
-    await sql.query('COMMIT');
-  } catch (e) {
-    await sql.query('ROLLBACK').catch(() => undefined);
-    throw e;
-  }
-  return paths;
-}
-
 /**
  * Links to rows loaded after the row pointing at them: a table's own rows (a manager stored after
  * the employee), and the tables of a cycle (loaded in some order, one of them first). Load order

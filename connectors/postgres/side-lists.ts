@@ -324,14 +324,7 @@ export class SideLists {
   writeList(realm: Realm, l: ResolvedSideList, key: ObjectKey): void {
     const obj = realm.objectForPrimaryKey<Record<string, unknown>>(l.owner.type, key);
     if (!obj) return;
-    const desired: { canon: string; value: unknown }[] = [];
-    for (const v of this.ordered(l, key)) {
-      if (!l.target) desired.push({ canon: canonValue(v), value: v });
-      else {
-        const target = v === null ? undefined : realm.objectForPrimaryKey(l.target.type, v as ObjectKey);
-        if (target) desired.push({ canon: canonValue(v), value: target }); // a target missing from this realm cannot be linked
-      }
-    }
+    const desired = this.desired(realm, l, key);
     const list = obj[l.property] as RealmListLike;
     const current = Array.from(list, (e) => canonValue(this.elementValue(l, e)));
     const need = new Map<string, number>();
@@ -358,6 +351,52 @@ export class SideLists {
         current.splice(i, 0, desired[i].canon);
       }
     }
+  }
+
+  /** The owner's list as its side rows say, in order (a link target missing from the realm is left out). */
+  private desired(realm: Realm, l: ResolvedSideList, key: ObjectKey): { canon: string; value: unknown }[] {
+    const out: { canon: string; value: unknown }[] = [];
+    for (const v of this.ordered(l, key)) {
+      if (!l.target) out.push({ canon: canonValue(v), value: v });
+      else {
+        const target = v === null ? undefined : realm.objectForPrimaryKey(l.target.type, v as ObjectKey);
+        if (target) out.push({ canon: canonValue(v), value: target }); // a target missing from this realm cannot be linked
+      }
+    }
+    return out;
+  }
+
+  /**
+   * At a start without a load (the index was just read from the side tables): makes every owner's
+   * list in `paths` equal its side rows as they are now, unless a realm edit of that list waits to
+   * be applied (`pending`). A side row's delete carries only its identity, so one committed while
+   * the connector was stopped finds no index entry when it is replayed and could not say whose list
+   * it left. Capture rebuilds lists from the index (the rows as they are now) anyway, so this is
+   * what the replay would converge to. Returns the lists written.
+   */
+  reconcile(paths: string[], realmOf: (path: string) => Realm, pending: ListProtection): number {
+    let written = 0;
+    for (const path of paths) {
+      const realm = realmOf(path);
+      const types = new Set(realm.schema.map((s) => s.name));
+      const stale: { l: ResolvedSideList; key: ObjectKey }[] = [];
+      for (const l of this.lists) {
+        if (!types.has(l.owner.type)) continue;
+        for (const obj of realm.objects<Record<string, unknown>>(l.owner.type)) {
+          const key = obj[l.owner.keyProperty] as ObjectKey;
+          const current = Array.from(obj[l.property] as Iterable<unknown>, (e) => canonValue(this.elementValue(l, e)));
+          const want = this.desired(realm, l, key).map((d) => d.canon);
+          if (current.length === want.length && current.every((c, i) => c === want[i])) continue;
+          const guard = pending.protectedProperties(path, l.owner, key);
+          if (guard === 'all' || guard?.has(l.property)) continue;
+          stale.push({ l, key });
+        }
+      }
+      if (stale.length === 0) continue;
+      realm.write(() => stale.forEach(({ l, key }) => this.writeList(realm, l, key)));
+      written += stale.length;
+    }
+    return written;
   }
 
   /** Inside a realm write (apply's reject path): resets the owner's lists to the database's rows. */
