@@ -262,9 +262,15 @@ describePostgres('postgres connector: operations (status, slot warnings, reset, 
         }
       })();
       let kills = 0;
+      let killed: number | null = null;
       for (const at of killAt) {
         await until(async () => written >= at || null, `${at} rows written`);
-        const pid = await until(async () => (await slotRow('tributary_kill'))?.active_pid, 'an active walsender');
+        // A terminated walsender can still hold the slot for a moment: wait for the connector's next one, or a kill would hit the same.
+        const pid = await until(async () => {
+          const active = (await slotRow('tributary_kill'))?.active_pid;
+          return active !== killed ? active : null;
+        }, 'an active walsender');
+        killed = pid;
         const r = await admin.query('SELECT pg_terminate_backend($1) AS ok', [pid]);
         if (r.rows[0].ok) kills++;
       }
