@@ -36,4 +36,15 @@ export interface ConnectorModule {
   inspect(configPath: string): Promise<{ status: unknown; text: string }>;
   /** Makes a stopped connector's next start load afresh; returns a line saying what was removed. */
   reset(configPath: string, log: Logger): Promise<{ result: unknown; text: string }>;
+  /**
+   * Deletes dead letters — the records of realm transactions the database refused or that failed
+   * permanently (`inspect` lists them) — by id, or all of the connector's; returns a line saying
+   * how many. Connectors that keep none omit it.
+   */
+  clearDeadLetters?(configPath: string, ids: number[] | 'all'): Promise<{ cleared: number; text: string }>;
+  /**
+   * The object schemas a client declares to create the first objects of a mapped realm that does
+   * not exist yet (as data, and as JSON text). Connectors whose realms need no declared schema omit it.
+   */
+  realmSchema?(configPath: string, realmPath: string): Promise<{ schema: unknown; text: string }>;
 }

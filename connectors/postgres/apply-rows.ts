@@ -2,7 +2,7 @@ import type { Client } from 'pg';
 import type { AdapterPropertyDescription, Identity } from '../../src/adapter/instructions';
 import { ObjectId, UUID, valuesEqual, type ObjectKey, type Value } from '../../src/model';
 import type { Realm } from '../../src/realm';
-import { decodeCompositeKey, encodeCompositeKey, keyText, rowValues, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
+import { decodeCompositeKey, encodeCompositeKey, keyText, rowKey, rowValues, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
 import type { RealmSink } from './realm-sink';
 import { toParam } from './types';
 import type { RealmRouter } from './router';
@@ -70,7 +70,19 @@ export interface InsertConflict {
   insertConflict: { t: ResolvedTable; keys: ObjectKey[] };
 }
 
+/**
+ * The rows a batch wrote, by table and key text: 'w' inserted or updated, 'd' deleted. Capture
+ * reads it from the batch's logical message and skips exactly those changes of the connector's
+ * own transaction; every other change in it (cascades, trigger-written rows) reaches the realms.
+ */
+export type WrittenRows = Map<string, Map<string, 'w' | 'd'>>;
+
 export class RowWriter {
+  /** What the running batch wrote (reset by `startBatch`). */
+  written: WrittenRows = new Map();
+  /** The table of the batch's last statement (named in errors that do not name it). */
+  lastTable: string | null = null;
+
   constructor(
     private readonly mapping: ResolvedMapping,
     private readonly sink: RealmSink,
@@ -78,6 +90,17 @@ export class RowWriter {
     private readonly status: { rows: number },
     private readonly warnOnce: (id: string, message: string, fields: Record<string, unknown>) => void,
   ) {}
+
+  startBatch(): void {
+    this.written = new Map();
+    this.lastTable = null;
+  }
+
+  private wrote(t: ResolvedTable, key: ObjectKey, op: 'w' | 'd'): void {
+    let m = this.written.get(t.table);
+    if (!m) this.written.set(t.table, (m = new Map()));
+    m.set(keyText(key), op);
+  }
 
   async readRow(sql: Client, t: ResolvedTable, key: ObjectKey): Promise<RawRow | null> {
     const where = this.keyWhere(t, key, 1);
@@ -129,6 +152,7 @@ export class RowWriter {
       keys.push(o.key);
     }
     for (const [t, keys] of byTable) {
+      this.lastTable = t.table;
       if (!t.composite) {
         const k = t.keyColumns[0];
         const r = (await sql.query({ text: `SELECT ${this.allColumns(t)} FROM ${t.qualified} WHERE ${quote(k)} = ANY($1) FOR UPDATE`, values: [keys.map(toParam)], types: TEXT } as never)) as unknown as { rows: RawRow[] };
@@ -150,7 +174,7 @@ export class RowWriter {
   rowOf(path: string, t: ResolvedTable, obj: Record<string, unknown>, props: Set<string> | 'all'): Map<string, { value: unknown; property: string; also?: string }> {
     const out = new Map<string, { value: unknown; property: string; also?: string }>();
     for (const c of t.columns) {
-      if (t.keyColumns.includes(c.column)) continue;
+      if (t.keyColumns.includes(c.column) || c.generated) continue; // the key is written from the object's key; PostgreSQL computes generated columns
       if (c.toRealm && !c.fromRealm) {
         this.warnOnce(`conv:${t.table}.${c.column}`, `column ${t.table}.${c.column} has a toRealm converter without fromRealm; it is not written back`, { path });
         continue;
@@ -162,6 +186,7 @@ export class RowWriter {
       out.set(c.column, { value, property: c.property });
     }
     for (const l of t.links) {
+      if (t.keyColumns.includes(l.column)) continue; // a link on a key column follows the key (see linkFills)
       const target = this.mapping.tables.get(l.targetTable)!;
       const o = obj[l.property] as Record<string, unknown> | null | undefined;
       const plain = out.get(l.column);
@@ -185,6 +210,7 @@ export class RowWriter {
    */
   async writeObjects(sql: Client, path: string, realm: Realm, c: Collected, existing: Map<string, RawRow>): Promise<void> {
     const fills: Fill[] = [];
+    this.stored = [];
     const inserts = new Map<ResolvedTable, { o: Touched; obj: Record<string, unknown> }[]>();
     const later: { o: Touched; obj: Record<string, unknown> | null }[] = [];
     for (const o of c.objects.values()) {
@@ -203,17 +229,47 @@ export class RowWriter {
     for (const { o, obj } of later) {
       if (obj) await this.updateRow(sql, path, o, obj, existing.get(objectId(o.table, o.key)), fills);
       else {
+        this.lastTable = o.table.table;
         await this.router.lists.write(sql, o, undefined); // its side rows first (foreign keys)
         const w = this.keyWhere(o.table, o.key, 1);
         const r = await sql.query(`DELETE FROM ${o.table.qualified} WHERE ${w.clause}`, w.params);
         // Absent at the lock yet deleted now: a database INSERT committed after the lock, unseen by the realm.
         if ((r.rowCount ?? 0) > 0 && !existing.has(objectId(o.table, o.key))) throw new RowRace(o.table.table, o.key, 'deleted');
+        this.wrote(o.table, o.key, 'd');
         this.router.forget(o.table, o.key);
       }
     }
+    for (const w of this.stored) this.linkFills(realm, w, fills);
     if (fills.length > 0) realm.write(() => {
       for (const f of fills) this.sink.fill(realm, f.t, f.key, f.changed);
     });
+  }
+
+  /** Rows as PostgreSQL stored them, with their objects, for `linkFills` (reset per batch). */
+  private stored: { o: Touched; obj: Record<string, unknown>; row: RawRow }[] = [];
+
+  /**
+   * Links the batch wrote follow the foreign key PostgreSQL stored: a client that set only the
+   * plain key property (`customer`) gets the link (`customer_link`) too. A link on a key column
+   * (`membership.team_id` next to the link `team`) is written from the key, never from the link,
+   * and is then set to the key's target whatever the client put there. Null when the target is not
+   * in this realm. Links the batch did not write are left alone (the realm may hold a newer value).
+   */
+  linkFills(realm: Realm, w: { o: Touched; obj: Record<string, unknown>; row: RawRow }, fills: Fill[]): void {
+    const { o, obj, row } = w;
+    const t = o.table;
+    for (const l of t.links) {
+      const plain = t.byColumn.get(l.column);
+      const wrote = o.props === 'all' || o.props.has(l.property) || (plain !== undefined && o.props.has(plain.property));
+      const text = row[l.column];
+      if ((!wrote && !t.keyColumns.includes(l.column)) || text === undefined) continue;
+      const target = this.mapping.tables.get(l.targetTable)!;
+      const targetKey = text === null ? null : rowKey(target, { [target.keyColumns[0]]: text });
+      const want = targetKey === null ? null : (realm.objectForPrimaryKey<Record<string, unknown>>(target.type, targetKey) ?? null);
+      const have = obj[l.property] as Record<string, unknown> | null | undefined;
+      const same = want ? !!have && valuesEqual(have[target.keyProperty] as Value, targetKey as Value) : !have;
+      if (!same) fills.push({ t, key: o.key, changed: { [l.property]: want } });
+    }
   }
 
   warnUnknownProperties(path: string, o: Touched): void {
@@ -248,6 +304,7 @@ export class RowWriter {
   }
 
   async insertRows(sql: Client, path: string, t: ResolvedTable, list: { o: Touched; obj: Record<string, unknown> }[], fills: Fill[]): Promise<void> {
+    this.lastTable = t.table;
     const rows = list.map(({ o, obj }) => ({ o, obj, row: this.rowOf(path, t, obj, o.props), before: realmValues(t, obj) }));
     for (const { o } of rows) this.warnUnknownProperties(path, o);
     const cols = [...t.keyColumns, ...rows[0].row.keys()];
@@ -273,13 +330,19 @@ export class RowWriter {
         const key = t.composite ? encodeCompositeKey(t.keyColumns.map((k) => stored[k] as string)) : (t.byColumn.get(t.keyColumns[0])!.type.fromText(stored[t.keyColumns[0]] as string) as ObjectKey);
         byKey.set(keyText(key), stored);
       }
-      for (const { o, before } of chunk) this.noteStored(t, o.key, before, byKey.get(keyText(o.key)), 'all', undefined, fills);
+      for (const { o, obj, before } of chunk) {
+        const stored = byKey.get(keyText(o.key));
+        this.wrote(t, o.key, 'w');
+        this.noteStored(t, o.key, before, stored, 'all', undefined, fills);
+        if (stored) this.stored.push({ o, obj, row: stored });
+      }
     }
     for (const { o, obj } of rows) await this.finishObject(sql, path, o, obj);
   }
 
   async updateRow(sql: Client, path: string, o: Touched, obj: Record<string, unknown>, preimage: RawRow | undefined, fills: Fill[]): Promise<void> {
     const t = o.table;
+    this.lastTable = t.table;
     this.warnUnknownProperties(path, o);
     const row = this.rowOf(path, t, obj, o.props);
     const update = [...row].filter(([, v]) => o.props === 'all' || o.props.has(v.property) || (v.also !== undefined && o.props.has(v.also)));
@@ -293,7 +356,13 @@ export class RowWriter {
       const w = this.keyWhere(t, o.key, update.length + 1);
       const before = realmValues(t, obj);
       const r = (await sql.query({ text: `UPDATE ${t.qualified} SET ${sets.join(', ')} WHERE ${w.clause}${this.returning(t)}`, values: [...params, ...w.params], types: TEXT } as never)) as unknown as { rows: RawRow[] };
+      this.wrote(t, o.key, 'w');
       this.noteStored(t, o.key, before, r.rows[0], new Set(update.map(([column]) => column)), preimage, fills);
+      if (r.rows[0]) this.stored.push({ o, obj, row: r.rows[0] });
+    } else if (preimage) {
+      // Nothing to write (only generated properties, or key-column links, were set): the row's values win.
+      if (t.generated.some((c) => o.props === 'all' || o.props.has(c.property))) this.noteStored(t, o.key, realmValues(t, obj), preimage, new Set(), undefined, fills);
+      this.stored.push({ o, obj, row: preimage });
     }
     await this.finishObject(sql, path, o, obj);
   }
@@ -321,7 +390,7 @@ function storedChanges(t: ResolvedTable, before: Record<string, unknown>, row: R
   let out: Record<string, unknown> | null = null;
   for (const c of t.columns) {
     const b = now[c.property];
-    if (written !== 'all' && !written.has(c.column)) {
+    if (written !== 'all' && !written.has(c.column) && !c.generated) {
       if (preimage && preimage[c.column] !== row[c.column]) (out ??= {})[c.property] = b; // a trigger or rule changed it
       continue;
     }

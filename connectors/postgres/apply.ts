@@ -4,10 +4,13 @@ import type { AdapterInstruction, AdapterPropertyDescription } from '../../src/a
 import type { ObjectKey } from '../../src/model';
 import { Backoff } from '../../src/shared/backoff';
 import type { Logger } from '../../src/shared/logger';
-import { keyFromIdentity, objectId, RowRace, RowWriter, type Collected, type InsertConflict, type Touched } from './apply-rows';
-import { classify, connectorError } from './errors';
-import type { RawRow, ResolvedMapping, ResolvedTable } from './mapping';
-import { STATE_TYPE } from './position';
+import { collectTouched, touch } from './apply-collect';
+import { configurationError, errorText, rejectTransaction, sqlstateOf } from './apply-failures';
+import { objectId, RowRace, RowWriter, type Collected, type InsertConflict } from './apply-rows';
+import type { DeadLetterStore } from './dead-letters';
+import { classifyApplyError, connectorError, type ApplyFailureKind } from './errors';
+import type { ResolvedMapping, ResolvedTable } from './mapping';
+import { APPLIED_PREFIX, appliedMessage } from './own-writes';
 import type { RealmSink } from './realm-sink';
 import type { RealmRouter } from './router';
 
@@ -26,8 +29,12 @@ export interface ApplyStatus {
   batches: number;
   /** Rows upserted or deleted. */
   rows: number;
-  /** Adapter transactions PostgreSQL refused (constraint or data errors); their objects were reset to the database's rows. */
+  /** Adapter transactions PostgreSQL refused (constraints, triggers' exceptions, values a column cannot hold); their objects were reset to the database's rows and each kept as a dead letter. */
   rejected: number;
+  /** Adapter transactions that failed permanently for another reason; reset and kept as dead letters like refusals. */
+  failed: number;
+  /** Dead letters recorded by this run (`rejected` + `failed`); the stored ones: `deadLetters()`, `tributary connector postgres status`. */
+  deadLetters: number;
   /** Batches run again because a database INSERT of a key they write committed after their row locks. */
   races: number;
   /** Instructions with no database effect: unmapped types or properties, CHANGE_IDENTITY (logged as warnings). */
@@ -46,6 +53,15 @@ export interface ApplyHooks {
   barrier(sql: Client): Promise<void>;
   /** Realm schema additions for a mapped type (schema evolution), inside the apply transaction. */
   onRealmProperties?(sql: Client, table: ResolvedTable, properties: Record<string, AdapterPropertyDescription>): Promise<void>;
+  /** The database cannot take the writes at all (a `configuration` failure): apply has stopped; the connector stops with the error. */
+  onStopped?(error: Error): void;
+}
+
+/** How apply meets its failures; the defaults are PostgreSQL's. */
+export interface ApplyPolicy {
+  deadLetters: DeadLetterStore<Client>;
+  /** Default: {@link classifyApplyError} (SQLSTATEs). */
+  classify?: (e: unknown) => ApplyFailureKind;
 }
 
 /** Retry of a failed batch: 250 ms doubling to 30 s, jittered (at least 125 ms). */
@@ -54,11 +70,7 @@ const APPLY_BACKOFF = { initialMs: 250, maxMs: 30_000 };
 /** Immediate runs of a batch a concurrent database INSERT raced before it waits for the back-off retry. */
 const RACE_RETRIES = 20;
 
-/** SQLSTATE classes the database uses to refuse a value: a retry cannot succeed. */
-function refused(e: unknown): boolean {
-  const code = (e as { code?: unknown })?.code;
-  return typeof code === 'string' && /^(22|23)/.test(code);
-}
+const permanent = (kind: ApplyFailureKind): kind is 'refused' | 'failed' => kind === 'refused' || kind === 'failed';
 
 /**
  * Realm → PostgreSQL (CONNECTORS.md §1). Consumes the Adapter stream of the mapped realms and
@@ -76,7 +88,7 @@ function refused(e: unknown): boolean {
  * CLEAR exact whatever was merged in between.
  */
 export class ChangeApply {
-  readonly status: ApplyStatus = { applied: 0, alreadyApplied: 0, batches: 0, rows: 0, rejected: 0, races: 0, skippedInstructions: 0, retrying: 0, lastError: null };
+  readonly status: ApplyStatus = { applied: 0, alreadyApplied: 0, batches: 0, rows: 0, rejected: 0, failed: 0, deadLetters: 0, races: 0, skippedInstructions: 0, retrying: 0, lastError: null };
   private sql: Client | null = null;
   private pending = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
@@ -96,11 +108,14 @@ export class ChangeApply {
     private readonly router: RealmRouter,
     private readonly hooks: ApplyHooks,
     private readonly log: Logger,
+    private readonly policy: ApplyPolicy,
   ) {
     this.rows = new RowWriter(mapping, sink, router, this.status, (id, message, fields) => this.note(id, message, fields));
+    this.classify = policy.classify ?? classifyApplyError;
   }
 
   private readonly rows: RowWriter;
+  private readonly classify: (e: unknown) => ApplyFailureKind;
 
   private get connectorName(): string {
     return this.mapping.options.name;
@@ -109,6 +124,7 @@ export class ChangeApply {
   async start(): Promise<void> {
     const sql = await this.connect();
     await sql.query(`CREATE TABLE IF NOT EXISTS ${APPLY_POSITION_TABLE} (connector text NOT NULL, realm_path text NOT NULL, txn bigint NOT NULL, PRIMARY KEY (connector, realm_path))`);
+    await this.policy.deadLetters.ensure(sql);
     this.started = true;
     for (const p of this.adapter.paths) if (this.adapter.pendingCount(p) > 0) this.pending.add(p);
     for (const p of [...this.pending]) this.schedule(p);
@@ -173,15 +189,28 @@ export class ChangeApply {
     this.sql = null;
   }
 
+  /**
+   * A batch failed with something a rejection does not settle: a transient error (or a race that
+   * kept racing) is retried with back-off; a configuration error stops the connector.
+   */
   private failed(path: string, e: unknown): void {
-    this.status.lastError = String((e as Error)?.message ?? e);
     if (this.stopped) return;
+    const kind = this.classify(e);
+    const sqlstate = sqlstateOf(e);
+    this.status.lastError = `${errorText(e)}${sqlstate ? ` [${sqlstate}]` : ''}`;
+    if (kind === 'configuration') {
+      this.halt(configurationError(path, this.rows.lastTable, e));
+      return;
+    }
     let backoff = this.backoffs.get(path);
     if (!backoff) this.backoffs.set(path, (backoff = new Backoff(APPLY_BACKOFF)));
-    if (classify(e) === 'transient') this.dropConnection();
+    if (kind === 'transient' || kind === 'failed') this.dropConnection();
     const delay = backoff.next(APPLY_BACKOFF.initialMs / 2);
     const attempt = backoff.attempts;
-    this.log.error('postgres connector apply: failed; the realm transactions stay in the Adapter log and are retried', { path, attempt, delayMs: delay, error: this.status.lastError });
+    const fields = { path, attempt, delayMs: delay, kind, sqlstate, error: errorText(e) };
+    // A rejection that could not be written (kind refused / failed here) is unexpected; the rest passes on its own.
+    if (kind === 'transient' || kind === 'race') this.log.warn('postgres connector apply: failed; the realm transactions stay in the Adapter log and are retried', fields);
+    else this.log.error('postgres connector apply: could not reject a failed realm transaction; retried', fields);
     this.status.retrying = this.retryTimers.size + 1;
     const timer = setTimeout(() => {
       this.retryTimers.delete(path);
@@ -190,6 +219,17 @@ export class ChangeApply {
     }, delay);
     timer.unref();
     this.retryTimers.set(path, timer);
+  }
+
+  /** Stops applying (every realm) and hands the error to the connector. */
+  private halt(error: Error): void {
+    this.stopped = true;
+    for (const t of this.retryTimers.values()) clearTimeout(t);
+    this.retryTimers.clear();
+    this.status.retrying = 0;
+    this.status.lastError = error.message;
+    this.log.error('postgres connector apply: stopped', { code: (error as { code?: string }).code, error: error.message });
+    this.hooks.onStopped?.(error);
   }
 
   private async drain(path: string): Promise<void> {
@@ -205,20 +245,25 @@ export class ChangeApply {
     }
   }
 
-  /** Applies a batch; when PostgreSQL refuses it, applies its transactions one by one so only the refused ones are rejected. */
+  /**
+   * Applies a batch; when it fails permanently (refused, or failed), applies its transactions one
+   * by one so that only the transactions that fail on their own are rejected into dead letters.
+   */
   private async applyOrIsolate(path: string, txs: AdapterTransaction[]): Promise<number> {
     try {
       return await this.applyRacing(path, txs);
     } catch (e) {
-      if (!refused(e)) throw e;
-      if (txs.length === 1) return this.reject(path, txs[0], e);
+      const kind = this.classify(e);
+      if (!permanent(kind)) throw e;
+      if (txs.length === 1) return this.reject(path, txs[0], e, kind);
       let through = 0;
       for (const tx of txs) {
         try {
           through = await this.applyRacing(path, [tx]);
         } catch (e1) {
-          if (!refused(e1)) throw e1;
-          through = await this.reject(path, tx, e1);
+          const kind1 = this.classify(e1);
+          if (!permanent(kind1)) throw e1;
+          through = await this.reject(path, tx, e1, kind1);
         }
       }
       return through;
@@ -235,9 +280,10 @@ export class ChangeApply {
       try {
         return await this.applyBatch(path, txs);
       } catch (e) {
-        if (!(e instanceof RowRace) || run >= RACE_RETRIES || this.stopped) throw e;
+        // A database INSERT after the locks (RowRace), or an object a client deleted while the batch ran (OBJECT_INVALIDATED).
+        if (!(e instanceof RowRace || this.classify(e) === 'race') || run >= RACE_RETRIES || this.stopped) throw e;
         this.status.races++;
-        this.log.debug('postgres connector apply: a database write raced the batch; running it again', { path, run, error: e.message });
+        this.log.debug('postgres connector apply: a concurrent write raced the batch; running it again', { path, run, error: errorText(e) });
         await new Promise((r) => setTimeout(r, Math.random() * 10 * run));
       }
     }
@@ -270,12 +316,14 @@ export class ChangeApply {
         return through;
       }
       this.notes = [];
+      this.rows.startBatch();
       const c = this.collect(path, fresh);
       for (const s of c.schema) await this.hooks.onRealmProperties?.(sql, s.table, s.properties);
-      for (const t of c.clears) for (const key of await this.rows.keysInRealm(sql, path, t)) this.touch(c, t, key, 'all');
+      for (const t of c.clears) for (const key of await this.rows.keysInRealm(sql, path, t)) touch(c, t, key, 'all');
       const existing = await this.rows.lock(sql, c);
       await this.hooks.barrier(sql);
       await this.rows.writeObjects(sql, path, this.sink.realm(path), c, existing);
+      await this.emitApplied(sql);
       await this.storePosition(sql, path, through);
       await sql.query('COMMIT');
       this.router.lists.committed();
@@ -297,44 +345,28 @@ export class ChangeApply {
     }
   }
 
-  /**
-   * PostgreSQL refused a realm transaction (a constraint or a value it cannot hold). The database
-   * wins: the objects it touched are reset to the database's rows (or deleted where there is no
-   * row), the transaction is recorded as applied, and the error is logged with its SQLSTATE.
-   */
-  private async reject(path: string, tx: AdapterTransaction, error: unknown): Promise<number> {
-    const through = tx.transaction ?? 0;
-    const code = (error as { code?: string }).code;
-    this.status.rejected++;
-    this.status.lastError = `${String((error as Error).message)} [${code}]`;
-    this.log.error('postgres connector apply: PostgreSQL refused a realm transaction; its objects are reset to the database rows', { path, transaction: through, sqlstate: code, error: String((error as Error).message) });
-    const c = this.collect(path, [tx]);
-    this.notes = []; // a rejected transaction's left-out instructions are not reported as skipped
+  /** Rejects one realm transaction into a dead letter (apply-failures.ts). */
+  private async reject(path: string, tx: AdapterTransaction, error: unknown, kind: 'refused' | 'failed'): Promise<number> {
     const sql = await this.connect();
-    await sql.query('BEGIN');
-    try {
-      if ((await this.storedPosition(sql, path)) >= through) {
-        await sql.query('ROLLBACK');
-        return through;
-      }
-      const rows: { o: Touched; row: RawRow | null }[] = [];
-      for (const o of c.objects.values()) rows.push({ o, row: await this.rows.readRow(sql, o.table, o.key) });
-      const realm = this.sink.realm(path);
-      realm.write(() => {
-        for (const { o, row } of rows) {
-          if (row) {
-            this.sink.upsert(realm, o.table, row);
-            this.router.lists.rebuild(realm, o.table, o.key);
-          } else this.sink.remove(realm, o.table, o.key);
-        }
-      });
-      await this.storePosition(sql, path, through);
-      await sql.query('COMMIT');
-    } catch (e) {
-      await sql.query('ROLLBACK').catch(() => undefined);
-      throw e;
-    }
-    return through;
+    this.notes = []; // a rejected transaction's left-out instructions are not reported as skipped
+    return rejectTransaction(
+      { mapping: this.mapping, sink: this.sink, router: this.router, rows: this.rows, deadLetters: this.policy.deadLetters, status: this.status, log: this.log, storedPosition: (q, p) => this.storedPosition(q, p), storePosition: (q, p, n) => this.storePosition(q, p, n) },
+      sql,
+      path,
+      tx,
+      error,
+      kind,
+    );
+  }
+
+  /**
+   * Tells capture which rows this batch wrote (a transactional logical message, committed with
+   * them): capture skips those changes of the connector's own transaction and writes the others —
+   * rows a cascade or a trigger changed — into the realms.
+   */
+  private async emitApplied(sql: Client): Promise<void> {
+    const content = appliedMessage(this.rows.written, this.router.lists.writtenIdentities());
+    if (content !== null) await sql.query('SELECT pg_logical_emit_message(true, $1, $2)', [APPLIED_PREFIX, content]);
   }
 
   /** What the batch being applied leaves out; counted and logged once it commits (not again on a retry). */
@@ -351,64 +383,9 @@ export class ChangeApply {
     this.log.warn(`postgres connector apply: ${message}`, fields);
   }
 
-  private touch(c: Collected, t: ResolvedTable, key: ObjectKey, props: Iterable<string> | 'all'): Touched {
-    const id = objectId(t, key);
-    let o = c.objects.get(id);
-    if (!o) c.objects.set(id, (o = { table: t, key, props: new Set() }));
-    if (o.props === 'all') return o;
-    if (props === 'all') o.props = 'all';
-    else for (const p of props) o.props.add(p);
-    return o;
-  }
-
-  /** What a batch of realm transactions touched (objects and properties, cleared types, schema additions). */
+  /** What a batch of realm transactions touched (apply-collect.ts). */
   collect(path: string, txs: AdapterInstruction[][]): Collected {
-    const c: Collected = { objects: new Map(), clears: new Set(), schema: [] };
-    for (const tx of txs) {
-      for (const i of tx) {
-        if (i.object_type === STATE_TYPE) continue; // the connector's own bookkeeping type
-        const t = this.mapping.byType.get(i.object_type);
-        if (!t) {
-          if (i.type !== 'ADD_TYPE' && i.type !== 'ADD_PROPERTIES') this.note(`type:${i.object_type}`, `type ${i.object_type} is not mapped to a table; its changes stay in the realm`, { path });
-          continue;
-        }
-        switch (i.type) {
-          case 'ADD_TYPE':
-          case 'ADD_PROPERTIES':
-            c.schema.push({ table: t, properties: i.properties });
-            break;
-          case 'INSERT':
-          case 'DELETE':
-            this.touch(c, t, keyFromIdentity(t, i.identity), 'all');
-            break;
-          case 'SET': {
-            const o = this.touch(c, t, keyFromIdentity(t, i.identity), Object.keys(i.values));
-            for (const p of Object.keys(i.values)) (o.assigned ??= new Set()).add(p);
-            break;
-          }
-          case 'ADD_INTEGER': {
-            const o = this.touch(c, t, keyFromIdentity(t, i.identity), [i.property]);
-            o.deltas ??= new Map();
-            o.deltas.set(i.property, (o.deltas.get(i.property) ?? 0) + i.value);
-            break;
-          }
-          case 'LIST_SET':
-          case 'LIST_INSERT':
-          case 'LIST_ERASE':
-          case 'LIST_MOVE':
-          case 'LIST_CLEAR':
-            this.touch(c, t, keyFromIdentity(t, i.identity), [i.property]);
-            break;
-          case 'CLEAR':
-            c.clears.add(t);
-            break;
-          case 'CHANGE_IDENTITY':
-            this.note(`identity:${t.type}`, `CHANGE_IDENTITY on ${t.type} is not applied (a primary key never changes in the realm)`, { path });
-            break;
-        }
-      }
-    }
-    return c;
+    return collectTouched(this.mapping, path, txs, (id, message, fields) => this.note(id, message, fields));
   }
 
   /**

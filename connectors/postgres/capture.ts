@@ -7,8 +7,10 @@ import { connectorError } from './errors';
 import type { ObjectKey } from '../../src/model';
 import { rowKey, keyText, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
 import { decodePgOutput, toRow, pgTimeToDate, UNCHANGED_TOAST, type PgOutputMessage, type ReplicationFrame, type TupleValue } from './pgoutput';
+import { APPLIED_PREFIX, OwnWrites } from './own-writes';
 import { maxLsn, type Lsn } from './position';
-import type { RealmSink } from './realm-sink';
+import type { GeneratedReadback } from './readback';
+import type { RealmSink, UnresolvedLinks } from './realm-sink';
 import type { RealmRouter } from './router';
 import type { SchemaEvolution } from './schema-evolution';
 import type { SideListChange } from './side-lists';
@@ -89,6 +91,8 @@ export interface CaptureStatus {
   confirmed: Lsn;
   transactions: number;
   skippedOwn: number;
+  /** Row changes in the connector's own transactions that apply did not write (cascades, trigger-written rows), written to the realms. */
+  ownChanges: number;
   replayedSkipped: number;
   /** The connector's own marker transactions seen (apply barriers, caughtUp markers; not counted in `transactions`). */
   markers: number;
@@ -120,10 +124,10 @@ export const CONTROL_PREFIX = 'tributary-';
  */
 export class ChangeCapture {
   private readonly relations = new Map<number, RelationInfo>();
-  private tx: { commitLsn: Lsn; buffer: TransactionBuffer; origin: string | null; barrier?: boolean } | null = null;
+  private tx: { commitLsn: Lsn; buffer: TransactionBuffer; origin: string | null; barrier?: boolean; own?: OwnWrites } | null = null;
   private ackChain: Promise<void> = Promise.resolve();
   private ackError: Error | null = null;
-  readonly status: CaptureStatus = { received: 0n, confirmed: 0n, transactions: 0, skippedOwn: 0, replayedSkipped: 0, markers: 0, lastCommitTime: null, oldestUnconfirmedCommitTime: null, pendingAcks: 0, processed: 0n };
+  readonly status: CaptureStatus = { received: 0n, confirmed: 0n, transactions: 0, skippedOwn: 0, ownChanges: 0, replayedSkipped: 0, markers: 0, lastCommitTime: null, oldestUnconfirmedCommitTime: null, pendingAcks: 0, processed: 0n };
   /** Commit times of the transactions awaiting acknowledgement, oldest first (acks settle in commit order). */
   private readonly pendingCommitTimes: Date[] = [];
   /** Set for `realm-wins`. */
@@ -143,6 +147,8 @@ export class ChangeCapture {
     startConfirmed: Lsn,
     /** Schema changes seen in Relation messages (new columns → properties); null: none. */
     private readonly evolution: SchemaEvolution | null = null,
+    /** Reads back generated columns of the rows written (null: no mapped table has one). */
+    private readonly readback: GeneratedReadback | null = null,
   ) {
     this.status.confirmed = startConfirmed;
     this.status.processed = startConfirmed;
@@ -200,7 +206,8 @@ export class ChangeCapture {
       case 'type':
         return;
       case 'message':
-        if (m.transactional && this.tx && m.prefix.startsWith(CONTROL_PREFIX)) this.tx.barrier = true;
+        if (m.transactional && this.tx && m.prefix === APPLIED_PREFIX) (this.tx.own ??= new OwnWrites(this.mapping, (table, row) => this.router.lists.identity(table, row))).add(m.content);
+        else if (m.transactional && this.tx && m.prefix.startsWith(CONTROL_PREFIX)) this.tx.barrier = true;
         return;
       case 'insert':
       case 'update':
@@ -230,7 +237,7 @@ export class ChangeCapture {
         try {
           if (tx.barrier && tx.buffer.count === 0) this.status.markers++;
           else this.status.transactions++;
-          this.commit(tx.commitLsn, m.endLsn, tx.buffer, tx.origin, m.commitTime);
+          this.commit(tx.commitLsn, m.endLsn, tx.buffer, tx.origin, m.commitTime, tx.own ?? null);
         } finally {
           tx.buffer.dispose();
         }
@@ -240,18 +247,23 @@ export class ChangeCapture {
     }
   }
 
-  private commit(commitLsn: Lsn, endLsn: Lsn, buffer: TransactionBuffer, origin: string | null, commitTime: bigint): void {
+  private commit(commitLsn: Lsn, endLsn: Lsn, buffer: TransactionBuffer, origin: string | null, commitTime: bigint, own: OwnWrites | null): void {
     const time = pgTimeToDate(commitTime);
     this.status.lastCommitTime = time;
     this.pendingCommitTimes.push(time);
     this.status.oldestUnconfirmedCommitTime = this.pendingCommitTimes[0]!;
     let touched: string[] = [];
-    if (origin === this.ownOrigin) this.status.skippedOwn++;
-    else if (buffer.count > 0) touched = this.apply(commitLsn, buffer);
+    if (origin === this.ownOrigin) {
+      this.status.skippedOwn++;
+      // Apply said what it wrote: the other changes of its transaction (cascades, triggers) are the database's.
+      if (own) touched = this.apply(commitLsn, buffer, own);
+    } else if (buffer.count > 0) touched = this.apply(commitLsn, buffer, null);
+    const readback = this.readback?.hasPending ? this.readback : null;
     this.status.pendingAcks++;
     this.ackChain = this.ackChain.then(async () => {
       if (this.ackError) return;
       try {
+        if (readback) await readback.settle(); // generated values of the rows written, before the slot may release them
         await Promise.all(touched.map((p) => this.sink.uploaded(p)));
         this.status.pendingAcks--;
         this.pendingCommitTimes.shift();
@@ -267,9 +279,13 @@ export class ChangeCapture {
     });
   }
 
-  /** Writes one source transaction into its realms (one realm transaction each); returns their paths. */
-  private apply(commitLsn: Lsn, buffer: TransactionBuffer): string[] {
+  /**
+   * Writes one source transaction into its realms (one realm transaction each); returns their
+   * paths. `own`: the connector's own transaction, without the changes apply wrote itself.
+   */
+  private apply(commitLsn: Lsn, buffer: TransactionBuffer, own: OwnWrites | null): string[] {
     const open = new Map<string, Realm>();
+    const unresolved: UnresolvedLinks = new Map();
     const skipped = new Set<string>();
     this.protection?.resetProtection();
     const realmFor = (p: string | null): Realm | null => {
@@ -288,7 +304,14 @@ export class ChangeCapture {
       return r;
     };
     try {
-      for (const c of buffer.changes()) this.applyChange(c, realmFor);
+      for (const c of buffer.changes()) {
+        if (own) {
+          if (own.covers(c)) continue;
+          this.status.ownChanges++;
+        }
+        this.applyChange(c, realmFor, unresolved);
+      }
+      this.sink.resolveLinks(unresolved); // links to rows written later in the transaction
       this.router.lists.flush(realmFor, this.protection); // the lists of owners whose side rows changed, rebuilt once per transaction
       for (const [p, r] of open) {
         this.sink.writePosition(p, commitLsn + 1n);
@@ -302,7 +325,7 @@ export class ChangeCapture {
     return [...open.keys()];
   }
 
-  private applyChange(c: Change, realmFor: (p: string | null) => Realm | null): void {
+  private applyChange(c: Change, realmFor: (p: string | null) => Realm | null, unresolved: UnresolvedLinks): void {
     if (this.router.lists.observe(c) || c.op === 'side-list') return;
     if (c.op === 'truncate') {
       for (const name of c.tables) {
@@ -319,37 +342,44 @@ export class ChangeCapture {
     if (c.op === 'delete') {
       const key = rowKey(t, c.key);
       if (key === null) return;
-      const path = this.router.pathOf(t, key);
-      if (path !== null && this.protection?.protectedProperties(path, t, key)) return; // realm-wins: the realm's unapplied change stands; apply re-writes the row
-      const r = realmFor(path);
-      if (r) this.sink.remove(r, t, key);
+      const paths = this.router.pathsOfKey(t, key);
+      if (paths.length > 0 && this.protection?.protectedProperties(paths[0], t, key)) return; // realm-wins: the realm's unapplied change stands; apply re-writes the row
+      for (const p of paths) {
+        const r = realmFor(p);
+        if (r) this.sink.remove(r, t, key);
+      }
       this.router.forget(t, key);
       return;
     }
     const key = rowKey(t, c.row);
     if (key === null) throw connectorError('CONNECTOR_SOURCE_FAILED', `${t.table}: a change without its key columns (${t.keyColumns.join(', ')})`);
     const oldKey = c.oldKey ? rowKey(t, c.oldKey) : key;
-    const oldPath = oldKey === null ? null : this.router.pathOf(t, oldKey);
+    const oldPaths = oldKey === null ? [] : this.router.pathsOfKey(t, oldKey);
+    const oldPath = oldPaths[0] ?? null;
     let newPath = this.router.pathFor(t, c.row);
     if (newPath === null && oldPath !== null && t.placement.kind === 'template' && t.placement.columns.some((col) => c.row[col] === undefined)) newPath = oldPath;
     if (newPath === null) {
       this.log.warn('postgres connector: row has no realm (placement column null or followed row unknown); skipped', { table: t.table, key: keyText(key) });
       return;
     }
+    const stays = oldPaths.includes(newPath) && oldKey !== null && keyText(oldKey) === keyText(key);
     let carry: Record<string, unknown> | undefined;
-    if (oldPath !== null && oldKey !== null && (oldPath !== newPath || keyText(oldKey) !== keyText(key))) {
-      const r = realmFor(oldPath);
-      if (r) {
+    if (oldKey !== null && oldPaths.length > 0 && (!stays || oldPaths.length > 1)) {
+      // A move (another realm or key), or copies left in other realms by a crash between a move's writes.
+      for (const p of oldPaths) {
+        if (stays && p === newPath) continue;
+        const r = realmFor(p);
+        if (!r) continue;
         const obj = this.sink.find(r, t, oldKey);
-        if (obj) carry = Object.fromEntries(t.columns.map((col) => [col.property, col.type.list ? Array.from(obj[col.property] as Iterable<unknown>) : obj[col.property]]));
+        if (obj && !carry) carry = Object.fromEntries(t.columns.map((col) => [col.property, col.type.list ? Array.from(obj[col.property] as Iterable<unknown>) : obj[col.property]]));
         this.sink.remove(r, t, oldKey);
       }
-      this.router.forget(t, oldKey);
+      if (!stays) this.router.forget(t, oldKey);
     }
     let row = c.row;
     // Counter columns (REPLICA IDENTITY FULL: the old row is here) reach an existing object as increments.
     const increments: [string, number][] = [];
-    if (c.oldKey && oldPath === newPath && t.columns.some((col) => col.counter)) {
+    if (c.oldKey && stays && t.columns.some((col) => col.counter)) {
       const existing = realmFor(newPath);
       if (existing && this.sink.find(existing, t, key)) {
         row = { ...row };
@@ -365,11 +395,11 @@ export class ChangeCapture {
     }
     // With the whole old row (REPLICA IDENTITY FULL) only the columns the update changed are written, so a
     // realm change to another column of the row is not overwritten by the row's unchanged value.
-    if (c.oldFull && c.oldKey && oldPath === newPath && oldKey !== null && keyText(oldKey) === keyText(key)) {
+    if (c.oldFull && c.oldKey && stays) {
       if (row === c.row) row = { ...row };
       for (const col of Object.keys(row)) if (!t.keyColumns.includes(col) && row[col] === c.oldKey[col]) delete row[col];
     }
-    const guard = oldPath === newPath ? this.protection?.protectedProperties(newPath, t, key) : null;
+    const guard = stays ? this.protection?.protectedProperties(newPath, t, key) : null;
     if (guard === 'all') {
       this.router.remember(t, key, newPath);
       return; // realm-wins: the realm inserted or deleted this object and apply has not written it yet
@@ -379,9 +409,10 @@ export class ChangeCapture {
       for (const col of t.columns) if (guard.has(col.property) && !t.keyColumns.includes(col.column) && !col.counter) delete row[col.column];
       for (const l of t.links) if (guard.has(l.property)) delete row[l.column];
     }
+    if (t.generated.length > 0) this.readback?.touched(t, key, newPath); // pgoutput does not send them
     const r = realmFor(newPath);
     if (r) {
-      this.sink.upsert(r, t, row, carry);
+      this.sink.upsert(r, t, row, carry, unresolved);
       if (increments.length > 0) {
         const obj = this.sink.find(r, t, key);
         for (const [property, delta] of increments) r.increment(obj, property, delta);

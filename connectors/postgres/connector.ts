@@ -12,10 +12,15 @@ import { barrierTimeout, ChangeApply, type ApplyStatus } from './apply';
 import { BARRIER_PREFIX, CONTROL_PREFIX, ChangeCapture, type CaptureStatus } from './capture';
 import { clientConfig, validateConfig, type PostgresConnectorConfig, type ResolvedOptions } from './config';
 import { classify, connectorError, fromDriverError } from './errors';
-import { initialLoad, indexPartitionedTables, type LoadProgress } from './load';
+import { PgDeadLetters, type DeadLetterRecord } from './dead-letters';
+import { initialLoad, type LoadProgress } from './load';
+import { indexFromRealms } from './placement-index';
+import { GeneratedReadback } from './readback';
+import { publishedRealmSchema } from './realm-schema';
 import { resolveMapping, type ResolvedMapping } from './mapping';
 import { formatLsn, parseLsn, stateSchema, STATE_TYPE, type Lsn } from './position';
-import { clearLoadMark, dropDatabaseState, formatBytes, readDatabaseStatus, readSlot, slotWarnings, withDatabase, type DatabaseStatus, type SlotStatus, type SlotWarning } from './operations';
+import { clearLoadMark, dropDatabaseState, readDatabaseStatus, withDatabase, type DatabaseStatus } from './operations';
+import { SlotWatch } from './slot-watch';
 import { RealmSink } from './realm-sink';
 import { controlRealmPath, ensurePublication, placementPattern, preflight, slotInfo } from './setup';
 
@@ -38,8 +43,12 @@ export interface PostgresConnectorStatus {
   confirmedLsn: string;
   receivedLsn: string;
   transactions: number;
-  /** Own (replication-origin) transactions skipped: no echo. */
+  /** Own (replication-origin) transactions: what apply wrote in them is not echoed. */
   skippedOwnTransactions: number;
+  /** Row changes in own transactions that apply did not write (cascades, trigger-written rows), written to the realms. */
+  ownChanges: number;
+  /** Generated-column values read back after capture (pgoutput does not send them) and written into objects. */
+  generatedReadBack: number;
   /** The connector's own marker transactions (apply barriers, caughtUp), not counted in `transactions`. */
   markers: number;
   /** Replayed transactions a realm already held (after a restart). */
@@ -106,10 +115,15 @@ export class PostgresConnector implements Connector {
   private applier: ChangeApply | null = null;
   private evolution: SchemaEvolution | null = null;
   private control: Realm | null = null;
+  private readback: GeneratedReadback | null = null;
   private mapping_: ResolvedMapping | null = null;
   private state: PostgresConnectorStatus['state'] = 'stopped';
   private lastError: Error | null = null;
   private stopping = false;
+  /** Stopped by a failure that needs the user (the apply side's CONNECTOR_APPLY_CONFIGURATION): no retries. */
+  private halted = false;
+  private readonly deadLetterStore: PgDeadLetters;
+  private readonly slotWatch: SlotWatch;
   private timers: NodeJS.Timeout[] = [];
   private loop: Promise<void> | null = null;
   private serverVersion = 0;
@@ -120,6 +134,8 @@ export class PostgresConnector implements Connector {
   ) {
     this.config = validateConfig(config);
     this.log = (options.log ?? silentLogger).child({ connector: 'postgres', name: this.config.name });
+    this.deadLetterStore = new PgDeadLetters(this.config.name);
+    this.slotWatch = new SlotWatch(this.config.resolved, this.log, () => this.sql, () => this.stopping);
   }
 
   get mapping(): ResolvedMapping {
@@ -132,6 +148,7 @@ export class PostgresConnector implements Connector {
     const o = this.config.resolved;
     this.state = 'starting';
     this.stopping = false;
+    this.halted = false;
     try {
       const sql = this.newSqlClient();
       this.sql = sql;
@@ -150,11 +167,21 @@ export class PostgresConnector implements Connector {
       this.router = new RealmRouter(this.mapping);
       this.evolution = new SchemaEvolution({ mapping: this.mapping, tables: this.config.tables, options: o.schemaChanges, sink: this.sink, router: this.router, adapter: this.adapter, controlPath: controlRealmPath(o.name), clientConfig: clientConfig(this.config.database), log: this.log });
       await this.evolution.preload(sql);
-      this.applier = new ChangeApply(this.adapter, this.mapping, clientConfig(this.config.database), this.sink, this.router, { barrier: (c) => this.barrier(c), onRealmProperties: (c, t, p) => this.evolution!.onRealmProperties(c, t, p) }, this.log);
+      this.applier = new ChangeApply(
+        this.adapter,
+        this.mapping,
+        clientConfig(this.config.database),
+        this.sink,
+        this.router,
+        { barrier: (c) => this.barrier(c), onRealmProperties: (c, t, p) => this.evolution!.onRealmProperties(c, t, p), onStopped: (e) => this.halt(e) },
+        this.log,
+        { deadLetters: this.deadLetterStore },
+      );
+      if ([...this.mapping.tables.values()].some((t) => t.generated.length > 0)) this.readback = new GeneratedReadback(this.sink, clientConfig(this.config.database), this.log);
       this.control = this.adapter.realmAtPath(controlRealmPath(o.name), [stateSchema as never]);
       await this.control.syncSession?.downloadAllServerChanges(60_000);
 
-      await this.checkSlotAtStart(sql);
+      await this.slotWatch.atStart(sql);
       const slot = await slotInfo(sql, this.config.resolved);
       const loaded = this.control.objectForPrimaryKey<{ resumeFrom: string }>(STATE_TYPE, o.name)?.resumeFrom;
       this.repl = new ReplicationConnection(clientConfig(this.config.database));
@@ -162,8 +189,7 @@ export class PostgresConnector implements Connector {
       let confirmed: Lsn;
       if (slot && loaded) {
         this.log.info('postgres connector: resuming from the slot', { slot: o.slotName, confirmedFlush: slot.confirmed_flush_lsn });
-        const paths = await indexPartitionedTables(sql, this.mapping, this.router);
-        for (const p of paths) await this.sink.download(p);
+        await this.indexRealms(sql);
         confirmed = slot.confirmed_flush_lsn ? parseLsn(slot.confirmed_flush_lsn) : 0n;
       } else {
         if (slot) {
@@ -177,7 +203,7 @@ export class PostgresConnector implements Connector {
           this.state = 'loading';
           const touched = await initialLoad({ sql, snapshotName: created.snapshotName!, consistentPoint: created.consistentPoint, mapping: this.mapping, sink: this.sink, router: this.router, log: this.log, onProgress: this.options.onProgress });
           for (const p of touched) await this.sink.uploaded(p);
-        } else await this.router.lists.scan(sql, true); // no load: still index the side rows (capture rebuilds whole lists from them)
+        } else await this.indexRealms(sql); // no load: still index what the realms hold, and the side rows (capture rebuilds whole lists from them)
         this.control.write(() => this.control!.create(STATE_TYPE, { connector: o.name, resumeFrom: formatLsn(created.consistentPoint), updatedAt: new Date() }, 'modified'));
         await this.control.syncSession?.uploadAllLocalChanges(60_000);
         confirmed = created.consistentPoint;
@@ -189,7 +215,8 @@ export class PostgresConnector implements Connector {
       await this.applier.start();
       this.timers.push(setInterval(() => this.sendStatus(), 10_000));
       if (o.heartbeatIntervalMs > 0) this.timers.push(setInterval(() => void this.heartbeat(), o.heartbeatIntervalMs));
-      this.watchSlot();
+      const slotTimer = this.slotWatch.timer();
+      if (slotTimer) this.timers.push(slotTimer);
       for (const t of this.timers) t.unref();
     } catch (e) {
       this.state = 'failed';
@@ -203,6 +230,35 @@ export class PostgresConnector implements Connector {
       await this.shutdown();
       throw e;
     }
+  }
+
+  /**
+   * A start without a load: where each object is, from the realms (placement-index.ts); the side
+   * rows from their tables, and the lists made equal to them where no realm edit is pending.
+   */
+  private async indexRealms(sql: Client): Promise<void> {
+    await this.router!.lists.scan(sql, true);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([this.adapter!.ready, new Promise((_, reject) => (timer = setTimeout(() => reject(connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the list of realms did not download from the sync server in 60 s')), 60_000)))]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const paths = await indexFromRealms({ sql, paths: this.adapter!.paths, mapping: this.mapping, sink: this.sink!, router: this.router!, log: this.log });
+    if (this.router!.lists.lists.length === 0) return;
+    const reconciled = this.router!.lists.reconcile(paths, (p) => this.sink!.realm(p), this.applier!);
+    this.applier!.resetProtection();
+    if (reconciled > 0) this.log.info('postgres connector: side-table lists made equal to their rows (changes while the connector was stopped)', { lists: reconciled });
+  }
+
+  /** The apply side cannot write at all (CONNECTOR_APPLY_CONFIGURATION): the connector stops streaming and reports it. */
+  private halt(e: Error): void {
+    if (this.stopping || this.halted) return;
+    this.halted = true;
+    this.lastError = e;
+    this.state = 'failed';
+    for (const b of this.barriers.splice(0)) b.reject(e);
+    void this.repl?.close();
   }
 
   private newSqlClient(): Client {
@@ -297,7 +353,7 @@ export class PostgresConnector implements Connector {
   }
 
   private newCapture(confirmed: Lsn): ChangeCapture {
-    const c = new ChangeCapture(this.mapping, this.sink!, this.router!, this.log, this.config.resolved.originName, confirmed, this.evolution);
+    const c = new ChangeCapture(this.mapping, this.sink!, this.router!, this.log, this.config.resolved.originName, confirmed, this.evolution, this.readback);
     c.onConfirm = () => this.sendStatus();
     c.onProcessed = () => this.wakeBarriers();
     if (this.config.resolved.conflict === 'realm-wins') c.protection = this.applier;
@@ -317,15 +373,15 @@ export class PostgresConnector implements Connector {
   private async run(from: Lsn): Promise<void> {
     const backoff = new Backoff({ initialMs: 200, maxMs: 30_000 });
     let start = from;
-    while (!this.stopping) {
+    while (!this.stopping && !this.halted) {
       const pluginOptions: Record<string, string> = { proto_version: '1', publication_names: this.config.resolved.publicationName };
       if (this.serverVersion >= 140000) pluginOptions.messages = 'true';
       try {
         await this.repl!.start(this.config.resolved.slotName, start, pluginOptions, (f) => this.capture!.handleFrame(f));
-        if (this.stopping) return;
+        if (this.stopping || this.halted) return;
         throw connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the replication stream ended');
       } catch (e) {
-        if (this.stopping) return;
+        if (this.stopping || this.halted) return;
         this.lastError = e as Error;
         if (classify(e) === 'permanent') {
           this.state = 'failed';
@@ -387,6 +443,8 @@ export class PostgresConnector implements Connector {
       receivedLsn: formatLsn(s?.received ?? 0n),
       transactions: s?.transactions ?? 0,
       skippedOwnTransactions: s?.skippedOwn ?? 0,
+      ownChanges: s?.ownChanges ?? 0,
+      generatedReadBack: this.readback?.filled ?? 0,
       markers: s?.markers ?? 0,
       replayedSkipped: s?.replayedSkipped ?? 0,
       indexedRows: this.router?.indexedRows ?? 0,
@@ -396,7 +454,7 @@ export class PostgresConnector implements Connector {
       lastCommitTime: s?.lastCommitTime ? s.lastCommitTime.toISOString() : null,
       lastError: this.lastError ? String(this.lastError.message) : null,
       lastErrorCode: errorCodeOf(this.lastError),
-      warnings: [...this.slotWarningsNow],
+      warnings: [...this.slotWatch.warnings],
     };
   }
 
@@ -430,6 +488,39 @@ export class PostgresConnector implements Connector {
     return new PostgresConnector(config, options).resetStopped();
   }
 
+  /**
+   * The dead letters of this connector (oldest first): realm transactions PostgreSQL refused or
+   * that failed permanently, reset in the realms and kept with their instructions
+   * (docs: "Dead letters"). Works on a stopped connector too.
+   *
+   * @example
+   * for (const d of await connector.deadLetters()) console.log(d.id, d.realmPath, d.code, d.sqlstate, d.error);
+   * await connector.clearDeadLetters([3]); // or clearDeadLetters() for all
+   */
+  async deadLetters(limit = 1000): Promise<DeadLetterRecord[]> {
+    return this.withSql((sql) => this.deadLetterStore.list(sql, limit));
+  }
+
+  /**
+   * The realm-js schema clients declare to create the first objects of a realm of this connector
+   * that does not exist yet (realm-schema.ts); `realmSchemaOfConfig` gives it without starting.
+   *
+   * @example
+   * const realm = await Realm.open({ schema: connector.realmSchema('/pagila/store/3'), sync: { user, url: server + '/pagila/store/3' } });
+   */
+  realmSchema(path: string): object[] {
+    return publishedRealmSchema(this.mapping, path);
+  }
+
+  /** Deletes dead letters (all of this connector's without `ids`); returns how many. */
+  async clearDeadLetters(ids?: number[]): Promise<number> {
+    return this.withSql((sql) => this.deadLetterStore.clear(sql, ids));
+  }
+
+  private withSql<T>(fn: (sql: Client) => Promise<T>): Promise<T> {
+    return this.sql && !this.stopping ? fn(this.sql) : withDatabase(this.config.database, fn);
+  }
+
   /** Stops streaming after the acknowledged writes are confirmed; the slot is kept for the next start. */
   async stop(): Promise<void> {
     this.stopping = true;
@@ -457,6 +548,8 @@ export class PostgresConnector implements Connector {
     this.sql = null;
     await this.evolution?.close();
     this.evolution = null;
+    await this.readback?.close();
+    this.readback = null;
     this.sink?.close();
     if (this.control && !this.control.isClosed) this.control.close();
     this.adapter?.close();
@@ -469,63 +562,7 @@ export class PostgresConnector implements Connector {
     throw new TributaryError('CONFIG_INVALID', 'postgres connector config: give adminToken or adminTokenFile (data/keys/admin.json), or pass options.adminUser');
   }
 
-  // ── operations (status, slot warnings, reset) ──
-
-  private slotWarningsNow: string[] = [];
-  private slotCheckRunning = false;
-
-  /** At start, before streaming: a slot that sat inactive held WAL while the connector was down; say how much. */
-  private async checkSlotAtStart(sql: Client): Promise<void> {
-    const o = this.config.resolved;
-    let slot;
-    try {
-      slot = (await readSlot(sql, o.slotName)).slot;
-    } catch (e) {
-      this.log.warn('postgres connector: cannot read the replication slot figures', { error: String(e) });
-      return;
-    }
-    if (slot.exists && !slot.active) {
-      this.log.warn(`postgres connector: replication slot ${o.slotName} was inactive while the connector was down and retains ${slot.retainedBytes === null ? 'an unknown amount' : formatBytes(slot.retainedBytes)} of WAL; it is released as the connector catches up`, {
-        slot: o.slotName,
-        retainedBytes: slot.retainedBytes,
-        walStatus: slot.walStatus,
-        safeWalSize: slot.safeWalSize,
-      });
-    }
-    this.reportSlot(slotWarnings(slot, o.retainedWalWarnBytes).filter((w) => w.kind !== 'inactive'), slot);
-  }
-
-  /** Checks the slot every `slotCheckIntervalMs` while running. */
-  private watchSlot(): void {
-    const every = this.config.resolved.slotCheckIntervalMs;
-    if (every <= 0) return;
-    const t = setInterval(() => void this.checkSlot(), every);
-    t.unref();
-    this.timers.push(t);
-  }
-
-  private async checkSlot(): Promise<void> {
-    const sql = this.sql;
-    if (!sql || this.slotCheckRunning || this.stopping) return;
-    this.slotCheckRunning = true;
-    try {
-      const { slot } = await readSlot(sql, this.config.resolved.slotName);
-      // While streaming, an inactive slot is the retry loop's business; report only the WAL figures.
-      this.reportSlot(slotWarnings(slot, this.config.resolved.retainedWalWarnBytes).filter((w) => w.kind !== 'inactive'), slot);
-    } catch (e) {
-      if (!this.stopping) this.log.warn('postgres connector: slot check failed', { error: String(e) });
-    } finally {
-      this.slotCheckRunning = false;
-    }
-  }
-
-  /** Loud: an error-level line per warning, every check, until the cause is gone. */
-  private reportSlot(warnings: SlotWarning[], slot: SlotStatus): void {
-    this.slotWarningsNow = warnings.map((w) => w.message);
-    for (const w of warnings) {
-      this.log.error(`postgres connector: WAL RETENTION WARNING: ${w.message}`, { slot: slot.name, kind: w.kind, retainedBytes: slot.retainedBytes, walStatus: slot.walStatus, safeWalSize: slot.safeWalSize, budgetBytes: this.config.resolved.retainedWalWarnBytes });
-    }
-  }
+  // ── reset ──
 
   private async resetStopped(): Promise<PostgresConnectorResetResult> {
     const o = this.config.resolved;

@@ -62,3 +62,73 @@ export function fromDriverError(e: unknown, doing: string): TributaryError {
   const state = typeof code === 'string' ? ` [${code}]` : '';
   return connectorError(classify(e) === 'transient' ? 'CONNECTOR_SOURCE_UNAVAILABLE' : 'CONNECTOR_SOURCE_FAILED', `${doing}: ${msg}${state}`, e);
 }
+
+/**
+ * What a failed realm → database write is, which decides what apply does with it (docs: "Realm →
+ * database", Failures). Database-neutral: each connector classifies its own driver's codes.
+ *
+ * - `transient`: the database or the link to it is unwell (connection, shutdown, resources,
+ *   deadlock, serialization, lock timeout, cancel): retried with back-off, nothing is lost;
+ * - `race`: the batch met a concurrent write (an object a client deleted while the batch ran, a
+ *   row another session inserted after the locks): run again at once;
+ * - `refused`: the database refused the values (a constraint, a trigger's exception, a value the
+ *   column cannot hold, a generated column): that realm transaction is rejected — its objects reset
+ *   to the rows, a dead letter kept — and the realm's later transactions go on;
+ * - `configuration`: the database cannot take the connector's writes at all (privileges, a missing
+ *   table or column, a read-only server): the connector stops with a code, keeping the realm
+ *   transactions for its next start;
+ * - `failed`: anything else permanent (an unexpected SQLSTATE, a bug): rejected like a refusal,
+ *   so no error stalls a realm.
+ */
+export type ApplyFailureKind = 'transient' | 'race' | 'refused' | 'configuration' | 'failed';
+
+/** Beyond {@link TRANSIENT_CODES}: a cancelled statement (statement_timeout, pg_cancel_backend), an aborted transaction, an unknown commit outcome. */
+const APPLY_TRANSIENT_CODES = new Set(['57014', '25P02', '40003']);
+/**
+ * SQLSTATE classes and codes where the database refused the data: 21 cardinality, 22 data
+ * exception, 23 integrity constraint, 27 triggered data change, 09 triggered action, 2F / 38 / 39
+ * routine exceptions, 44 WITH CHECK OPTION, 54 program limits (a value too large to index), P0
+ * PL/pgSQL RAISE and ASSERT, and 428C9 (a value written to a GENERATED ALWAYS column).
+ */
+const REFUSED_CLASSES = new Set(['21', '22', '23', '27', '09', '2F', '38', '39', '44', '54', 'P0']);
+const REFUSED_CODES = new Set(['428C9']);
+/**
+ * Where the database is not set up to take the writes: 28 authorization, 3D000 / 3F000 no such
+ * database or schema, 42501 privilege, 42P01 / 42703 / 42704 / 42883 a table, column, object or
+ * function that does not exist (dropped since the mapping was read), 42809 wrong object type,
+ * 25006 a read-only (standby) server, 0A000 a feature the target does not support (a view
+ * without rules), 55000 an object not in the needed state (a replication origin), 57P04 the
+ * database was dropped.
+ */
+const CONFIGURATION_CLASSES = new Set(['28']);
+const CONFIGURATION_CODES = new Set(['3D000', '3F000', '42501', '42P01', '42703', '42704', '42883', '42809', '25006', '0A000', '55000', '57P04']);
+
+/** Classifies a failed apply batch by code, never by message text (except node-postgres's code-less lost connection, as {@link classify}). */
+export function classifyApplyError(e: unknown, depth = 0): ApplyFailureKind {
+  if (e instanceof TributaryError) {
+    const cause = (e as { cause?: unknown }).cause;
+    if (depth < 4 && cause && typeof (cause as { code?: unknown }).code === 'string') return classifyApplyError(cause, depth + 1);
+    switch (e.code) {
+      case 'OBJECT_INVALIDATED':
+        return 'race';
+      case 'CONNECTOR_APPLY_CONFIGURATION':
+        return 'configuration';
+      case 'CONNECTOR_APPLY_REFUSED':
+        return 'refused';
+      case 'REALM_CLOSED':
+      case 'INVALID_STATE':
+        return 'transient'; // the connector is stopping
+      default:
+        return e.action === 'retry' ? 'transient' : 'failed';
+    }
+  }
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    if (APPLY_TRANSIENT_CODES.has(code) || classify(e) === 'transient') return 'transient';
+    const cls = code.slice(0, 2);
+    if (REFUSED_CLASSES.has(cls) || REFUSED_CODES.has(code)) return 'refused';
+    if (CONFIGURATION_CLASSES.has(cls) || CONFIGURATION_CODES.has(code)) return 'configuration';
+    return 'failed';
+  }
+  return classify(e) === 'transient' ? 'transient' : 'failed';
+}

@@ -1,5 +1,6 @@
 import type { Client } from 'pg';
 import type { Logger } from '../../src/shared/logger';
+import type { ObjectKey } from '../../src/model';
 import { rowKey, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
 import type { Lsn } from './position';
 import type { RealmSink } from './realm-sink';
@@ -11,10 +12,10 @@ export type { LoadProgress } from './load-progress';
 
 const TEXT = { getTypeParser: () => (v: string) => v };
 
-/** Reads a table in batches through a cursor, every value as text (the same form pgoutput sends). */
-export async function scanTable(sql: Client, t: ResolvedTable, batchSize: number, onBatch: (rows: RawRow[]) => void | Promise<void>): Promise<number> {
+/** Reads a table (every column, or `columns`) in batches through a cursor, every value as text (the same form pgoutput sends). */
+export async function scanTable(sql: Client, t: ResolvedTable, batchSize: number, onBatch: (rows: RawRow[]) => void | Promise<void>, columns: string[] = t.allColumns.map((c) => c.name)): Promise<number> {
   const cursor = `tributary_scan_${t.table.replace(/[^a-z0-9_]/gi, '_')}`;
-  const cols = t.allColumns.map((c) => `"${c.name.replace(/"/g, '""')}"`).join(', ');
+  const cols = columns.map((c) => `"${c.replace(/"/g, '""')}"`).join(', ');
   await sql.query(`DECLARE ${cursor} NO SCROLL CURSOR FOR SELECT ${cols} FROM ${t.qualified}`);
   let total = 0;
   for (;;) {
@@ -91,6 +92,7 @@ export async function initialLoad(args: {
       args.onProgress?.({ table: t.table, rows, estimate: est, done: true });
       log.info('postgres connector: initial load: table copied', { table: t.table, rows, ms: Date.now() - started });
     }
+    await resolveLateLinks(sql, mapping, sink, router);
     for (const p of await router.lists.load(sql, sink, log, args.onProgress)) touched.add(p); // side tables → lists, after their owners and targets
     await sql.query('COMMIT');
   } catch (e) {
@@ -104,32 +106,50 @@ export async function initialLoad(args: {
   return [...touched];
 }
 
-/** On a restart without a load: rebuilds the router's key → realm index of partitioned tables. */
-export async function indexPartitionedTables(sql: Client, mapping: ResolvedMapping, router: RealmRouter): Promise<Set<string>> {
-  const paths = new Set<string>();
-  await sql.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-  try {
-    for (const t of mapping.loadOrder) {
-      if (t.placement.kind === 'fixed') {
-        paths.add(t.placement.path);
-        continue;
-      }
-      await scanTable(sql, t, mapping.options.batchSize * 5, (batch) => {
+/**
+ * Links to rows loaded after the row pointing at them: a table's own rows (a manager stored after
+ * the employee), and the tables of a cycle (loaded in some order, one of them first). Load order
+ * puts every other link's target first. A second pass over those tables, in the same snapshot,
+ * reads only the key and those link columns and sets each link that is still null and whose
+ * target is in the row's realm. One batch in memory at a time, as the load.
+ */
+async function resolveLateLinks(sql: Client, mapping: ResolvedMapping, sink: RealmSink, router: RealmRouter): Promise<void> {
+  const order = new Map(mapping.loadOrder.map((t, i) => [t.table, i]));
+  for (const t of mapping.loadOrder) {
+    const late = t.links.filter((l) => order.get(l.targetTable)! >= order.get(t.table)!);
+    if (late.length === 0) continue;
+    await scanTable(
+      sql,
+      t,
+      mapping.options.batchSize,
+      (batch) => {
+        const byPath = new Map<string, { key: ObjectKey; values: Record<string, unknown> }[]>();
         for (const row of batch) {
-          const p = router.pathFor(t, row);
           const key = rowKey(t, row);
-          if (p !== null && key !== null) {
-            router.remember(t, key, p);
-            paths.add(p);
+          const path = key === null ? null : router.pathOf(t, key);
+          if (key === null || path === null) continue;
+          const realm = sink.realm(path);
+          const obj = sink.find(realm, t, key);
+          if (!obj) continue;
+          const values: Record<string, unknown> = {};
+          for (const l of late) {
+            const text = row[l.column];
+            if (text === null || text === undefined || obj[l.property]) continue;
+            const target = mapping.tables.get(l.targetTable)!;
+            const targetKey = rowKey(target, { [target.keyColumns[0]]: text });
+            const targetObj = targetKey === null ? undefined : realm.objectForPrimaryKey(target.type, targetKey);
+            if (targetObj) values[l.property] = targetObj;
           }
+          if (Object.keys(values).length > 0) (byPath.get(path) ?? byPath.set(path, []).get(path)!).push({ key, values });
         }
-      });
-    }
-    await router.lists.scan(sql); // side rows per owner (after the partitioned owners are placed)
-    await sql.query('COMMIT');
-  } catch (e) {
-    await sql.query('ROLLBACK').catch(() => undefined);
-    throw e;
+        for (const [path, list] of byPath) {
+          const realm = sink.realm(path);
+          realm.write(() => {
+            for (const { key, values } of list) sink.fill(realm, t, key, values);
+          });
+        }
+      },
+      [...new Set([...t.keyColumns, ...late.map((l) => l.column)])],
+    );
   }
-  return paths;
 }

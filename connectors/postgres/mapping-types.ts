@@ -16,6 +16,11 @@ export interface ResolvedColumn {
   fromRealm?: (value: unknown) => unknown;
   /** Increments travel as increments both ways (config `counter: true`). */
   counter?: boolean;
+  /**
+   * `GENERATED ALWAYS AS (…) STORED`: PostgreSQL computes it, apply never writes it, and pgoutput
+   * does not send it (before PostgreSQL 18), so capture reads it back (readback.ts).
+   */
+  generated?: boolean;
 }
 
 export interface ResolvedLink {
@@ -35,7 +40,7 @@ export interface ResolvedTable {
   qualified: string;
   type: string;
   /** Every table column in catalog order (mapped or not: placement may read unmapped ones). */
-  allColumns: { name: string; type: RealmColumnType }[];
+  allColumns: { name: string; type: RealmColumnType; generated?: boolean }[];
   columns: ResolvedColumn[];
   byColumn: Map<string, ResolvedColumn>;
   /** Columns forming the realm key, in order. */
@@ -50,6 +55,8 @@ export interface ResolvedTable {
   family: string;
   /** List properties kept in side tables (side-lists.ts). */
   lists?: ResolvedSideList[];
+  /** Mapped generated columns (a subset of `columns`), read back after capture writes a row. */
+  generated: ResolvedColumn[];
 }
 
 export interface ResolvedMapping {

@@ -19,6 +19,7 @@ interface CatalogColumn {
   name: string;
   notNull: boolean;
   typeOid: number;
+  generated: boolean;
 }
 
 /** One row of pg_type, as the catalog keeps it. */
@@ -122,10 +123,13 @@ export async function resolveMapping(sql: Client, config: PostgresConnectorConfi
       "SELECT c.oid, c.relkind, c.relreplident FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind IN ('r', 'p')",
       [schema, table],
     );
-    if (rel.rows.length === 0) throw mappingError(`table ${schema}.${table} does not exist; tables in ${schema}: ${existingNames.join(', ') || '(none)'}`);
+    if (rel.rows.length === 0) {
+      const near = nearestName(table, existingNames);
+      throw mappingError(`table ${schema}.${table} does not exist${near ? ` — did you mean "${near}"?` : ''}; tables in ${schema}: ${existingNames.join(', ') || '(none)'} (table names are exact and case-sensitive)`);
+    }
     const { oid, relkind, relreplident } = rel.rows[0] as { oid: number; relkind: string; relreplident: string };
-    const cols = await sql.query('SELECT attname, attnotnull, atttypid FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum', [oid]);
-    const catalogColumns: CatalogColumn[] = cols.rows.map((r) => ({ name: r.attname, notNull: r.attnotnull, typeOid: Number(r.atttypid) }));
+    const cols = await sql.query("SELECT attname, attnotnull, atttypid, attgenerated <> '' AS generated FROM pg_attribute WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum", [oid]);
+    const catalogColumns: CatalogColumn[] = cols.rows.map((r) => ({ name: r.attname, notNull: r.attnotnull, typeOid: Number(r.atttypid), generated: r.generated }));
     const columnNames = catalogColumns.map((c) => c.name);
     const unknown = (col: string, where: string) => mappingError(`tables.${table}.${where} names column '${col}', which ${schema}.${table} does not have; its columns: ${columnNames.join(', ')}`);
     for (const col of Object.keys(input.columns ?? {})) if (!columnNames.includes(col)) throw unknown(col, 'columns');
@@ -163,11 +167,12 @@ export async function resolveMapping(sql: Client, config: PostgresConnectorConfi
     const columns: ResolvedColumn[] = [];
     for (const c of catalogColumns) {
       const t = realmTypeFor(await types.describe(c.typeOid));
-      allColumns.push({ name: c.name, type: t });
+      allColumns.push(c.generated ? { name: c.name, type: t, generated: true } : { name: c.name, type: t });
       const m = input.columns?.[c.name];
       if (m === false) continue;
       const property = typeof m === 'string' ? m : (m?.property ?? c.name);
-      columns.push({ column: c.name, property, type: t, optional: !c.notNull, toRealm: typeof m === 'object' ? m?.toRealm : undefined, fromRealm: typeof m === 'object' ? m?.fromRealm : undefined, counter: typeof m === 'object' && m?.counter === true });
+      columns.push({ column: c.name, property, type: t, optional: !c.notNull, toRealm: typeof m === 'object' ? m?.toRealm : undefined, fromRealm: typeof m === 'object' ? m?.fromRealm : undefined, counter: typeof m === 'object' && m?.counter === true, ...(c.generated ? { generated: true } : {}) });
+      if (c.generated && keyColumns.includes(c.name)) throw mappingError(`tables.${table}: key column ${c.name} is a generated column; declare primaryKey with stored columns`);
       if (typeof m === 'object' && m?.counter) {
         if (t.realm !== 'int' || t.list) throw mappingError(`tables.${table}.columns.${c.name}.counter: ${c.name} is ${t.pgType}; a counter must be an integer column`);
         if (keyColumns.includes(c.name)) throw mappingError(`tables.${table}.columns.${c.name}.counter: a key column cannot be a counter`);
@@ -223,6 +228,7 @@ export async function resolveMapping(sql: Client, config: PostgresConnectorConfi
       placement,
       partitioned: relkind === 'p',
       family: placement.kind === 'fixed' ? placement.path : '*',
+      generated: columns.filter((c) => c.generated),
     };
     if (byType.has(type)) throw mappingError(`tables.${table}.type: '${type}' is already the type of table ${byType.get(type)!.table}`);
     tables.set(table, resolved);
@@ -263,6 +269,33 @@ export async function resolveMapping(sql: Client, config: PostgresConnectorConfi
   for (const t of tables.values()) visit(t);
   await resolveSideLists(sql, config, schema, tables, types);
   return { tables, byType, loadOrder, options };
+}
+
+/**
+ * The name of `names` a mistyped `name` most likely meant: the same name in another case, else
+ * the closest by edit distance (at most a third of its length, at least 2), or null.
+ */
+export function nearestName(name: string, names: string[]): string | null {
+  const lower = name.toLowerCase();
+  const sameCase = names.find((n) => n.toLowerCase() === lower);
+  if (sameCase) return sameCase;
+  let best: string | null = null;
+  let bestDistance = Math.max(2, Math.floor(name.length / 3)) + 1;
+  for (const n of names) {
+    const d = editDistance(lower, n.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [n, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
 }
 
 /** realm-js schema objects for the types that can live in a realm of `family`. */

@@ -6,6 +6,7 @@ import type { User } from '../../src/client';
 import { Realm } from '../../src/realm';
 import { APPLY_POSITION_TABLE } from './apply';
 import { clientConfig, validateConfig, type PostgresConnectorConfig, type ResolvedOptions } from './config';
+import { PgDeadLetters, type DeadLetterRecord } from './dead-letters';
 import { connectorError, fromDriverError } from './errors';
 import { stateSchema, STATE_TYPE } from './position';
 
@@ -45,6 +46,8 @@ export interface DatabaseStatus {
   publication: { name: string; exists: boolean; tables: string[] };
   /** Realm → database positions (`tributary_apply_position`): the last Adapter transaction applied per realm. */
   applyPositions: { realmPath: string; txn: number }[];
+  /** Realm transactions rejected into dead letters (`tributary_dead_letter`): how many, and the oldest 20. */
+  deadLetters: { count: number; oldest: DeadLetterRecord[] };
   /** What `slotWarnings` says about the slot now. */
   warnings: SlotWarning[];
 }
@@ -140,7 +143,9 @@ export async function readDatabaseStatus(sql: Client, o: ResolvedOptions): Promi
     const { currentWalLsn, slot } = await readSlot(sql, o.slotName);
     const publication = await readPublication(sql, o.publicationName);
     const applyPositions = await readApplyPositions(sql, o.name);
-    return { currentWalLsn, slot, publication, applyPositions, warnings: slotWarnings(slot, o.retainedWalWarnBytes) };
+    const letters = new PgDeadLetters(o.name);
+    const deadLetters = { count: await letters.count(sql), oldest: await letters.list(sql, 20) };
+    return { currentWalLsn, slot, publication, applyPositions, deadLetters, warnings: slotWarnings(slot, o.retainedWalWarnBytes) };
   } catch (e) {
     throw fromDriverError(e, 'reading the connector status from PostgreSQL');
   }
@@ -249,6 +254,10 @@ export function formatDatabaseStatus(s: DatabaseStatus, o: Pick<ResolvedOptions,
   lines.push(['publication', `${s.publication.name}: ${s.publication.exists ? s.publication.tables.join(', ') || '(no tables)' : 'missing (the next start creates it)'}`]);
   if (s.applyPositions.length === 0) lines.push(['apply positions', 'none']);
   s.applyPositions.forEach((p, i) => lines.push([i === 0 ? 'apply positions' : '', `${p.realmPath} txn ${p.txn}`]));
+  const d = s.deadLetters;
+  if (d.count === 0) lines.push(['dead letters', 'none']);
+  d.oldest.forEach((l, i) => lines.push([i === 0 ? 'dead letters' : '', `${i === 0 ? `${d.count}: ` : ''}#${l.id} ${l.realmPath} txn ${l.txn} ${l.code}${l.sqlstate ? ` [${l.sqlstate}]` : ''} ${l.error.split('\n')[0]}`]));
+  if (d.count > 0) lines.push(['', `${d.count > d.oldest.length ? `… ${d.count - d.oldest.length} more; ` : ''}each keeps its realm transaction's instructions (status --json); clear with: tributary connector postgres clear-dead-letters --config <file> --id <n> (or --all)`]);
   for (const w of s.warnings) lines.push(['warning', w.message]);
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';

@@ -1,4 +1,5 @@
 import type { Adapter } from '../../src/adapter';
+import type { ObjectKey } from '../../src/model';
 import type { Realm } from '../../src/realm';
 import { mappingRealmSchema } from './schema-cache';
 import { connectorError } from './errors';
@@ -6,6 +7,13 @@ import { keyText, rowKey, rowValues, type RawRow, type ResolvedMapping, type Res
 import { formatLsn, parseLsn, STATE_TYPE, type Lsn } from './position';
 
 type RealmObjectLike = Record<string, unknown>;
+
+/**
+ * Links whose target was not in the realm when their row was written (a row pointing at a row
+ * written after it in the same source transaction or load: self-references, cycles), by realm,
+ * type, key and property; `resolveLinks` sets them once the targets are there.
+ */
+export type UnresolvedLinks = Map<string, { realm: Realm; t: ResolvedTable; key: ObjectKey; property: string; target: ResolvedTable; targetKey: ObjectKey }>;
 
 /** A property's synchronised shape, as realm-js shows it in `realm.schema`. */
 export interface PropertyShape {
@@ -155,20 +163,27 @@ export class RealmSink {
     await this.realm(path).syncSession?.uploadAllLocalChanges(timeoutMs);
   }
 
-  /** Inside a write: inserts or updates the object of a row (columns absent from `row` keep their value). */
-  upsert(realm: Realm, t: ResolvedTable, row: RawRow, carry?: RealmObjectLike): void {
+  /**
+   * Inside a write: inserts or updates the object of a row (columns absent from `row` keep their
+   * value). With `unresolved`, a link whose target is not in the realm yet is noted there.
+   */
+  upsert(realm: Realm, t: ResolvedTable, row: RawRow, carry?: RealmObjectLike, unresolved?: UnresolvedLinks): void {
     const values = rowValues(t, row, `${t.table} → ${realm.path}`);
     if (carry) for (const c of t.columns) if (!(c.property in values)) values[c.property] = carry[c.property];
+    let own: ObjectKey | null | undefined;
     for (const l of t.links) {
       const text = row[l.column];
       if (text === undefined) continue;
-      if (text === null) {
-        values[l.property] = null;
-        continue;
-      }
       const target = this.mapping.tables.get(l.targetTable)!;
-      const key = rowKey(target, { [target.keyColumns[0]]: text });
-      values[l.property] = key === null ? null : (realm.objectForPrimaryKey(target.type, key) ?? null);
+      const key = text === null ? null : rowKey(target, { [target.keyColumns[0]]: text });
+      const obj = key === null ? null : (realm.objectForPrimaryKey(target.type, key) ?? null);
+      values[l.property] = obj;
+      if (!unresolved) continue;
+      own ??= rowKey(t, row);
+      if (own === null) continue;
+      const id = `${realm.path}\u0000${t.type}\u0000${keyText(own)}\u0000${l.property}`;
+      if (key !== null && obj === null) unresolved.set(id, { realm, t, key: own, property: l.property, target, targetKey: key });
+      else unresolved.delete(id);
     }
     try {
       realm.create(t.type, values, 'modified');
@@ -176,6 +191,15 @@ export class RealmSink {
       throw connectorError('CONNECTOR_MAPPING_INVALID', `writing ${t.table} row ${keyText(rowKey(t, row) ?? 'null')} into ${t.type} at ${realm.path}: ${(e as Error).message}`, e);
     }
     this.observer?.upserted(t, row);
+  }
+
+  /** Inside the realms' writes: sets the noted links whose targets are there now (the rest stay null: their targets live elsewhere). */
+  resolveLinks(unresolved: UnresolvedLinks): void {
+    for (const u of unresolved.values()) {
+      const target = u.realm.objectForPrimaryKey(u.target.type, u.targetKey);
+      if (target && u.realm.objectForPrimaryKey(u.t.type, u.key)) u.realm.create(u.t.type, { [u.t.keyProperty]: u.key, [u.property]: target }, 'modified');
+    }
+    unresolved.clear();
   }
 
   /** Inside a write: sets properties of an existing object (a backfill); false when the object is gone. */

@@ -5,11 +5,18 @@ import { SideLists } from './side-lists';
 /**
  * Rows → realm paths. Fixed placements need no state; partitioned tables (path templates,
  * `follow`, functions) keep an in-memory index key → path, because deletes carry only the key
- * and `follow` needs the path of the referenced row. The index is filled by the initial load or,
- * on a restart, by a scan of the partitioned tables; it costs about 100 bytes per partitioned row.
+ * and `follow` needs the path of the referenced row. It costs about 100 bytes per partitioned row.
+ *
+ * The index says where each key's object *is* — it is filled by the initial load and, on a
+ * restart, from the objects the realms hold (placement-index.ts), never from the tables as they
+ * are now: changes replayed after a restart (a delete committed while the connector was down)
+ * must find the realm that still holds the object. A key found in several realms (a crash between
+ * the realm writes of a move) keeps every path, so a delete or a move reaches each.
  */
 export class RealmRouter {
   private readonly index = new Map<string, Map<string, string>>();
+  /** Further realms holding a key (found at start; rare), by table and key text. */
+  private readonly extra = new Map<string, Map<string, Set<string>>>();
   /** The side-list index (side rows per owner), shared by capture, load and apply like the key → path index. */
   readonly lists: SideLists;
 
@@ -53,22 +60,56 @@ export class RealmRouter {
     return this.index.get(t.table)!.get(keyText(key)) ?? null;
   }
 
+  /** Every realm that may hold the key's object: `pathOf` first, then any other found at start. */
+  pathsOfKey(t: ResolvedTable, key: ObjectKey): string[] {
+    if (t.placement.kind === 'fixed') return [t.placement.path];
+    const k = keyText(key);
+    const first = this.index.get(t.table)!.get(k);
+    if (first === undefined) return [];
+    const more = this.extra.get(t.table)?.get(k);
+    return more ? [first, ...more] : [first];
+  }
+
+  /** The key's object is now in `path` (only there). */
   remember(t: ResolvedTable, key: ObjectKey, path: string): void {
-    this.index.get(t.table)?.set(keyText(key), path);
+    const k = keyText(key);
+    this.index.get(t.table)?.set(k, path);
+    this.extra.get(t.table)?.delete(k);
+  }
+
+  /** At start: a realm holds the key's object (another realm may too). */
+  found(t: ResolvedTable, key: ObjectKey, path: string): void {
+    const idx = this.index.get(t.table);
+    if (!idx) return;
+    const k = keyText(key);
+    const first = idx.get(k);
+    if (first === undefined) idx.set(k, path);
+    else if (first !== path) {
+      let m = this.extra.get(t.table);
+      if (!m) this.extra.set(t.table, (m = new Map()));
+      let s = m.get(k);
+      if (!s) m.set(k, (s = new Set()));
+      s.add(path);
+    }
   }
 
   forget(t: ResolvedTable, key: ObjectKey): void {
-    this.index.get(t.table)?.delete(keyText(key));
+    const k = keyText(key);
+    this.index.get(t.table)?.delete(k);
+    this.extra.get(t.table)?.delete(k);
   }
 
   /** Every realm holding rows of the table (for TRUNCATE). */
   pathsOf(t: ResolvedTable): string[] {
     if (t.placement.kind === 'fixed') return [t.placement.path];
-    return [...new Set(this.index.get(t.table)!.values())];
+    const out = new Set(this.index.get(t.table)!.values());
+    for (const s of this.extra.get(t.table)?.values() ?? []) for (const p of s) out.add(p);
+    return [...out];
   }
 
   clear(t: ResolvedTable): void {
     this.index.get(t.table)?.clear();
+    this.extra.get(t.table)?.clear();
   }
 
   get indexedRows(): number {

@@ -4,6 +4,7 @@ import { TributaryError } from '../../src/errors';
 import { JsonLogger, type Logger } from '../../src/shared/logger';
 import { validateConfig, type PostgresConnectorConfig } from './config';
 import { PostgresConnector, type PostgresConnectorResetResult } from './connector';
+import { realmSchemaOfConfig } from './realm-schema';
 import { startWithRetry } from './start-retry';
 import { formatDatabaseStatus, inspectPostgresConnector, type DatabaseStatus } from './operations';
 
@@ -80,6 +81,16 @@ export async function postgresConnectorStatus(configPath: string): Promise<{ sta
   const config = validateConfig(loadConnectorConfig(configPath));
   const status = await inspectPostgresConnector(config);
   return { status, text: formatDatabaseStatus(status, config.resolved) };
+}
+
+/** `tributary connector postgres clear-dead-letters --config <file> (--id <n>… | --all)`: deletes dead letters; returns how many. */
+export async function clearPostgresDeadLetters(configPath: string, ids: number[] | 'all'): Promise<number> {
+  return new PostgresConnector(loadConnectorConfig(configPath)).clearDeadLetters(ids === 'all' ? undefined : ids);
+}
+
+/** `tributary connector postgres realm-schema --config <file> --realm <path>`: the schema clients declare for that realm (realm-schema.ts). */
+export async function postgresRealmSchema(configPath: string, realmPath: string): Promise<object[]> {
+  return realmSchemaOfConfig(loadConnectorConfig(configPath), realmPath);
 }
 
 /** `tributary connector postgres reset --config <file>`: see `PostgresConnector.reset`. */

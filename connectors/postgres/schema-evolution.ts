@@ -179,7 +179,7 @@ export class SchemaEvolution {
       // A value of the new type may not convert to the property's: stop writing until the catalog says more.
       else this.detached.detach(t, c.name);
     }
-    for (const k of t.allColumns) if (!seen.has(k.name) && !this.unpublished.has(`${t.table}.${k.name}`)) verify = true;
+    for (const k of t.allColumns) if (!seen.has(k.name) && !k.generated && !this.unpublished.has(`${t.table}.${k.name}`)) verify = true; // generated columns are never sent
     if (added.length > 0) this.addFromRelation(t, added);
     if (verify) {
       const missing = t.allColumns.filter((k) => !seen.has(k.name)).map((k) => k.name);

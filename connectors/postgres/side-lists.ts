@@ -10,6 +10,7 @@ import { toRow, type PgOutputMessage } from './pgoutput';
 import { toParam } from './types';
 import type { RealmSink } from './realm-sink';
 import type { ResolvedSideList } from './side-list-mapping';
+import { canonValue, groupBy, ListIndex, type DbRow, type ListProtection, type OwnerPaths, type RealmListLike, type SideListChange, type SideRow, type TouchedObject } from './side-list-types';
 
 /**
  * Realm lists ↔ ordered side tables (CONNECTORS.md §1: "lists ↔ a side table (owner key,
@@ -31,70 +32,11 @@ import type { ResolvedSideList } from './side-list-mapping';
 
 export { listPropertySchema, resolveSideLists, sideListTables, type ResolvedSideList, type TypeDescriber } from './side-list-mapping';
 
-/** A side-row change in a source transaction (JSON-safe: it may spill to disk with the rest). */
-export type SideListChange =
-  | { op: 'side-list'; table: string; kind: 'upsert'; row: RawRow; old: RawRow | null }
-  | { op: 'side-list'; table: string; kind: 'delete'; old: RawRow }
-  | { op: 'side-list'; table: string; kind: 'truncate' };
-
-/** An object a batch of realm transactions touched (apply.ts). */
-export interface TouchedObject {
-  table: ResolvedTable;
-  key: ObjectKey;
-  props: Set<string> | 'all';
-}
-
-/** For `realm-wins` (capture's protection): a list with unapplied realm edits is left alone. */
-export interface ListProtection {
-  protectedProperties(path: string, t: ResolvedTable, key: ObjectKey): Set<string> | 'all' | null;
-}
+export { canonValue, type ListProtection, type OwnerPaths, type SideListChange, type TouchedObject } from './side-list-types';
 
 const quote = (id: string) => '"' + id.replace(/"/g, '""') + '"';
 const TEXT = { getTypeParser: () => (v: string) => v };
 const INSERT_CHUNK = 1000;
-
-/** A comparable text of a realm value (the kind included, so 1 and '1' differ). */
-export function canonValue(v: unknown): string {
-  if (v === null || v === undefined) return 'null';
-  if (v instanceof Date) return `date:${v.getTime()}`;
-  if (v instanceof Uint8Array) return `data:${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}`;
-  if (v instanceof ArrayBuffer) return `data:${Buffer.from(v).toString('base64')}`;
-  if (typeof v === 'object') return `${v.constructor.name}:${String(v)}`;
-  return `${typeof v}:${String(v)}`;
-}
-
-interface SideRow {
-  /** keyText of the owner's realm key. */
-  owner: string;
-  key: ObjectKey;
-  value: string | null;
-  position: number | null;
-}
-
-/** One list's rows by identity, and the identities of each owner. */
-class ListIndex {
-  readonly rows = new Map<string, SideRow>();
-  readonly byOwner = new Map<string, Set<string>>();
-}
-
-/** A side row read by apply, with its physical address (valid while the transaction holds its lock). */
-interface DbRow {
-  tableoid: string;
-  ctid: string;
-  raw: RawRow;
-  canon: string;
-  position: number | null;
-}
-
-interface RealmListLike extends Iterable<unknown> {
-  splice(start: number, deleteCount: number, ...items: unknown[]): unknown;
-  move(from: number, to: number): void;
-}
-
-/** Where an owner row's realm is (the RealmRouter answers it; structural, so this module needs no import of it). */
-export interface OwnerPaths {
-  pathOf(table: ResolvedTable, key: ObjectKey): string | null;
-}
 
 /**
  * The side lists of a mapping: the index and its capture, load and apply operations. One per
@@ -382,14 +324,7 @@ export class SideLists {
   writeList(realm: Realm, l: ResolvedSideList, key: ObjectKey): void {
     const obj = realm.objectForPrimaryKey<Record<string, unknown>>(l.owner.type, key);
     if (!obj) return;
-    const desired: { canon: string; value: unknown }[] = [];
-    for (const v of this.ordered(l, key)) {
-      if (!l.target) desired.push({ canon: canonValue(v), value: v });
-      else {
-        const target = v === null ? undefined : realm.objectForPrimaryKey(l.target.type, v as ObjectKey);
-        if (target) desired.push({ canon: canonValue(v), value: target }); // a target missing from this realm cannot be linked
-      }
-    }
+    const desired = this.desired(realm, l, key);
     const list = obj[l.property] as RealmListLike;
     const current = Array.from(list, (e) => canonValue(this.elementValue(l, e)));
     const need = new Map<string, number>();
@@ -418,6 +353,52 @@ export class SideLists {
     }
   }
 
+  /** The owner's list as its side rows say, in order (a link target missing from the realm is left out). */
+  private desired(realm: Realm, l: ResolvedSideList, key: ObjectKey): { canon: string; value: unknown }[] {
+    const out: { canon: string; value: unknown }[] = [];
+    for (const v of this.ordered(l, key)) {
+      if (!l.target) out.push({ canon: canonValue(v), value: v });
+      else {
+        const target = v === null ? undefined : realm.objectForPrimaryKey(l.target.type, v as ObjectKey);
+        if (target) out.push({ canon: canonValue(v), value: target }); // a target missing from this realm cannot be linked
+      }
+    }
+    return out;
+  }
+
+  /**
+   * At a start without a load (the index was just read from the side tables): makes every owner's
+   * list in `paths` equal its side rows as they are now, unless a realm edit of that list waits to
+   * be applied (`pending`). A side row's delete carries only its identity, so one committed while
+   * the connector was stopped finds no index entry when it is replayed and could not say whose list
+   * it left. Capture rebuilds lists from the index (the rows as they are now) anyway, so this is
+   * what the replay would converge to. Returns the lists written.
+   */
+  reconcile(paths: string[], realmOf: (path: string) => Realm, pending: ListProtection): number {
+    let written = 0;
+    for (const path of paths) {
+      const realm = realmOf(path);
+      const types = new Set(realm.schema.map((s) => s.name));
+      const stale: { l: ResolvedSideList; key: ObjectKey }[] = [];
+      for (const l of this.lists) {
+        if (!types.has(l.owner.type)) continue;
+        for (const obj of realm.objects<Record<string, unknown>>(l.owner.type)) {
+          const key = obj[l.owner.keyProperty] as ObjectKey;
+          const current = Array.from(obj[l.property] as Iterable<unknown>, (e) => canonValue(this.elementValue(l, e)));
+          const want = this.desired(realm, l, key).map((d) => d.canon);
+          if (current.length === want.length && current.every((c, i) => c === want[i])) continue;
+          const guard = pending.protectedProperties(path, l.owner, key);
+          if (guard === 'all' || guard?.has(l.property)) continue;
+          stale.push({ l, key });
+        }
+      }
+      if (stale.length === 0) continue;
+      realm.write(() => stale.forEach(({ l, key }) => this.writeList(realm, l, key)));
+      written += stale.length;
+    }
+    return written;
+  }
+
   /** Inside a realm write (apply's reject path): resets the owner's lists to the database's rows. */
   rebuild(realm: Realm, t: ResolvedTable, key: ObjectKey): void {
     for (const l of t.lists ?? []) this.writeList(realm, l, key);
@@ -435,6 +416,19 @@ export class SideLists {
       for (const l of o.table.lists ?? []) if (o.props === 'all' || o.props.has(l.property)) (owners.get(l) ?? owners.set(l, []).get(l)!).push(toParam(o.key));
     }
     for (const [l, keys] of owners) await sql.query(`SELECT 1 FROM ${l.qualified} WHERE ${quote(l.ownerColumn)} = ANY($1) FOR UPDATE`, [keys]);
+  }
+
+  /** Apply: the identities of the side rows the open transaction wrote, by side table (for capture's own-transaction filter). */
+  writtenIdentities(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const { list, id } of this.undo?.values() ?? []) (out[list.table] ??= []).push(id);
+    return out;
+  }
+
+  /** Capture: the identity of a row of side table `table` (null when it lacks an identity column). */
+  identity(table: string, row: RawRow): string | null {
+    const l = this.byTable.get(table);
+    return l ? this.identityOf(l, row) : null;
   }
 
   /** The apply transaction committed: its index changes stand. */
@@ -581,10 +575,3 @@ export class SideLists {
     for (const row of inserted) this.put(l, row, true);
   }
 }
-
-function groupBy<T>(items: T[], by: (x: T) => string): Map<string, T[]> {
-  const out = new Map<string, T[]>();
-  for (const x of items) (out.get(by(x)) ?? out.set(by(x), []).get(by(x))!).push(x);
-  return out;
-}
-

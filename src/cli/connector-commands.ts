@@ -51,7 +51,7 @@ function typeCommand(type: string, description: string): CommandModule {
   const load = () => registry().loadConnectorModule(type);
   return {
     command: type,
-    describe: `${description}. Run it (default), show its status, or reset it.`,
+    describe: `${description}. Run it (default), show its status, clear its dead letters, or reset it.`,
     builder: (c: Argv) =>
       c
         .command({
@@ -89,6 +89,37 @@ function typeCommand(type: string, description: string): CommandModule {
               return;
             }
             const r = await coded(() => load().reset(file, new JsonLogger(logLevel(a))));
+            process.stdout.write(r.text);
+          },
+        })
+        .command({
+          command: 'realm-schema',
+          describe: 'Print the object schemas (realm-js form, JSON) a client declares to create the first objects of a mapped realm that does not exist yet.',
+          builder: (r: Argv) => configFlag(r).option('realm', { type: 'string', demandOption: true, describe: 'The realm path, e.g. /pagila/store/3' }),
+          handler: async (argv) => {
+            const a = argv as Record<string, unknown>;
+            const m = load();
+            if (!m.realmSchema) throw new UsageError(`the ${type} connector has no realm schema to print`);
+            const r = await coded(() => m.realmSchema!(path.resolve(a.config as string), a.realm as string));
+            process.stdout.write(r.text);
+          },
+        })
+        .command({
+          command: 'clear-dead-letters',
+          describe: "Delete dead letters (realm transactions the database refused or that failed permanently; `status` lists them): those given with --id, or all with --all.",
+          builder: (r: Argv) =>
+            configFlag(r)
+              .option('id', { type: 'number', array: true, describe: 'Dead letter id (repeatable)' })
+              .option('all', { type: 'boolean', describe: "Delete all of the connector's dead letters" })
+              .check((a) => {
+                if (!a.all && !(a.id as number[] | undefined)?.length) throw new Error('give --id <n> (repeatable) or --all');
+                return true;
+              }),
+          handler: async (argv) => {
+            const a = argv as Record<string, unknown>;
+            const m = load();
+            if (!m.clearDeadLetters) throw new UsageError(`the ${type} connector keeps no dead letters`);
+            const r = await coded(() => m.clearDeadLetters!(path.resolve(a.config as string), a.all ? 'all' : (a.id as number[])));
             process.stdout.write(r.text);
           },
         })

@@ -1,7 +1,11 @@
 import * as path from 'node:path';
 import { Client } from 'pg';
+import { validateConfig } from '../../connectors/postgres/config';
+import { resolveMapping } from '../../connectors/postgres/mapping';
 import { Realm } from '../../src/realm';
 import { adminFixture, type AdminFixture } from '../helpers/admin-runtime';
+import { compareTablesWithRealms, formatComparison } from '../helpers/pg-compare';
+import { newPlacedTally, placedRealmWriter, placedSqlWriter, PLACED_SCHEMA, PLACED_TABLES, whileDown, ZONES, zonePath } from '../helpers/pg-crash-placed';
 import { ConnectorProcess, differences, realmObjects, tableRows, type Comparable } from '../helpers/pg-connector-process';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../helpers/postgres';
 import { Prng, testSeed } from '../helpers/prng';
@@ -60,7 +64,7 @@ describePostgres('postgres connector: crash loop (SIGKILL while both sides write
   beforeAll(async () => {
     fx = await adminFixture();
     db = await createTestDatabase('crash');
-    await db.sql.query(SCHEMA);
+    await db.sql.query(SCHEMA + PLACED_SCHEMA);
   });
   afterAll(async () => {
     await current?.kill();
@@ -78,11 +82,11 @@ describePostgres('postgres connector: crash loop (SIGKILL while both sides write
     localPath: path.join(fx.dir, 'connector'),
     heartbeatIntervalMs: 0,
     realm: REALM_PATH,
-    tables: { db_note: { type: 'DbNote' }, realm_note: { type: 'RealmNote' }, shared: { type: 'Shared' }, counter: { type: 'Counter', columns: { n: { counter: true } } } },
+    tables: { db_note: { type: 'DbNote' }, realm_note: { type: 'RealmNote' }, shared: { type: 'Shared' }, counter: { type: 'Counter', columns: { n: { counter: true } } }, ...PLACED_TABLES },
   });
   const spawn = () => (current = ConnectorProcess.spawn(config(), path.join(fx.dir, 'connector-config'), logs));
-  const openClient = async (name: string) => {
-    const r = await Realm.open({ sync: { user: fx.admin, url: fx.realmUrl + REALM_PATH }, path: path.join(fx.dir, 'clients', `${name}.db`) });
+  const openClient = async (name: string, realmPath = REALM_PATH) => {
+    const r = await Realm.open({ sync: { user: fx.admin, url: fx.realmUrl + realmPath }, path: path.join(fx.dir, 'clients', `${name}.db`) });
     realms.push(r);
     return r;
   };
@@ -170,6 +174,8 @@ describePostgres('postgres connector: crash loop (SIGKILL while both sides write
   }
 
   const tally: Tally = { realm: {}, db: {}, realmTransactions: 0, dbTransactions: 0, dbRolledBack: 0 };
+  const placed = newPlacedTally();
+  const verifiedZones = new Map<string, Realm>();
   const realmModel = new Map<number, Comparable>();
   const dbModel = new Map<number, Comparable>();
   let verified: Realm | null = null;
@@ -186,8 +192,8 @@ describePostgres('postgres connector: crash loop (SIGKILL while both sides write
 
     const first = spawn();
     await first.ready; // the initial load completes once (a load interrupted by a kill is redone, see the docs)
-    const writersRealm = [await openClient('w0'), await openClient('w1')];
-    const writersDb = [new Client({ connectionString: db.url }), new Client({ connectionString: db.url })];
+    const writersRealm = [await openClient('w0'), await openClient('w1'), await openClient('w-zone-1', zonePath(1))];
+    const writersDb = [new Client({ connectionString: db.url }), new Client({ connectionString: db.url }), new Client({ connectionString: db.url })];
     for (const c of writersDb) {
       clients.push(c);
       await c.connect();
@@ -199,6 +205,8 @@ describePostgres('postgres connector: crash loop (SIGKILL while both sides write
       realmWriter(writersRealm[1], new Prng(seed + 2), [2001, 2002, 2003, 2004, 2005, 2006, 2007, 2008], realmModel, tally, stop),
       dbWriter(writersDb[0], new Prng(seed + 3), [1, 2, 3, 4, 5, 101, 102, 103, 104, 105], dbModel, tally, stop),
       dbWriter(writersDb[1], new Prng(seed + 4), [6, 7, 8, 9, 10, 201, 202, 203, 204, 205], dbModel, tally, stop),
+      placedSqlWriter(writersDb[2], new Prng(seed + 5), placed, stop),
+      placedRealmWriter(writersRealm[2], new Prng(seed + 6), placed, stop),
     ];
     const failed = Promise.race(writers.map((w) => w.then(() => new Promise<never>(() => undefined))));
     failed.catch(() => undefined);
@@ -215,6 +223,7 @@ describePostgres('postgres connector: crash loop (SIGKILL while both sides write
         expect({ life, signal: ended.signal, log: ended.signal === 'SIGKILL' ? '' : `exit ${ended.code}\n${logs.slice(-40).join('\n')}` }).toEqual({ life, signal: 'SIGKILL', log: '' });
         lives.push({ life, ready: proc.started, aliveMs: Date.now() - bornAt });
         if (lives.length >= KILLS) break;
+        await step(whileDown(db.sql, rng, life, placed)); // deletes of parents with children, in realms placed by template and by following keys
         await step(sleep(rng.int(0, 300)));
         proc = spawn();
         bornAt = Date.now();
@@ -231,7 +240,7 @@ describePostgres('postgres connector: crash loop (SIGKILL while both sides write
     await Promise.all(writers);
     for (const r of writersRealm) await r.syncSession!.uploadAllLocalChanges(60_000);
     // eslint-disable-next-line no-console
-    console.log(`crash loop: ${lives.length} kills (${lives.filter((l) => l.ready).length} after ready), ${tally.realmTransactions} realm and ${tally.dbTransactions} SQL transactions (${tally.dbRolledBack} rolled back by deadlocks), increments realm ${JSON.stringify(tally.realm)} sql ${JSON.stringify(tally.db)}`);
+    console.log(`crash loop: ${lives.length} kills (${lives.filter((l) => l.ready).length} after ready), ${tally.realmTransactions} realm and ${tally.dbTransactions} SQL transactions (${tally.dbRolledBack} rolled back by deadlocks), increments realm ${JSON.stringify(tally.realm)} sql ${JSON.stringify(tally.db)}; placed rows ${JSON.stringify(placed)}`);
     expect(lives.length).toBeGreaterThanOrEqual(KILLS);
     expect(lives.filter((l) => l.ready).length).toBeGreaterThanOrEqual((KILLS * 3) / 4);
 
@@ -244,8 +253,25 @@ describePostgres('postgres connector: crash loop (SIGKILL while both sides write
     await v.syncSession!.downloadAllServerChanges(60_000);
     verified = v;
     expect(status.state).toBe('streaming');
-    expect(status.apply).toMatchObject({ retrying: 0, rejected: 0 });
+    expect(status.apply).toMatchObject({ retrying: 0, rejected: 0, failed: 0, deadLetters: 0 });
+    for (const z of ZONES) {
+      const r = await openClient(`verify-zone-${z}`, zonePath(z));
+      await r.syncSession!.downloadAllServerChanges(60_000);
+      verifiedZones.set(zonePath(z), r);
+    }
   }, 420_000);
+
+  test('every mapped table equals the realms exactly, rows placed by template and by following keys included (nothing set aside)', async () => {
+    const c = config();
+    const mapping = await resolveMapping(db.sql, c as never, validateConfig(c).resolved);
+    const open = (p: string) => (p === REALM_PATH ? verify() : verifiedZones.get(p)!);
+    const results = await compareTablesWithRealms(db.sql, mapping, open, [REALM_PATH, ...ZONES.map(zonePath)]);
+    if (results.some((r) => !r.equal)) console.log(`crash loop comparison:\n${formatComparison(results)}\nconnector log tail:\n${logs.slice(-60).join('\n')}`); // eslint-disable-line no-console
+    expect(formatComparison(results)).not.toMatch(/DIFFERENT/);
+    expect(results.find((r) => r.table === 'crate')!.rows).toBeGreaterThan(10);
+    expect([placed.depotsDeleted, placed.cratesDeleted, placed.downDeleted]).toEqual([expect.any(Number), expect.any(Number), expect.any(Number)]);
+    expect(placed.downDeleted).toBeGreaterThanOrEqual(KILLS - 2);
+  });
 
   test('every mapped row equals its object: nothing missing, nothing extra', async () => {
     const found = [

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,9 +11,9 @@ import type { LogFields, Logger } from '../../src/shared/logger';
 import { adminFixture, waitFor, type AdminFixture } from '../helpers/admin-runtime';
 import { createTestDatabase, describePostgres, type TestDatabase } from '../helpers/postgres';
 import { until } from '../helpers/pg-connector-fixture';
+import { tributary, type Run } from '../helpers/cli-run';
 import { Prng, testSeed } from '../helpers/prng';
 
-const BIN = path.resolve(__dirname, '..', '..', 'bin', 'tributary.js');
 
 interface LogLine {
   level: string;
@@ -36,37 +35,6 @@ function recordingLogger(stateOf: () => string | null): Logger & { lines: LogLin
   return Object.assign(make({}), { lines });
 }
 
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `tributary <args>`; `onStdout` may signal the child once its output shows what the test waits for. */
-function tributary(args: string[], options: { onStdout?: (stdout: string, child: ReturnType<typeof spawn>) => void; timeoutMs?: number } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const env = { ...process.env };
-    for (const k of Object.keys(env)) if (k.startsWith('TRIBUTARY_')) delete env[k];
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: os.tmpdir(), env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`tributary ${args.join(' ')} did not finish\n${stdout}\n${stderr}`));
-    }, options.timeoutMs ?? 120_000);
-    child.stdout.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      options.onStdout?.(stdout, child);
-    });
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
 
 const SCHEMA = `CREATE TABLE item (id int PRIMARY KEY, title text NOT NULL);`;
 
@@ -294,9 +262,15 @@ describePostgres('postgres connector: operations (status, slot warnings, reset, 
         }
       })();
       let kills = 0;
+      let killed: number | null = null;
       for (const at of killAt) {
         await until(async () => written >= at || null, `${at} rows written`);
-        const pid = await until(async () => (await slotRow('tributary_kill'))?.active_pid, 'an active walsender');
+        // A terminated walsender can still hold the slot for a moment: wait for the connector's next one, or a kill would hit the same.
+        const pid = await until(async () => {
+          const active = (await slotRow('tributary_kill'))?.active_pid;
+          return active !== killed ? active : null;
+        }, 'an active walsender');
+        killed = pid;
         const r = await admin.query('SELECT pg_terminate_backend($1) AS ok', [pid]);
         if (r.rows[0].ok) kills++;
       }

@@ -1,0 +1,92 @@
+import { keyText, rowKey, type RawRow, type ResolvedMapping } from './mapping';
+
+/**
+ * The connector's own transactions (the ones apply commits with its replication origin) are not
+ * echoed back into the realms — but PostgreSQL may have changed more rows in them than apply
+ * wrote: `ON DELETE CASCADE` / `ON UPDATE CASCADE` children, rows a trigger inserted or updated.
+ * Each apply batch therefore commits a transactional logical message listing the rows it wrote
+ * (`APPLIED_PREFIX`); capture skips exactly those changes of the transaction and writes the rest.
+ * A transaction with the origin but without the message (PostgreSQL 13, whose pgoutput sends no
+ * messages, or another writer using the origin) is skipped whole, as before.
+ */
+
+/** The prefix of the message apply commits with each batch. */
+export const APPLIED_PREFIX = 'tributary-applied';
+
+/** The content of an {@link APPLIED_PREFIX} message (JSON). */
+export interface AppliedRows {
+  /** table → key text (mapping.ts `keyText`) → 'w' (inserted or updated) or 'd' (deleted). */
+  rows: Record<string, Record<string, 'w' | 'd'>>;
+  /** side table → identities (side-lists.ts) of rows written. */
+  side: Record<string, string[]>;
+}
+
+/** The message's content for what a batch wrote, or null when it wrote no row. */
+export function appliedMessage(rows: Map<string, Map<string, 'w' | 'd'>>, side: Record<string, string[]>): string | null {
+  if (rows.size === 0 && Object.keys(side).length === 0) return null;
+  const applied: AppliedRows = { rows: {}, side };
+  for (const [table, keys] of rows) applied.rows[table] = Object.fromEntries(keys);
+  return JSON.stringify(applied);
+}
+
+/** A change of an own transaction, as capture buffers it (capture.ts `Change`). */
+type OwnChange =
+  | { op: 'upsert'; table: string; row: RawRow; oldKey: RawRow | null }
+  | { op: 'delete'; table: string; key: RawRow }
+  | { op: 'side-list'; table: string; kind: 'upsert'; row: RawRow; old: RawRow | null }
+  | { op: 'side-list'; table: string; kind: 'delete'; old: RawRow }
+  | { op: string; table?: string };
+
+/** What one own transaction's messages say apply wrote; `covers` tells capture which changes to skip. */
+export class OwnWrites {
+  private readonly rows = new Map<string, Map<string, 'w' | 'd'>>();
+  private readonly side = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly mapping: ResolvedMapping,
+    private readonly sideIdentity: (table: string, row: RawRow) => string | null,
+  ) {}
+
+  /** Adds one message's content (a batch may commit more than one). */
+  add(content: Buffer | string): void {
+    const m = JSON.parse(content.toString()) as AppliedRows;
+    for (const [table, keys] of Object.entries(m.rows ?? {})) {
+      let t = this.rows.get(table);
+      if (!t) this.rows.set(table, (t = new Map()));
+      for (const [k, op] of Object.entries(keys)) t.set(k, op);
+    }
+    for (const [table, ids] of Object.entries(m.side ?? {})) {
+      let t = this.side.get(table);
+      if (!t) this.side.set(table, (t = new Set()));
+      for (const id of ids) t.add(id);
+    }
+  }
+
+  /**
+   * True when apply wrote this change itself: an insert or update of a row it inserted or
+   * updated, a delete of a row it deleted, a change of a side row it wrote. A cascade's delete of
+   * a row apply updated, a trigger's insert of a row apply deleted, and every row apply did not
+   * touch are not covered.
+   */
+  covers(c: OwnChange): boolean {
+    if (c.op === 'upsert' || c.op === 'delete') {
+      const ch = c as { op: 'upsert'; table: string; row: RawRow } | { op: 'delete'; table: string; key: RawRow };
+      const t = this.mapping.tables.get(ch.table);
+      const written = this.rows.get(ch.table);
+      if (!t || !written) return false;
+      const key = rowKey(t, ch.op === 'upsert' ? ch.row : ch.key);
+      return key !== null && written.get(keyText(key)) === (ch.op === 'upsert' ? 'w' : 'd');
+    }
+    if (c.op === 'side-list') {
+      const ch = c as Extract<OwnChange, { op: 'side-list'; kind: 'upsert' | 'delete' }>;
+      const ids = this.side.get(ch.table);
+      if (!ids) return false;
+      const rows = ch.kind === 'upsert' ? [{ ...(ch.old ?? {}), ...ch.row }, ch.old] : [ch.old];
+      return rows.some((r) => {
+        const id = r ? this.sideIdentity(ch.table, r) : null;
+        return id !== null && ids.has(id);
+      });
+    }
+    return false;
+  }
+}
