@@ -25,7 +25,9 @@ export interface ServerChild {
  * (the form `tributary serve` logs too). Its stdout is read to the end so it never blocks.
  */
 export async function startServerChild(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerChild> {
-  const argv = ['--expose-gc', '--import', 'tsx', '--import', GC_HOOK, script, ...args];
+  // BENCH_SERVER_NODE_ARGS: extra node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=prof".
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const argv = [...extra, '--expose-gc', '--import', 'tsx', '--import', GC_HOOK, script, ...args];
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   for (const k of Object.keys(childEnv)) if (k.startsWith('TRIBUTARY_')) delete childEnv[k];
   const child = track(spawn(process.execPath, argv, { cwd: REPO, env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] }));
