@@ -1,17 +1,9 @@
 import type { ClientConfig } from 'pg';
 import { TributaryError } from '../../src/errors';
 
-/**
- * Where a table's rows live (CONNECTORS.md §1):
- * - a path (`'/pagila/catalog'`; `{schema}` and `{table}` are filled in): one realm for the table,
- *   e.g. one realm per database schema with `'/db/{schema}'`;
- * - a path template over the row's columns (`'/pagila/store/{store_id}'`): rows partitioned into
- *   realms by a column;
- * - `{ follow: 'rental_id' }`: the realm of the row this foreign key points at (a payment lives
- *   with its rental);
- * - a function of the row (JavaScript/TypeScript configs), like ROS's `mapPostgresChangeToRealmPath`.
- */
-export type Placement = string | { follow: string } | ((row: Readonly<Record<string, unknown>>, table: string) => string);
+import type { Placement } from '../kit/placement';
+
+export type { Placement } from '../kit/placement';
 
 export interface ColumnMappingInput {
   /** Property name (default: the column name). */
