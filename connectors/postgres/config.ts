@@ -104,6 +104,11 @@ const schema = object({
  * c.resolved.slotName; // 'tributary_<name>'
  */
 export function validateConfig(input: unknown): PostgresConnectorConfig & { resolved: ResolvedOptions } {
+  // An already validated config is validated again as what the user wrote (without `resolved`).
+  if (input && typeof input === 'object' && 'resolved' in input) {
+    const { resolved: _, ...written } = input as Record<string, unknown>;
+    input = written;
+  }
   const v = validate(schema, input, 'postgres connector config');
   const resolved: ResolvedOptions = {
     ...commonOptions(v),

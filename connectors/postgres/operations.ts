@@ -1,14 +1,9 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Client } from 'pg';
-import type { User } from '../../src/client';
-import { Realm } from '../../src/realm';
 import { APPLY_POSITION_TABLE } from './apply';
 import { clientConfig, validateConfig, type PostgresConnectorConfig, type ResolvedOptions } from './config';
+import { formatDeadLetter } from '../kit/dead-letters';
 import { PgDeadLetters, type DeadLetterRecord } from './dead-letters';
 import { connectorError, fromDriverError } from './errors';
-import { stateSchema, STATE_TYPE } from './position';
 
 /**
  * Operations of the PostgreSQL connector that read the database's side of it: the replication
@@ -220,25 +215,7 @@ function slotActive(slot: string, pid: number | null, cause?: unknown) {
   return connectorError('PG_SLOT_ACTIVE', `replication slot ${slot} is active${pid === null ? '' : ` (walsender pid ${pid})`}: a connector is streaming from it; stop that connector before resetting`, cause);
 }
 
-/**
- * Deletes the connector's record of a completed initial load from its control realm (`url`:
- * the realm's full URL), through a temporary local copy. Returns whether there was one.
- */
-export async function clearLoadMark(admin: User, url: string, connector: string): Promise<boolean> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-pg-reset-'));
-  const control = new Realm({ schema: [stateSchema as never], sync: { user: admin, url }, path: path.join(dir, 'control.db') });
-  try {
-    await control.syncSession!.downloadAllServerChanges(60_000);
-    const mark = control.objectForPrimaryKey(STATE_TYPE, connector);
-    if (!mark) return false;
-    control.write(() => control.delete(mark));
-    await control.syncSession!.uploadAllLocalChanges(60_000);
-    return true;
-  } finally {
-    if (!control.isClosed) control.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+export { clearLoadMark } from '../kit/realm-side';
 
 /** `tributary connector postgres status` as text: one fact per line, warnings last. */
 export function formatDatabaseStatus(s: DatabaseStatus, o: Pick<ResolvedOptions, 'name' | 'retainedWalWarnBytes'>): string {
@@ -256,7 +233,7 @@ export function formatDatabaseStatus(s: DatabaseStatus, o: Pick<ResolvedOptions,
   s.applyPositions.forEach((p, i) => lines.push([i === 0 ? 'apply positions' : '', `${p.realmPath} txn ${p.txn}`]));
   const d = s.deadLetters;
   if (d.count === 0) lines.push(['dead letters', 'none']);
-  d.oldest.forEach((l, i) => lines.push([i === 0 ? 'dead letters' : '', `${i === 0 ? `${d.count}: ` : ''}#${l.id} ${l.realmPath} txn ${l.txn} ${l.code}${l.sqlstate ? ` [${l.sqlstate}]` : ''} ${l.error.split('\n')[0]}`]));
+  d.oldest.forEach((l, i) => lines.push([i === 0 ? 'dead letters' : '', `${i === 0 ? `${d.count}: ` : ''}${formatDeadLetter(l)}`]));
   if (d.count > 0) lines.push(['', `${d.count > d.oldest.length ? `… ${d.count - d.oldest.length} more; ` : ''}each keeps its realm transaction's instructions (status --json); clear with: tributary connector postgres clear-dead-letters --config <file> --id <n> (or --all)`]);
   for (const w of s.warnings) lines.push(['warning', w.message]);
   const width = Math.max(...lines.map(([k]) => k.length));
