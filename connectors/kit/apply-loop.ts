@@ -1,6 +1,7 @@
 import type { Adapter, AdapterTransaction } from '../../src/adapter';
 import { Backoff } from '../../src/shared/backoff';
 import type { Logger } from '../../src/shared/logger';
+import { crashPoint } from './crash-points';
 import { configurationError, errorText, type ApplyFailureKind } from './errors';
 import { APPLY_BACKOFF } from './retry';
 import { newApplyStatus, type ApplyStatus } from './status';
@@ -171,6 +172,7 @@ export class ApplyLoop {
       if (txs.length === 0) break;
       const through = await this.applyOrIsolate(path, txs);
       if (this.stopped) return;
+      crashPoint('apply-committed');
       this.adapter.advance(path, through);
       this.backoffs.delete(path);
     }

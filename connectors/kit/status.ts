@@ -38,9 +38,12 @@ export function newApplyStatus(): ApplyStatus {
 /** The figures every connector's `status()` has. */
 export interface CommonConnectorStatus {
   state: ConnectorState;
-  /** Database → realm: source transactions written into the realms (the connector's own and its markers excluded). */
+  /**
+   * Database → realm: source transactions received — the connector's own included, its markers
+   * (barriers, caughtUp) not. `transactions - skippedOwnTransactions` were written into the realms.
+   */
   transactions: number;
-  /** The connector's own database transactions (realm → database writes), not echoed back into the realms. */
+  /** Of `transactions`, the connector's own (its realm → database writes): not echoed back into the realms. */
   skippedOwnTransactions: number;
   /** Replayed source transactions a realm already held (after a restart). */
   replayedSkipped: number;

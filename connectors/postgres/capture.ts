@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Realm } from '../../src/realm';
 import type { Logger } from '../../src/shared/logger';
+import { crashPoint } from '../kit/crash-points';
 import { connectorError } from './errors';
 import type { ObjectKey } from '../../src/model';
 import { rowKey, keyText, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
@@ -265,6 +266,7 @@ export class ChangeCapture {
       try {
         if (readback) await readback.settle(); // generated values of the rows written, before the slot may release them
         await Promise.all(touched.map((p) => this.sink.uploaded(p)));
+        if (touched.length > 0) crashPoint('capture-acknowledged');
         this.status.pendingAcks--;
         this.pendingCommitTimes.shift();
         this.status.oldestUnconfirmedCommitTime = this.pendingCommitTimes[0] ?? null;
@@ -292,8 +294,7 @@ export class ChangeCapture {
       if (p === null || skipped.has(p)) return null;
       let r = open.get(p);
       if (r) return r;
-      const pos = this.sink.position(p);
-      if (pos !== null && commitLsn < pos) {
+      if (this.sink.holds(p, commitLsn)) {
         skipped.add(p); // already in this realm: a replay after restart
         this.status.replayedSkipped++;
         return null;
