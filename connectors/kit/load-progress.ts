@@ -17,7 +17,7 @@ export interface LoadProgress {
  * new PostgresConnector(config, { log, onProgress: loadProgressLogger(log) });
  */
 export function loadProgressLogger(log: Logger, everyMs = 1000, now: () => number = Date.now): (p: LoadProgress) => void {
-  let last = 0;
+  let last = -Infinity;
   const started = new Map<string, number>();
   return (p) => {
     const t = now();
