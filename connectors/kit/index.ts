@@ -14,6 +14,7 @@ export { crashPoint, type CrashPoint } from './crash-points';
 export { formatDeadLetter, instructionsJson, jsonSafe, type DeadLetter, type DeadLetterCode, type DeadLetterRecord, type DeadLetterStore } from './dead-letters';
 export { configurationError, connectorError, errorClassifier, errorCodeOf, errorText, NETWORK_CODES, type ApplyFailureKind, type Classification, type DriverErrorCodes, type ErrorClassifier } from './errors';
 export { decodeCompositeKey, encodeCompositeKey, keyText, objectKeyId } from './keys';
+export { recordLoadPosition, writeLoadBatch } from './load';
 export { loadProgressLogger, type LoadProgress } from './load-progress';
 export { defineConnectorModule, type ConnectorDefinition } from './module';
 export { PlacementRouter, placementPattern, resolvePlacement, templateColumns, type PlacedTable, type Placement, type PlacementRows, type ResolvedPlacement } from './placement';
@@ -26,5 +27,6 @@ export { freshTransactions, rejectTransaction, type ApplyPositionStore, type Rej
 export { APPLY_BACKOFF, runStreamLoop, startWithRetry, STREAM_BACKOFF, type StartRetryOptions, type StreamLoopOptions } from './retry';
 export { runConnector, type RunOptions } from './run';
 export { newApplyStatus, type ApplyStatus, type CommonConnectorStatus, type ConnectorState } from './status';
+export { TransactionBuffer } from './transaction-buffer';
 export { collectTouched, identityKey, InstructionNotes, objectIdOf, touch, type Collected, type KeyKind, type Note, type TouchMapping, type Touched } from './touched';
 export { PositionWaiters } from './waiters';
