@@ -2,6 +2,7 @@ import type { Logger } from '../src/shared/logger';
 import type { Classification } from './kit/errors';
 import type { LoadProgress } from './kit/load-progress';
 import type { CommonConnectorStatus } from './kit/status';
+import type { TestConnectionResult } from './kit/test-connection';
 
 /**
  * What every connector is (CONNECTORS.md §1, conventions §5): started, settled, inspected and
@@ -64,6 +65,12 @@ export interface ConnectorModule {
   create(config: unknown, options?: ConnectorOptions): Connector;
   /** Transient (a retry may help) or permanent, by the driver's codes: what `run` and start retries use. */
   classify(e: unknown): Classification;
+  /**
+   * Checks, without starting, what a config (a file path, or a config object) reaches: the
+   * database (reachable, its prerequisites, the mapping against its catalog) and the sync server
+   * (reachable, the admin token accepted). Each check with what it found or what to change.
+   */
+  testConnection(config: string | object): Promise<TestConnectionResult & { text: string }>;
   /** Runs the connector of a config file until SIGINT/SIGTERM (a clean stop exits 0). */
   run(configPath: string, log: Logger): Promise<Connector>;
   /** The database side of a connector without starting it, as data and as text for a terminal. */

@@ -7,7 +7,7 @@ import { UsageError } from '../../src/shared/usage-error';
 import type { ConnectorType } from '../contract';
 
 /**
- * `tributary connector <type> [run|status|reset|clear-dead-letters|realm-schema] --config <file>`,
+ * `tributary connector <type> [run|test|status|reset|clear-dead-letters|realm-schema] --config <file>`,
  * generated from the registry (connectors/registry.ts): one command per type, the same
  * subcommands for every type, each type's own texts. A type's module (and its database driver) is
  * loaded only when one of its commands runs.
@@ -48,7 +48,7 @@ function typeCommand(t: ConnectorType, o: ConnectorCliOptions): CommandModule {
   const logLevel = (argv: Record<string, unknown>): LogLevel => ((argv['log-level'] as string | undefined) ?? process.env[o.logLevel.env] ?? o.logLevel.default) as LogLevel;
   return {
     command: t.type,
-    describe: `${t.description}. Run it (default), show its status, clear its dead letters, or reset it.`,
+    describe: `${t.description}. Run it (default), test what its config reaches, show its status, clear its dead letters, or reset it.`,
     builder: (c: Argv) =>
       c
         .command({
@@ -61,6 +61,17 @@ function typeCommand(t: ConnectorType, o: ConnectorCliOptions): CommandModule {
           handler: async (argv) => {
             const a = argv as Record<string, unknown>;
             await coded(() => t.load().run(path.resolve(a.config as string), new JsonLogger(logLevel(a))));
+          },
+        })
+        .command({
+          command: 'test',
+          describe: `Check, without starting the connector, what its config reaches: the database (reachable, what the ${t.type} connector needs of it, the mapping against its catalog) and the sync server (the admin token accepted). Exit 1 when a check fails.`,
+          builder: (r: Argv) => configFlag(r, t).option('json', { type: 'boolean', describe: 'Print JSON instead of text' }),
+          handler: async (argv) => {
+            const a = argv as Record<string, unknown>;
+            const r = await coded(() => t.load().testConnection(path.resolve(a.config as string)));
+            process.stdout.write(a.json ? JSON.stringify({ ok: r.ok, checks: r.checks }, null, 2) + '\n' : r.text);
+            if (!r.ok) process.exitCode = 1;
           },
         })
         .command({

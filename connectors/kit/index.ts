@@ -21,12 +21,13 @@ export { PlacementRouter, placementPattern, resolvePlacement, templateColumns, t
 export { indexFromRealms } from './placement-index';
 export { controlRealmPath, STATE_TYPE, stateSchema, type PositionCodec } from './position';
 export { quiesce, type QuiesceParts } from './quiesce';
-export { adapterReady, adminUserOf, clearLoadMark, ControlRealm, httpUrl, openAdapter, resetControlRealm } from './realm-side';
+export { adapterReady, adminTokenOf, adminUserOf, clearLoadMark, ControlRealm, httpUrl, openAdapter, resetControlRealm } from './realm-side';
 export { normalizeShape, RealmSink, type PropertyShape, type RowLink, type SinkCodec, type SinkObserver, type SinkTable, type UnresolvedLinks } from './realm-sink';
 export { freshTransactions, rejectTransaction, type ApplyPositionStore, type RejectHost } from './reject';
 export { APPLY_BACKOFF, runStreamLoop, startWithRetry, STREAM_BACKOFF, type StartRetryOptions, type StreamLoopOptions } from './retry';
 export { runConnector, type RunOptions } from './run';
 export { newApplyStatus, type ApplyStatus, type CommonConnectorStatus, type ConnectorState } from './status';
+export { checkSyncServer, formatChecks, runChecks, type ConnectionCheck, type TestConnectionResult } from './test-connection';
 export { TransactionBuffer } from './transaction-buffer';
 export { collectTouched, identityKey, InstructionNotes, objectIdOf, touch, type Collected, type KeyKind, type Note, type TouchMapping, type Touched } from './touched';
 export { PositionWaiters } from './waiters';

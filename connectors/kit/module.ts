@@ -1,8 +1,10 @@
 import type { Logger } from '../../src/shared/logger';
 import type { Connector, ConnectorModule, ConnectorOptions } from '../contract';
-import { loadConfigFile } from './config';
+import { loadConfigFile, type CommonConnectorConfig } from './config';
+import { adminTokenOf } from './realm-side';
 import type { Classification } from './errors';
 import { runConnector } from './run';
+import { checkSyncServer, formatChecks, type ConnectionCheck } from './test-connection';
 
 /** What a connector implements for the CLI and embedders (everything else the module does is the kit's). */
 export interface ConnectorDefinition<Config, C extends Connector, Reset> {
@@ -16,6 +18,11 @@ export interface ConnectorDefinition<Config, C extends Connector, Reset> {
   classify(e: unknown): Classification;
   /** Fields of the run's `… stopped` log line. */
   stoppedFields?(connector: C): Record<string, unknown>;
+  /**
+   * The database's checks of `testConnection` (reachable, prerequisites, the mapping against the
+   * catalog), in order (the kit's `runChecks`); the kit adds the sync server's.
+   */
+  testConnection(config: Config): Promise<ConnectionCheck[]>;
   /** The database side without starting (`status`). */
   inspect(config: Config): Promise<{ status: unknown; text: string }>;
   /** Removes the connector's database state and load mark (`reset`), with a line saying what was removed. */
@@ -42,6 +49,13 @@ export function defineConnectorModule<Config, C extends Connector, Reset>(def: C
     run: (configPath, log) => {
       const config = read(configPath);
       return runConnector({ create: (onProgress) => def.create(config, { log, onProgress }), classify: def.classify, log, label: def.label, stoppedFields: def.stoppedFields });
+    },
+    testConnection: async (config) => {
+      const c = typeof config === 'string' ? read(config) : def.validate(config);
+      const checks = await def.testConnection(c);
+      if (checks.every((x) => x.ok)) checks.push(await checkSyncServer(c as CommonConnectorConfig, () => adminTokenOf(c as CommonConnectorConfig, def.label)));
+      const result = { ok: checks.every((x) => x.ok), checks };
+      return { ...result, text: formatChecks(result) };
     },
     inspect: (configPath) => def.inspect(read(configPath)),
     reset: (configPath, log) => def.reset(read(configPath), log),

@@ -22,11 +22,16 @@ export function httpUrl(serverUrl: string): string {
   return serverUrl.replace(/^realm(s?):/, 'http$1:');
 }
 
-/** The admin user of a config (`adminToken`, or `adminTokenFile`); `label` names the connector in the error. */
-export function adminUserOf(config: { adminToken?: string; adminTokenFile?: string; serverUrl: string }, label: string): User {
-  if (config.adminToken) return User.adminUser(config.adminToken, httpUrl(config.serverUrl));
-  if (config.adminTokenFile) return User.adminUser(readAdminTokenFile(config.adminTokenFile), httpUrl(config.serverUrl));
+/** The admin token of a config (`adminToken`, or read from `adminTokenFile`); `label` names the connector in the error. */
+export function adminTokenOf(config: { adminToken?: string; adminTokenFile?: string }, label: string): string {
+  if (config.adminToken) return config.adminToken;
+  if (config.adminTokenFile) return readAdminTokenFile(config.adminTokenFile);
   throw new TributaryError('CONFIG_INVALID', `${label} config: give adminToken or adminTokenFile (data/keys/admin.json), or pass options.adminUser`);
+}
+
+/** The admin user of a config. */
+export function adminUserOf(config: { adminToken?: string; adminTokenFile?: string; serverUrl: string }, label: string): User {
+  return User.adminUser(adminTokenOf(config, label), httpUrl(config.serverUrl));
 }
 
 /**

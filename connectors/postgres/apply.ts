@@ -83,7 +83,7 @@ export class ChangeApply implements ApplyTarget, CaptureProtection<ResolvedTable
   private readonly positions: ApplyPositionStore<Sql>;
 
   constructor(
-    private readonly adapter: Adapter,
+    adapter: Adapter,
     private readonly mapping: ResolvedMapping,
     private readonly clientConfig: ClientConfig,
     private readonly sink: RealmSink,

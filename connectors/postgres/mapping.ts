@@ -6,7 +6,7 @@ import { encodeCompositeKey } from '../kit/keys';
 import { resolvePlacement } from '../kit/placement';
 import { STATE_TYPE } from './position';
 import { listPropertySchema, resolveSideLists } from './side-list-mapping';
-import type { RawRow, ResolvedColumn, ResolvedLink, ResolvedMapping, ResolvedPlacement, ResolvedSideList, ResolvedTable } from './mapping-types';
+import type { RawRow, ResolvedColumn, ResolvedLink, ResolvedMapping, ResolvedSideList, ResolvedTable } from './mapping-types';
 
 export type { RawRow, ResolvedColumn, ResolvedLink, ResolvedMapping, ResolvedPlacement, ResolvedSideList, ResolvedTable } from './mapping-types';
 import { realmTypeFor, type PgTypeDescription, type RealmColumnType } from './types';

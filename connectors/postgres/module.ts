@@ -2,7 +2,7 @@ import { defineConnectorModule } from '../kit/module';
 import { validateConfig, type PostgresConnectorConfig, type ResolvedOptions } from './config';
 import { PostgresConnector, type PostgresConnectorResetResult } from './connector';
 import { classify } from './errors';
-import { formatDatabaseStatus, inspectPostgresConnector } from './operations';
+import { formatDatabaseStatus, inspectPostgresConnector, testPostgresConnection } from './operations';
 import { realmSchemaOfConfig } from './realm-schema';
 
 type Config = PostgresConnectorConfig & { resolved: ResolvedOptions };
@@ -15,6 +15,7 @@ export const postgresModule = defineConnectorModule<Config, PostgresConnector, P
   validate: validateConfig,
   create: (config, options) => new PostgresConnector(config, options),
   classify,
+  testConnection: testPostgresConnection,
   stoppedFields: (c) => ({ slot: c.status().slot, confirmedLsn: c.status().confirmedLsn }),
   inspect: async (config) => {
     const status = await inspectPostgresConnector(config);

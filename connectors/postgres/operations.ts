@@ -2,6 +2,9 @@ import { Client } from 'pg';
 import { APPLY_POSITION_TABLE } from './apply';
 import { clientConfig, validateConfig, type PostgresConnectorConfig, type ResolvedOptions } from './config';
 import { formatDeadLetter } from '../kit/dead-letters';
+import { runChecks, type ConnectionCheck } from '../kit/test-connection';
+import { resolveMapping } from './mapping';
+import { preflight } from './setup';
 import { PgDeadLetters, type DeadLetterRecord } from './dead-letters';
 import { connectorError, fromDriverError } from './errors';
 
@@ -238,4 +241,45 @@ export function formatDatabaseStatus(s: DatabaseStatus, o: Pick<ResolvedOptions,
   for (const w of s.warnings) lines.push(['warning', w.message]);
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
+}
+
+/**
+ * The database's checks of `testConnection` (the kit's test-connection.ts): PostgreSQL answers;
+ * version, `wal_level` and the replication privilege (as the start checks them, with what to run
+ * when one is missing); the mapping against the catalog; the slot, if any. Nothing is created.
+ */
+export async function testPostgresConnection(config: PostgresConnectorConfig & { resolved: ResolvedOptions }): Promise<ConnectionCheck[]> {
+  const sql = new Client(clientConfig(config.database));
+  sql.on('error', () => undefined);
+  try {
+    return await runChecks([
+      {
+        name: 'database',
+        run: async () => {
+          await sql.connect().catch((e) => {
+            throw fromDriverError(e, 'connecting to PostgreSQL');
+          });
+          const r = await sql.query('SELECT current_database() AS d, current_user AS u');
+          return `connected to ${r.rows[0].d} as ${r.rows[0].u}`;
+        },
+      },
+      { name: 'prerequisites', run: async () => `PostgreSQL ${await preflight(sql)}, wal_level = logical, may replicate` },
+      {
+        name: 'mapping',
+        run: async () => {
+          const m = await resolveMapping(sql, config, config.resolved);
+          return `${m.tables.size} table${m.tables.size === 1 ? '' : 's'} mapped in schema ${config.resolved.schema}: ${[...m.tables.keys()].join(', ')}`;
+        },
+      },
+      {
+        name: 'slot',
+        run: async () => {
+          const { slot } = await readSlot(sql, config.resolved.slotName);
+          return slot.exists ? `${slot.name} exists (${slot.active ? 'active: a connector is streaming' : 'inactive'})` : `${slot.name} does not exist yet (the first start creates it and loads)`;
+        },
+      },
+    ]);
+  } finally {
+    await sql.end().catch(() => undefined);
+  }
 }

@@ -5,7 +5,8 @@ import type { Harness } from '../harness';
 /**
  * Bad configs: every shape problem reported at once, each with a code and the path of its key,
  * unknown keys named; a mapping that does not match the database refused at start with
- * CONNECTOR_MAPPING_INVALID naming what is wrong; an unreachable database classified transient.
+ * CONNECTOR_MAPPING_INVALID naming what is wrong; testConnection stopping at the first failed
+ * check with its code; an unreachable database classified transient.
  */
 export function configTests(h: () => Harness): void {
   let db: DriverDatabase;
@@ -61,6 +62,24 @@ export function configTests(h: () => Harness): void {
     const base = (tables: Record<string, { type: string; realm?: string }>) => h().config(db, { name: 'cf_config', realm: '/cf/config', tables });
     expect(await startError(base({ nope: { type: 'Nope' } }))).toMatchObject({ code: 'CONNECTOR_MAPPING_INVALID', message: expect.stringContaining('nope') });
     expect(await startError(base({ thing: { type: 'Thing', realm: '/cf/config/{shelf}' } }))).toMatchObject({ code: 'CONNECTOR_MAPPING_INVALID', message: expect.stringContaining('shelf') });
+  });
+
+  test('testConnection checks the database, its prerequisites, the mapping and the sync server without starting; the first failure ends it with its code', async () => {
+    const good = h().config(db, { name: 'cf_config', realm: '/cf/config', tables: { thing: { type: 'Thing' } } });
+    const ok = await h().module.testConnection(good);
+    expect(ok.ok).toBe(true);
+    expect(ok.checks.every((c) => c.ok)).toBe(true);
+    expect(ok.checks[0]!.name).toBe('database');
+    expect(ok.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['mapping', 'sync server']));
+    expect(ok.text).toMatch(/^ok {2}/m);
+    const failed = async (config: Record<string, unknown>) => {
+      const r = await h().module.testConnection(config);
+      const last = r.checks[r.checks.length - 1]!;
+      return { ok: r.ok, failedAt: last.ok ? null : last.name, code: last.code };
+    };
+    expect(await failed({ ...good, ...h().driver.unreachableConfig() })).toEqual({ ok: false, failedAt: 'database', code: 'CONNECTOR_SOURCE_UNAVAILABLE' });
+    expect(await failed({ ...good, tables: { nope: { type: 'Nope' } } })).toEqual({ ok: false, failedAt: 'mapping', code: 'CONNECTOR_MAPPING_INVALID' });
+    expect(await failed({ ...good, adminToken: 'not-a-token' })).toEqual({ ok: false, failedAt: 'sync server', code: 'AUTH_FAILED' });
   });
 
   test('an unreachable database fails the start with a transient, coded error (the run retries it)', async () => {
