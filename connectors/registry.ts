@@ -1,23 +1,32 @@
 import { TributaryError } from '../src/errors';
-import type { ConnectorModule } from './contract';
+import type { ConnectorModule, ConnectorType } from './contract';
 
 /**
  * The connector types, keyed by the name `tributary connector <type>` takes. Each entry loads its
- * module only when asked for, so a server that never runs a connector never loads a driver.
+ * module only when asked for, so a server that never runs a connector never loads a driver; the
+ * CLI's texts are here so `--help` loads none either. A new connector adds one entry
+ * (docs/connectors/kit.md, "Adding a connector").
  */
-const TYPES: Record<string, { description: string; load: () => ConnectorModule }> = {
-  postgres: {
+const TYPES: ConnectorType[] = [
+  {
+    type: 'postgres',
     description: 'PostgreSQL: logical replication (pgoutput) into realms, the Adapter stream back into tables',
+    cli: {
+      status: "Print the connector's database side without starting it: slot (active or not), retained WAL, wal_status, lag behind the current WAL, publication, apply positions, dead letters, warnings.",
+      reset:
+        'Reset a stopped connector so its next start loads afresh: drops its replication slot and origin, deletes its apply positions and its completed-load record in the control realm. Refused (PG_SLOT_ACTIVE) while a connector runs. The realms keep serving clients meanwhile.',
+      resetConfirm: 'This drops its replication slot and apply positions; the next start reloads every table.',
+    },
     load: () => (require('./postgres/module') as typeof import('./postgres/module')).postgresModule,
   },
-};
+];
 
-export function connectorTypes(): { type: string; description: string }[] {
-  return Object.entries(TYPES).map(([type, t]) => ({ type, description: t.description }));
+export function connectorTypes(): ConnectorType[] {
+  return TYPES;
 }
 
 export function loadConnectorModule(type: string): ConnectorModule {
-  const t = TYPES[type];
-  if (!t) throw new TributaryError('CONFIG_INVALID', `unknown connector type '${type}'; known: ${Object.keys(TYPES).join(', ')}`);
+  const t = TYPES.find((x) => x.type === type);
+  if (!t) throw new TributaryError('CONFIG_INVALID', `unknown connector type '${type}'; known: ${TYPES.map((x) => x.type).join(', ')}`);
   return t.load();
 }

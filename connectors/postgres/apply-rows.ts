@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
-import type { AdapterPropertyDescription, Identity } from '../../src/adapter/instructions';
-import { ObjectId, UUID, valuesEqual, type ObjectKey, type Value } from '../../src/model';
+import type { Identity } from '../../src/adapter/instructions';
+import { valuesEqual, type ObjectKey, type Value } from '../../src/model';
+import { identityKey, objectIdOf, type Collected as KitCollected, type Touched as KitTouched } from '../kit/touched';
 import type { Realm } from '../../src/realm';
 import { decodeCompositeKey, encodeCompositeKey, keyText, rowKey, rowValues, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
 import type { RealmSink } from './realm-sink';
@@ -13,22 +14,8 @@ import type { RealmRouter } from './router';
  * stored differently written back into the realm.
  */
 
-/** An object a batch of realm transactions touched, and which of its properties ('all' for inserts and deletes). */
-export interface Touched {
-  table: ResolvedTable;
-  key: ObjectKey;
-  props: Set<string> | 'all';
-  /** Sums of ADD_INTEGER per property, for counter columns (written as `n = n + δ`). */
-  deltas?: Map<string, number>;
-  /** Properties the batch assigned (SET / INSERT): a counter assigned in the batch is written as its value. */
-  assigned?: Set<string>;
-}
-
-export interface Collected {
-  objects: Map<string, Touched>;
-  clears: Set<ResolvedTable>;
-  schema: { table: ResolvedTable; properties: Record<string, AdapterPropertyDescription> }[];
-}
+export type Touched = KitTouched<ResolvedTable>;
+export type Collected = KitCollected<ResolvedTable>;
 
 export const quote = (id: string) => '"' + id.replace(/"/g, '""') + '"';
 export const TEXT = { getTypeParser: () => (v: string) => v };
@@ -36,20 +23,12 @@ export const TEXT = { getTypeParser: () => (v: string) => v };
 
 /** An Adapter identity → the realm key of an object of `t`. */
 export function keyFromIdentity(t: ResolvedTable, identity: Identity): ObjectKey {
-  if (t.composite) return String(identity);
-  switch (t.byColumn.get(t.keyColumns[0])?.type.realm) {
-    case 'uuid':
-      return new UUID(String(identity));
-    case 'objectId':
-      return new ObjectId(String(identity));
-    case 'int':
-      return Number(identity);
-    default:
-      return String(identity);
-  }
+  if (t.composite) return identityKey('composite', identity);
+  const realm = t.byColumn.get(t.keyColumns[0])?.type.realm;
+  return identityKey(realm === 'uuid' || realm === 'objectId' || realm === 'int' ? realm : 'string', identity);
 }
 
-export const objectId = (t: ResolvedTable, key: ObjectKey) => `${t.type}\u0000${keyText(key)}`;
+export const objectId = (t: ResolvedTable, key: ObjectKey) => objectIdOf(t, key);
 
 type Fill = { t: ResolvedTable; key: ObjectKey; changed: Record<string, unknown> };
 

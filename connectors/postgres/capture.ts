@@ -1,8 +1,7 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { Realm } from '../../src/realm';
 import type { Logger } from '../../src/shared/logger';
+import { crashPoint } from '../kit/crash-points';
+import { TransactionBuffer as KitTransactionBuffer } from '../kit/transaction-buffer';
 import { connectorError } from './errors';
 import type { ObjectKey } from '../../src/model';
 import { rowKey, keyText, type RawRow, type ResolvedMapping, type ResolvedTable } from './mapping';
@@ -22,62 +21,8 @@ type Change =
   | { op: 'truncate'; tables: string[] }
   | SideListChange;
 
-/**
- * One source transaction's changes: in memory up to `threshold`, then appended to a temporary
- * file as JSON lines. Memory per transaction is therefore bounded whatever its size; the file is
- * read back synchronously at commit, inside the realm write transactions, so one database
- * transaction still becomes exactly one realm transaction per realm it touches.
- */
-export class TransactionBuffer {
-  private memory: Change[] = [];
-  private file: string | null = null;
-  private fd: number | null = null;
-  count = 0;
-
-  constructor(private readonly threshold: number) {}
-
-  add(c: Change): void {
-    this.count++;
-    if (this.fd === null && this.memory.length < this.threshold) {
-      this.memory.push(c);
-      return;
-    }
-    if (this.fd === null) {
-      this.file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-pg-tx-')), 'changes.jsonl');
-      this.fd = fs.openSync(this.file, 'w+');
-    }
-    fs.writeSync(this.fd, JSON.stringify(c) + '\n');
-  }
-
-  get spilled(): boolean {
-    return this.fd !== null;
-  }
-
-  *changes(): Generator<Change> {
-    yield* this.memory;
-    if (this.fd === null) return;
-    const buf = Buffer.alloc(1 << 20);
-    let pos = 0;
-    let rest = '';
-    for (;;) {
-      const n = fs.readSync(this.fd, buf, 0, buf.length, pos);
-      if (n === 0) break;
-      pos += n;
-      const lines = (rest + buf.toString('utf8', 0, n)).split('\n');
-      rest = lines.pop()!;
-      for (const l of lines) if (l) yield JSON.parse(l) as Change;
-    }
-    if (rest) yield JSON.parse(rest) as Change;
-  }
-
-  dispose(): void {
-    if (this.fd !== null) fs.closeSync(this.fd);
-    if (this.file) fs.rmSync(path.dirname(this.file), { recursive: true, force: true });
-    this.fd = null;
-    this.file = null;
-    this.memory = [];
-  }
-}
+/** One source transaction's changes, spilling to disk past `spillThreshold` (the kit's transaction-buffer.ts). */
+type TransactionBuffer = KitTransactionBuffer<Change>;
 
 interface RelationInfo {
   table: ResolvedTable | null;
@@ -198,7 +143,7 @@ export class ChangeCapture {
       }
       case 'begin':
         this.tx?.buffer.dispose();
-        this.tx = { commitLsn: m.finalLsn, buffer: new TransactionBuffer(this.mapping.options.spillThreshold), origin: null };
+        this.tx = { commitLsn: m.finalLsn, buffer: new KitTransactionBuffer<Change>(this.mapping.options.spillThreshold), origin: null };
         return;
       case 'origin':
         if (this.tx) this.tx.origin = m.name;
@@ -265,6 +210,7 @@ export class ChangeCapture {
       try {
         if (readback) await readback.settle(); // generated values of the rows written, before the slot may release them
         await Promise.all(touched.map((p) => this.sink.uploaded(p)));
+        if (touched.length > 0) crashPoint('capture-acknowledged');
         this.status.pendingAcks--;
         this.pendingCommitTimes.shift();
         this.status.oldestUnconfirmedCommitTime = this.pendingCommitTimes[0] ?? null;
@@ -292,8 +238,7 @@ export class ChangeCapture {
       if (p === null || skipped.has(p)) return null;
       let r = open.get(p);
       if (r) return r;
-      const pos = this.sink.position(p);
-      if (pos !== null && commitLsn < pos) {
+      if (this.sink.holds(p, commitLsn)) {
         skipped.add(p); // already in this realm: a replay after restart
         this.status.replayedSkipped++;
         return null;

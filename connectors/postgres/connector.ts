@@ -1,33 +1,37 @@
-import * as fs from 'node:fs';
-import type { Connector } from '../contract';
 import { Client } from 'pg';
-import { Adapter } from '../../src/adapter';
-import { User } from '../../src/client';
-import { Backoff } from '../../src/shared/backoff';
+import type { Adapter } from '../../src/adapter';
+import type { User } from '../../src/client';
 import { TributaryError } from '../../src/errors';
-import type { Realm } from '../../src/realm';
 import { silentLogger, type Logger } from '../../src/shared/logger';
-import { readAdminTokenFile } from '../../src/shared/admin-token';
-import { barrierTimeout, ChangeApply, type ApplyStatus } from './apply';
+import type { Connector } from '../contract';
+import { errorCodeOf } from '../kit/errors';
+import type { LoadProgress } from '../kit/load-progress';
+import { controlRealmPath } from '../kit/position';
+import { quiesce } from '../kit/quiesce';
+import { adapterReady, adminUserOf, ControlRealm, openAdapter, resetControlRealm } from '../kit/realm-side';
+import { runStreamLoop } from '../kit/retry';
+import type { CommonConnectorStatus, ConnectorState } from '../kit/status';
+import { PositionWaiters } from '../kit/waiters';
+import { barrierTimeout, ChangeApply } from './apply';
 import { BARRIER_PREFIX, CONTROL_PREFIX, ChangeCapture, type CaptureStatus } from './capture';
 import { clientConfig, validateConfig, type PostgresConnectorConfig, type ResolvedOptions } from './config';
 import { classify, connectorError, fromDriverError } from './errors';
 import { PgDeadLetters, type DeadLetterRecord } from './dead-letters';
-import { initialLoad, type LoadProgress } from './load';
+import { initialLoad } from './load';
 import { indexFromRealms } from './placement-index';
 import { GeneratedReadback } from './readback';
 import { publishedRealmSchema } from './realm-schema';
 import { resolveMapping, type ResolvedMapping } from './mapping';
-import { formatLsn, parseLsn, stateSchema, STATE_TYPE, type Lsn } from './position';
-import { clearLoadMark, dropDatabaseState, readDatabaseStatus, withDatabase, type DatabaseStatus } from './operations';
+import { formatLsn, lsnCodec, parseLsn, type Lsn } from './position';
+import { dropDatabaseState, readDatabaseStatus, withDatabase, type DatabaseStatus } from './operations';
 import { SlotWatch } from './slot-watch';
 import { RealmSink } from './realm-sink';
-import { controlRealmPath, ensurePublication, placementPattern, preflight, slotInfo } from './setup';
-
-export { controlRealmPath } from './setup';
+import { ensurePublication, placementPattern, preflight, slotInfo } from './setup';
 import { SchemaEvolution, type SchemaEvolutionStatus } from './schema-evolution';
 import { ReplicationConnection } from './replication';
 import { RealmRouter } from './router';
+
+export { controlRealmPath } from '../kit/position';
 
 export interface PostgresConnectorOptions {
   /** An admin user of the server (default: from the config's adminToken / adminTokenFile). */
@@ -36,40 +40,23 @@ export interface PostgresConnectorOptions {
   onProgress?: (p: LoadProgress) => void;
 }
 
-export interface PostgresConnectorStatus {
-  state: 'starting' | 'loading' | 'streaming' | 'retrying' | 'stopped' | 'failed';
+/** The kit's common status (connectors/kit/status.ts) and PostgreSQL's own figures. */
+export interface PostgresConnectorStatus extends CommonConnectorStatus {
+  state: ConnectorState;
   slot: string;
   /** Everything below this LSN is in the realms and acknowledged by the sync server. */
   confirmedLsn: string;
   receivedLsn: string;
-  transactions: number;
-  /** Own (replication-origin) transactions: what apply wrote in them is not echoed. */
-  skippedOwnTransactions: number;
   /** Row changes in own transactions that apply did not write (cascades, trigger-written rows), written to the realms. */
   ownChanges: number;
   /** Generated-column values read back after capture (pgoutput does not send them) and written into objects. */
   generatedReadBack: number;
   /** The connector's own marker transactions (apply barriers, caughtUp), not counted in `transactions`. */
   markers: number;
-  /** Replayed transactions a realm already held (after a restart). */
-  replayedSkipped: number;
   indexedRows: number;
-  /** Realm → database: Adapter transactions applied, replays skipped, instructions skipped. */
-  apply: ApplyStatus | null;
   /** Schema changes: columns ↔ properties added, changes reported, backfills (docs: "Schema changes"). */
   schema: SchemaEvolutionStatus | null;
-  /**
-   * Database → realm lag: `transactions` received but not yet confirmed (written to the realms,
-   * waiting for the server's acknowledgement), and `seconds` since the oldest of them committed
-   * in PostgreSQL (0 when none is pending; PostgreSQL's clock against this host's).
-   */
-  lag: { transactions: number; seconds: number };
-  /** Commit time of the last transaction received (ISO), or null. */
-  lastCommitTime: string | null;
-  lastError: string | null;
-  /** The code of `lastError` (a TributaryError code, else the driver's SQLSTATE or errno name), or null. */
-  lastErrorCode: string | null;
-  /** What the last slot check found (retained WAL over budget, wal_status), as in the log. */
+  /** What the last slot check found (retained WAL over budget, wal_status), as in the log. `lag.seconds` is PostgreSQL's clock against this host's. */
   warnings: string[];
 }
 
@@ -89,10 +76,10 @@ export interface PostgresConnectorResetResult {
 
 
 /**
- * PostgreSQL ↔ realms (CONNECTORS.md §2). Phase 1: database → realm — logical replication with
- * pgoutput into realms written through the Adapter's `realmAtPath`, an initial load from the
+ * PostgreSQL ↔ realms (CONNECTORS.md §2), on the connector kit (docs/connectors/kit.md): logical
+ * replication with pgoutput into realms written through the kit's sink, an initial load from the
  * slot's exported snapshot, positions stored in the realms and the slot advanced only after the
- * server acknowledged.
+ * server acknowledged; the Adapter stream back into tables through the kit's apply loop.
  *
  * @example
  * const connector = new PostgresConnector({
@@ -114,16 +101,18 @@ export class PostgresConnector implements Connector {
   private capture: ChangeCapture | null = null;
   private applier: ChangeApply | null = null;
   private evolution: SchemaEvolution | null = null;
-  private control: Realm | null = null;
+  private control: ControlRealm | null = null;
   private readback: GeneratedReadback | null = null;
   private mapping_: ResolvedMapping | null = null;
-  private state: PostgresConnectorStatus['state'] = 'stopped';
+  private state: ConnectorState = 'stopped';
   private lastError: Error | null = null;
   private stopping = false;
   /** Stopped by a failure that needs the user (the apply side's CONNECTOR_APPLY_CONFIGURATION): no retries. */
   private halted = false;
   private readonly deadLetterStore: PgDeadLetters;
   private readonly slotWatch: SlotWatch;
+  /** Apply barriers waiting for capture to process their LSN. */
+  private readonly barriers = new PositionWaiters<Lsn>(lsnCodec.compare);
   private timers: NodeJS.Timeout[] = [];
   private loop: Promise<void> | null = null;
   private serverVersion = 0;
@@ -159,10 +148,10 @@ export class PostgresConnector implements Connector {
       this.mapping_ = await resolveMapping(sql, this.config, o);
       await ensurePublication(sql, this.mapping);
 
-      const admin = this.options.adminUser ?? User.adminUser(this.adminToken(), this.config.serverUrl.replace(/^realm(s?):/, 'http$1:'));
-      const patterns = [...this.mapping.tables.values()].map((t) => placementPattern(this.mapping, t.placement)).filter((r): r is RegExp => !!r);
+      const admin = this.options.adminUser ?? adminUserOf(this.config, 'postgres connector');
+      const patterns = [...this.mapping.tables.values()].map((t) => placementPattern(this.mapping, t.placement));
       // Realm → database (apply.ts) reads the stream; capture only writes through realmAtPath (never returned by current).
-      this.adapter = new Adapter(this.config.localPath, this.config.serverUrl, admin, (p: string) => patterns.some((r) => r.test(p)), (p: string) => this.applier?.schedule(p), undefined, { log: this.log });
+      this.adapter = openAdapter({ localPath: this.config.localPath, serverUrl: this.config.serverUrl, admin, patterns, onChange: (p) => this.applier?.schedule(p), log: this.log });
       this.sink = new RealmSink(this.adapter, this.mapping, o.name);
       this.router = new RealmRouter(this.mapping);
       this.evolution = new SchemaEvolution({ mapping: this.mapping, tables: this.config.tables, options: o.schemaChanges, sink: this.sink, router: this.router, adapter: this.adapter, controlPath: controlRealmPath(o.name), clientConfig: clientConfig(this.config.database), log: this.log });
@@ -178,12 +167,11 @@ export class PostgresConnector implements Connector {
         { deadLetters: this.deadLetterStore },
       );
       if ([...this.mapping.tables.values()].some((t) => t.generated.length > 0)) this.readback = new GeneratedReadback(this.sink, clientConfig(this.config.database), this.log);
-      this.control = this.adapter.realmAtPath(controlRealmPath(o.name), [stateSchema as never]);
-      await this.control.syncSession?.downloadAllServerChanges(60_000);
+      this.control = await ControlRealm.open(this.adapter, o.name);
 
       await this.slotWatch.atStart(sql);
       const slot = await slotInfo(sql, this.config.resolved);
-      const loaded = this.control.objectForPrimaryKey<{ resumeFrom: string }>(STATE_TYPE, o.name)?.resumeFrom;
+      const loaded = this.control.loadedFrom;
       this.repl = new ReplicationConnection(clientConfig(this.config.database));
       await this.repl.connect();
       let confirmed: Lsn;
@@ -204,8 +192,7 @@ export class PostgresConnector implements Connector {
           const touched = await initialLoad({ sql, snapshotName: created.snapshotName!, consistentPoint: created.consistentPoint, mapping: this.mapping, sink: this.sink, router: this.router, log: this.log, onProgress: this.options.onProgress });
           for (const p of touched) await this.sink.uploaded(p);
         } else await this.indexRealms(sql); // no load: still index what the realms hold, and the side rows (capture rebuilds whole lists from them)
-        this.control.write(() => this.control!.create(STATE_TYPE, { connector: o.name, resumeFrom: formatLsn(created.consistentPoint), updatedAt: new Date() }, 'modified'));
-        await this.control.syncSession?.uploadAllLocalChanges(60_000);
+        await this.control.markLoaded(formatLsn(created.consistentPoint));
         confirmed = created.consistentPoint;
       }
       this.evolution.ready(!(slot && loaded) && o.initialLoad === 'from-database');
@@ -226,24 +213,19 @@ export class PostgresConnector implements Connector {
       this.stopping = true;
       for (const t of this.timers) clearInterval(t);
       this.timers = [];
-      for (const b of this.barriers.splice(0)) b.reject(connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the connector failed to start'));
+      this.barriers.rejectAll(connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the connector failed to start'));
       await this.shutdown();
       throw e;
     }
   }
 
   /**
-   * A start without a load: where each object is, from the realms (placement-index.ts); the side
-   * rows from their tables, and the lists made equal to them where no realm edit is pending.
+   * A start without a load: where each object is, from the realms (the kit's placement index); the
+   * side rows from their tables, and the lists made equal to them where no realm edit is pending.
    */
   private async indexRealms(sql: Client): Promise<void> {
     await this.router!.lists.scan(sql, true);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      await Promise.race([this.adapter!.ready, new Promise((_, reject) => (timer = setTimeout(() => reject(connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the list of realms did not download from the sync server in 60 s')), 60_000)))]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await adapterReady(this.adapter!);
     const paths = await indexFromRealms({ sql, paths: this.adapter!.paths, mapping: this.mapping, sink: this.sink!, router: this.router!, log: this.log });
     if (this.router!.lists.lists.length === 0) return;
     const reconciled = this.router!.lists.reconcile(paths, (p) => this.sink!.realm(p), this.applier!);
@@ -257,7 +239,7 @@ export class PostgresConnector implements Connector {
     this.halted = true;
     this.lastError = e;
     this.state = 'failed';
-    for (const b of this.barriers.splice(0)) b.reject(e);
+    this.barriers.rejectAll(e);
     void this.repl?.close();
   }
 
@@ -289,13 +271,6 @@ export class PostgresConnector implements Connector {
     return sql;
   }
 
-  private barriers: { lsn: Lsn; resolve: () => void; reject: (e: Error) => void }[] = [];
-
-  private wakeBarriers(): void {
-    const at = this.capture?.status.processed ?? 0n;
-    this.barriers = this.barriers.filter((b) => (b.lsn <= at ? (b.resolve(), false) : true));
-  }
-
   /**
    * The apply side's WAL barrier: commits a logical message on the connector's own connection
    * (the apply transaction, holding its row locks, stays open) and resolves once capture has
@@ -308,24 +283,7 @@ export class PostgresConnector implements Connector {
     const r = await (await this.controlSql()).query(`SELECT pg_logical_emit_message(true, '${BARRIER_PREFIX}', '')::text AS lsn`);
     const lsn = parseLsn(r.rows[0].lsn);
     if ((this.capture?.status.processed ?? 0n) >= lsn) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.barriers = this.barriers.filter((b) => b !== entry);
-        reject(barrierTimeout(timeoutMs));
-      }, timeoutMs);
-      const entry = {
-        lsn,
-        resolve: () => {
-          clearTimeout(timer);
-          resolve();
-        },
-        reject: (e: Error) => {
-          clearTimeout(timer);
-          reject(e);
-        },
-      };
-      this.barriers.push(entry);
-    });
+    await this.barriers.wait(lsn, timeoutMs, () => barrierTimeout(timeoutMs));
   }
 
   /**
@@ -334,28 +292,25 @@ export class PostgresConnector implements Connector {
    * realms when the call is made is applied to PostgreSQL (and whatever that moved, in turn).
    */
   async quiesce(timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const left = () => Math.max(1, deadline - Date.now());
-    let last = '';
-    for (let round = 0; ; round++) {
-      await this.caughtUp(left());
-      for (const p of this.adapter?.paths ?? []) await this.sink?.realm(p).syncSession?.downloadAllServerChanges(left());
-      while (this.applier && (!this.applier.idle || (this.adapter?.paths ?? []).some((p) => this.adapter!.pendingCount(p) > 0))) {
-        if (Date.now() > deadline) throw new TributaryError('TIMEOUT', `the connector did not settle in ${timeoutMs} ms (apply: ${JSON.stringify(this.applier.status)})`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-      for (const p of this.sink?.openPaths ?? []) await this.sink!.uploaded(p, left());
-      const s = this.status();
-      const now = `${s.transactions}/${s.apply?.applied}/${s.apply?.rejected}`;
-      if (now === last && round > 0) return;
-      last = now;
-    }
+    await quiesce(
+      () => ({
+        caughtUp: (ms) => this.caughtUp(ms),
+        adapter: this.adapter,
+        sink: this.sink,
+        apply: this.applier,
+        progress: () => {
+          const s = this.status();
+          return `${s.transactions}/${s.apply?.applied}/${s.apply?.rejected}`;
+        },
+      }),
+      timeoutMs,
+    );
   }
 
   private newCapture(confirmed: Lsn): ChangeCapture {
     const c = new ChangeCapture(this.mapping, this.sink!, this.router!, this.log, this.config.resolved.originName, confirmed, this.evolution, this.readback);
     c.onConfirm = () => this.sendStatus();
-    c.onProcessed = () => this.wakeBarriers();
+    c.onProcessed = (lsn) => this.barriers.reached(lsn);
     if (this.config.resolved.conflict === 'realm-wins') c.protection = this.applier;
     c.onError = (e) => {
       this.lastError = e;
@@ -370,45 +325,33 @@ export class PostgresConnector implements Connector {
     if (s) this.repl?.sendStatus(s.received, s.confirmed);
   }
 
+  /** The replication stream, reconnected with back-off by the kit's stream loop. */
   private async run(from: Lsn): Promise<void> {
-    const backoff = new Backoff({ initialMs: 200, maxMs: 30_000 });
     let start = from;
-    while (!this.stopping && !this.halted) {
-      const pluginOptions: Record<string, string> = { proto_version: '1', publication_names: this.config.resolved.publicationName };
-      if (this.serverVersion >= 140000) pluginOptions.messages = 'true';
-      try {
-        await this.repl!.start(this.config.resolved.slotName, start, pluginOptions, (f) => this.capture!.handleFrame(f));
-        if (this.stopping || this.halted) return;
-        throw connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the replication stream ended');
-      } catch (e) {
-        if (this.stopping || this.halted) return;
-        this.lastError = e as Error;
-        if (classify(e) === 'permanent') {
-          this.state = 'failed';
-          this.log.error('postgres connector: stopped', { error: String(e) });
-          return;
-        }
-        this.state = 'retrying';
-        const delay = backoff.next(100);
-        this.log.warn('postgres connector: stream lost; retrying', { error: String(e), delayMs: delay });
-        await new Promise((r) => setTimeout(r, delay));
+    await runStreamLoop({
+      stream: () => {
+        const pluginOptions: Record<string, string> = { proto_version: '1', publication_names: this.config.resolved.publicationName };
+        if (this.serverVersion >= 140000) pluginOptions.messages = 'true';
+        return this.repl!.start(this.config.resolved.slotName, start, pluginOptions, (f) => this.capture!.handleFrame(f));
+      },
+      reconnect: async () => {
+        await this.capture!.drained();
+        start = this.capture!.status.confirmed;
+        this.capture!.dispose();
+        this.capture = this.newCapture(start);
+        await this.repl?.close(); // a walsender refused with an error (55006 …) keeps its connection open
         if (this.stopping) return;
-        try {
-          await this.capture!.drained();
-          start = this.capture!.status.confirmed;
-          this.capture!.dispose();
-          this.capture = this.newCapture(start);
-          await this.repl?.close(); // a walsender refused with an error (55006 …) keeps its connection open
-          if (this.stopping) return;
-          this.repl = new ReplicationConnection(clientConfig(this.config.database));
-          await this.repl.connect();
-          this.state = 'streaming';
-          backoff.reset();
-        } catch (e2) {
-          this.lastError = e2 as Error;
-        }
-      }
-    }
+        this.repl = new ReplicationConnection(clientConfig(this.config.database));
+        await this.repl.connect();
+      },
+      classify,
+      stopped: () => this.stopping || this.halted,
+      onError: (e) => (this.lastError = e as Error),
+      onState: (state) => (this.state = state),
+      ended: () => connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the replication stream ended'),
+      log: this.log,
+      label: 'postgres connector',
+    });
   }
 
   private async heartbeat(): Promise<void> {
@@ -532,7 +475,7 @@ export class PostgresConnector implements Connector {
       clearTimeout(timer);
     }
     this.sendStatus();
-    for (const b of this.barriers.splice(0)) b.reject(connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the connector is stopping'));
+    this.barriers.rejectAll(connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the connector is stopping'));
     await this.applier?.stop();
     await this.shutdown();
     await this.loop?.catch(() => undefined);
@@ -551,15 +494,9 @@ export class PostgresConnector implements Connector {
     await this.readback?.close();
     this.readback = null;
     this.sink?.close();
-    if (this.control && !this.control.isClosed) this.control.close();
+    this.control?.close();
     this.adapter?.close();
     this.adapter = null;
-  }
-
-  private adminToken(): string {
-    if (this.config.adminToken) return this.config.adminToken;
-    if (this.config.adminTokenFile) return readAdminTokenFile(this.config.adminTokenFile);
-    throw new TributaryError('CONFIG_INVALID', 'postgres connector config: give adminToken or adminTokenFile (data/keys/admin.json), or pass options.adminUser');
   }
 
   // ── reset ──
@@ -568,28 +505,8 @@ export class PostgresConnector implements Connector {
     const o = this.config.resolved;
     const dropped = await withDatabase(this.config.database, (sql) => dropDatabaseState(sql, o));
     this.log.info('postgres connector reset: slot and apply positions removed', { slot: o.slotName, ...dropped });
-    const ownUser = !this.options.adminUser;
-    const admin = this.options.adminUser ?? User.adminUser(this.adminToken(), this.config.serverUrl.replace(/^realm(s?):/, 'http$1:'));
-    let loadMarkCleared: boolean;
-    try {
-      loadMarkCleared = await clearLoadMark(admin, this.config.serverUrl.replace(/\/+$/, '') + controlRealmPath(o.name), o.name);
-    } catch (e) {
-      throw connectorError(
-        'CONNECTOR_SOURCE_UNAVAILABLE',
-        `reset: the slot is gone and the apply positions are deleted, but the control realm ${controlRealmPath(o.name)} could not be updated (${(e as Error).message}); the next start reloads anyway because the slot is gone`,
-        e,
-      );
-    } finally {
-      if (ownUser) admin.logout();
-    }
+    const loadMarkCleared = await resetControlRealm({ config: this.config, name: o.name, admin: this.options.adminUser, label: 'postgres connector', databaseCleared: 'the slot is gone and the apply positions are deleted', nextStart: 'the next start reloads anyway because the slot is gone' });
     this.log.info('postgres connector reset: done; the next start loads from the database', { slot: o.slotName, loadMarkCleared });
     return { slot: o.slotName, ...dropped, loadMarkCleared };
   }
-}
-
-function errorCodeOf(e: Error | null): string | null {
-  if (!e) return null;
-  if (e instanceof TributaryError) return e.code;
-  const code = (e as { code?: unknown }).code;
-  return typeof code === 'string' ? code : null;
 }

@@ -1,13 +1,13 @@
-import { TributaryError, type ErrorCode } from '../../src/errors';
+import { errorClassifier, NETWORK_CODES, type ApplyFailureKind, type Classification } from '../kit/errors';
+
+export { connectorError, type ApplyFailureKind, type Classification } from '../kit/errors';
 
 /**
- * Failures of the PostgreSQL connector, classified by SQLSTATE class rather than message text
- * (conventions §10, after Debezium's PostgresErrorHandler): transient ones are retried with
- * back-off, permanent ones stop the connector with a message saying what to change.
+ * PostgreSQL's SQLSTATE tables for the kit's classification (connectors/kit/errors.ts; conventions
+ * §10, after Debezium's PostgresErrorHandler): transient failures are retried with back-off,
+ * permanent ones stop the connector with a message saying what to change, and failed apply
+ * batches are sorted into the kit's {@link ApplyFailureKind}s.
  */
-export function connectorError(code: ErrorCode, message: string, cause?: unknown): TributaryError {
-  return new TributaryError(code, message, cause === undefined ? undefined : { cause });
-}
 
 /**
  * SQLSTATEs a retry can fix: the connection went away (class 08), the server is short of
@@ -26,63 +26,8 @@ const TRANSIENT_CODES = new Set(['57P01', '57P02', '57P03', '57P05', '40001', '4
  * removed), XX (internal errors).
  */
 const PERMANENT_CODES = new Set(['08P01']);
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND']);
 
-export type Classification = 'transient' | 'permanent';
-
-/**
- * Transient (retry with back-off) or permanent (stop and report), from the driver's code: a
- * SQLSTATE, a Node network error code, or a coded TributaryError's action. node-postgres reports
- * a socket that closed under it without a code ("Connection terminated unexpectedly"), the one
- * case decided by message; an AggregateError (several addresses tried) is transient when one of
- * its errors is.
- */
-export function classify(e: unknown, depth = 0): Classification {
-  if (e instanceof TributaryError) return e.action === 'retry' ? 'transient' : 'permanent';
-  const code = (e as { code?: unknown })?.code;
-  if (typeof code === 'string') {
-    if (NETWORK_CODES.has(code)) return 'transient';
-    if (/^[0-9A-Z]{5}$/.test(code)) return !PERMANENT_CODES.has(code) && (TRANSIENT_CODES.has(code) || TRANSIENT_CLASSES.has(code.slice(0, 2))) ? 'transient' : 'permanent';
-  }
-  if (depth < 4) {
-    if (e instanceof AggregateError && e.errors.some((x) => classify(x, depth + 1) === 'transient')) return 'transient';
-    const cause = (e as { cause?: unknown })?.cause;
-    if (cause !== undefined && cause !== null) return classify(cause, depth + 1);
-  }
-  const msg = e instanceof Error ? e.message : String(e);
-  if (/Connection terminated|connection closed|socket hang up/i.test(msg)) return 'transient';
-  return 'permanent';
-}
-
-/** Wraps a driver error in the coded family, keeping the SQLSTATE in the message. */
-export function fromDriverError(e: unknown, doing: string): TributaryError {
-  if (e instanceof TributaryError) return e;
-  const code = (e as { code?: unknown })?.code;
-  const msg = e instanceof Error ? e.message : String(e);
-  const state = typeof code === 'string' ? ` [${code}]` : '';
-  return connectorError(classify(e) === 'transient' ? 'CONNECTOR_SOURCE_UNAVAILABLE' : 'CONNECTOR_SOURCE_FAILED', `${doing}: ${msg}${state}`, e);
-}
-
-/**
- * What a failed realm → database write is, which decides what apply does with it (docs: "Realm →
- * database", Failures). Database-neutral: each connector classifies its own driver's codes.
- *
- * - `transient`: the database or the link to it is unwell (connection, shutdown, resources,
- *   deadlock, serialization, lock timeout, cancel): retried with back-off, nothing is lost;
- * - `race`: the batch met a concurrent write (an object a client deleted while the batch ran, a
- *   row another session inserted after the locks): run again at once;
- * - `refused`: the database refused the values (a constraint, a trigger's exception, a value the
- *   column cannot hold, a generated column): that realm transaction is rejected — its objects reset
- *   to the rows, a dead letter kept — and the realm's later transactions go on;
- * - `configuration`: the database cannot take the connector's writes at all (privileges, a missing
- *   table or column, a read-only server): the connector stops with a code, keeping the realm
- *   transactions for its next start;
- * - `failed`: anything else permanent (an unexpected SQLSTATE, a bug): rejected like a refusal,
- *   so no error stalls a realm.
- */
-export type ApplyFailureKind = 'transient' | 'race' | 'refused' | 'configuration' | 'failed';
-
-/** Beyond {@link TRANSIENT_CODES}: a cancelled statement (statement_timeout, pg_cancel_backend), an aborted transaction, an unknown commit outcome. */
+/** Beyond the transient codes, while applying: a cancelled statement (statement_timeout, pg_cancel_backend), an aborted transaction, an unknown commit outcome. */
 const APPLY_TRANSIENT_CODES = new Set(['57014', '25P02', '40003']);
 /**
  * SQLSTATE classes and codes where the database refused the data: 21 cardinality, 22 data
@@ -103,32 +48,39 @@ const REFUSED_CODES = new Set(['428C9']);
 const CONFIGURATION_CLASSES = new Set(['28']);
 const CONFIGURATION_CODES = new Set(['3D000', '3F000', '42501', '42P01', '42703', '42704', '42883', '42809', '25006', '0A000', '55000', '57P04']);
 
-/** Classifies a failed apply batch by code, never by message text (except node-postgres's code-less lost connection, as {@link classify}). */
-export function classifyApplyError(e: unknown, depth = 0): ApplyFailureKind {
-  if (e instanceof TributaryError) {
-    const cause = (e as { cause?: unknown }).cause;
-    if (depth < 4 && cause && typeof (cause as { code?: unknown }).code === 'string') return classifyApplyError(cause, depth + 1);
-    switch (e.code) {
-      case 'OBJECT_INVALIDATED':
-        return 'race';
-      case 'CONNECTOR_APPLY_CONFIGURATION':
-        return 'configuration';
-      case 'CONNECTOR_APPLY_REFUSED':
-        return 'refused';
-      case 'REALM_CLOSED':
-      case 'INVALID_STATE':
-        return 'transient'; // the connector is stopping
-      default:
-        return e.action === 'retry' ? 'transient' : 'failed';
-    }
-  }
-  const code = (e as { code?: unknown })?.code;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-    if (APPLY_TRANSIENT_CODES.has(code) || classify(e) === 'transient') return 'transient';
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
+/**
+ * The PostgreSQL classifier. node-postgres reports a socket that closed under it without a code
+ * ("Connection terminated unexpectedly"), the one case decided by message.
+ */
+export const pgErrors = errorClassifier({
+  codeOf(e) {
+    const code = (e as { code?: unknown })?.code;
+    return typeof code === 'string' && SQLSTATE.test(code) && !NETWORK_CODES.has(code) ? code : null;
+  },
+  transient: (code) => !PERMANENT_CODES.has(code) && (TRANSIENT_CODES.has(code) || TRANSIENT_CLASSES.has(code.slice(0, 2))),
+  applyKind(code): ApplyFailureKind | null {
     const cls = code.slice(0, 2);
+    if (APPLY_TRANSIENT_CODES.has(code)) return 'transient';
     if (REFUSED_CLASSES.has(cls) || REFUSED_CODES.has(code)) return 'refused';
     if (CONFIGURATION_CLASSES.has(cls) || CONFIGURATION_CODES.has(code)) return 'configuration';
-    return 'failed';
-  }
-  return classify(e) === 'transient' ? 'transient' : 'failed';
+    return null;
+  },
+  lostConnection: (e) => /Connection terminated|connection closed|socket hang up/i.test(e instanceof Error ? e.message : String(e)),
+});
+
+/** Transient (retry with back-off) or permanent (stop and report), from the SQLSTATE, a Node network code, or a coded TributaryError's action. */
+export function classify(e: unknown): Classification {
+  return pgErrors.classify(e);
+}
+
+/** Wraps a driver error in the coded family, keeping the SQLSTATE in the message. */
+export function fromDriverError(e: unknown, doing: string) {
+  return pgErrors.fromDriverError(e, doing);
+}
+
+/** Classifies a failed apply batch by SQLSTATE, never by message text (except node-postgres's code-less lost connection). */
+export function classifyApplyError(e: unknown): ApplyFailureKind {
+  return pgErrors.classifyApply(e);
 }

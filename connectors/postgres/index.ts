@@ -7,7 +7,7 @@
  * await c.start();
  */
 export { PostgresConnector, controlRealmPath, type PostgresConnectorOptions, type PostgresConnectorStatus, type PostgresConnectorReport, type PostgresConnectorResetResult } from './connector';
-export { inspectPostgresConnector, slotWarnings, type DatabaseStatus, type SlotStatus, type SlotWarning } from './operations';
+export { inspectPostgresConnector, testPostgresConnection, slotWarnings, type DatabaseStatus, type SlotStatus, type SlotWarning } from './operations';
 export { classify, type Classification } from './errors';
 export { validateConfig, type PostgresConnectorConfig, type TableMappingInput, type Placement, type InitialLoad } from './config';
 export { startWithRetry, type StartRetryOptions } from './start-retry';

@@ -6,6 +6,7 @@ import type { Lsn } from './position';
 import type { RealmSink } from './realm-sink';
 import type { RealmRouter } from './router';
 import type { LoadProgress } from './load-progress';
+import { recordLoadPosition, writeLoadBatch } from '../kit/load';
 
 export type { LoadProgress } from './load-progress';
 
@@ -41,8 +42,8 @@ async function estimate(sql: Client, t: ResolvedTable): Promise<number | null> {
 /**
  * `from-database`: copies every mapped table into its realms inside the slot's exported
  * snapshot (SET TRANSACTION SNAPSHOT), so the load and the stream meet at the slot's consistent
- * point with nothing lost or doubled. Batches of `batchSize` rows: at most one batch is in
- * memory, written as one realm transaction per realm it touches. Each realm then records
+ * point with nothing lost or doubled. Batches of `batchSize` rows go through the kit's
+ * `writeLoadBatch` (one realm transaction per realm each); each realm then records
  * `resumeFrom = consistentPoint`.
  */
 export async function initialLoad(args: {
@@ -66,26 +67,7 @@ export async function initialLoad(args: {
       let rows = 0;
       const started = Date.now();
       await scanTable(sql, t, mapping.options.batchSize, async (batch) => {
-        const byPath = new Map<string, RawRow[]>();
-        for (const row of batch) {
-          const p = router.pathFor(t, row);
-          const key = rowKey(t, row);
-          if (p === null || key === null) {
-            log.warn('postgres connector: initial load: row has no realm; skipped', { table: t.table });
-            continue;
-          }
-          router.remember(t, key, p);
-          let list = byPath.get(p);
-          if (!list) byPath.set(p, (list = []));
-          list.push(row);
-        }
-        for (const [p, list] of byPath) {
-          touched.add(p);
-          const realm = sink.realm(p);
-          realm.write(() => {
-            for (const row of list) sink.upsert(realm, t, row);
-          });
-        }
+        for (const p of writeLoadBatch({ t, rows: batch, router, sink, key: rowKey, log, label: 'postgres connector' })) touched.add(p);
         rows += batch.length;
         args.onProgress?.({ table: t.table, rows, estimate: est, done: false });
       });
@@ -99,10 +81,7 @@ export async function initialLoad(args: {
     await sql.query('ROLLBACK').catch(() => undefined);
     throw e;
   }
-  for (const p of touched) {
-    const realm = sink.realm(p);
-    realm.write(() => sink.writePosition(p, args.consistentPoint));
-  }
+  recordLoadPosition(sink, touched, args.consistentPoint);
   return [...touched];
 }
 

@@ -1,4 +1,5 @@
 import type { ResolvedOptions } from './config';
+import type { ResolvedPlacement } from '../kit/placement';
 import type { RealmColumnType } from './types';
 
 /**
@@ -29,11 +30,7 @@ export interface ResolvedLink {
   targetTable: string;
 }
 
-export type ResolvedPlacement =
-  | { kind: 'fixed'; path: string }
-  | { kind: 'template'; template: string; columns: string[] }
-  | { kind: 'follow'; column: string; targetTable: string }
-  | { kind: 'function'; fn: (row: Readonly<Record<string, unknown>>, table: string) => string };
+export type { ResolvedPlacement } from '../kit/placement';
 
 export interface ResolvedTable {
   table: string;

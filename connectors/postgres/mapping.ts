@@ -2,9 +2,11 @@ import type { Client } from 'pg';
 import type { ObjectKey, Value } from '../../src/model';
 import type { Placement, PostgresConnectorConfig, ResolvedOptions } from './config';
 import { connectorError } from './errors';
+import { encodeCompositeKey } from '../kit/keys';
+import { resolvePlacement } from '../kit/placement';
 import { STATE_TYPE } from './position';
 import { listPropertySchema, resolveSideLists } from './side-list-mapping';
-import type { RawRow, ResolvedColumn, ResolvedLink, ResolvedMapping, ResolvedPlacement, ResolvedSideList, ResolvedTable } from './mapping-types';
+import type { RawRow, ResolvedColumn, ResolvedLink, ResolvedMapping, ResolvedSideList, ResolvedTable } from './mapping-types';
 
 export type { RawRow, ResolvedColumn, ResolvedLink, ResolvedMapping, ResolvedPlacement, ResolvedSideList, ResolvedTable } from './mapping-types';
 import { realmTypeFor, type PgTypeDescription, type RealmColumnType } from './types';
@@ -97,10 +99,6 @@ function toTypeRow(r: Record<string, string>): PgTypeRow {
 
 function mappingError(message: string): Error {
   return connectorError('CONNECTOR_MAPPING_INVALID', `postgres connector mapping: ${message}`);
-}
-
-function templateColumns(template: string): string[] {
-  return [...template.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]).filter((c) => c !== 'schema' && c !== 'table');
 }
 
 function linkName(column: string): string {
@@ -197,21 +195,14 @@ export async function resolveMapping(sql: Client, config: PostgresConnectorConfi
       fks.rows.filter((r) => Number(r.n) === 1).map((r) => ({ column: r.column as string, targetTable: r.target as string })),
     );
 
-    const placementInput = input.realm ?? defaultPlacement;
-    let placement: ResolvedPlacement;
-    if (typeof placementInput === 'function') placement = { kind: 'function', fn: placementInput };
-    else if (typeof placementInput === 'string') {
-      const filled = placementInput.replace(/\{schema\}/g, schema).replace(/\{table\}/g, table);
-      const cs = templateColumns(filled);
-      for (const col of cs) if (!columnNames.includes(col)) throw unknown(col, 'realm');
-      placement = cs.length === 0 ? { kind: 'fixed', path: filled } : { kind: 'template', template: filled, columns: cs };
-    } else {
-      const col = placementInput.follow;
-      if (!columnNames.includes(col)) throw unknown(col, 'realm.follow');
-      const fk = foreignKeys.get(table)!.find((f) => f.column === col);
-      if (!fk) throw mappingError(`tables.${table}.realm.follow: '${col}' is not a single-column foreign key`);
-      placement = { kind: 'follow', column: col, targetTable: fk.targetTable };
-    }
+    const placement = resolvePlacement(input.realm ?? defaultPlacement, {
+      schema,
+      table,
+      columns: columnNames,
+      followTarget: (col) => foreignKeys.get(table)!.find((f) => f.column === col)?.targetTable ?? null,
+      unknownColumn: unknown,
+      fail: (where, message) => mappingError(`tables.${table}.${where}: ${message}`),
+    });
     const type = input.type ?? table;
     if (type === STATE_TYPE) throw mappingError(`tables.${table}.type: ${STATE_TYPE} is reserved for the connector's position`);
     const resolved: ResolvedTable = {
@@ -316,24 +307,7 @@ export function realmSchemaFor(mapping: ResolvedMapping, family: string): object
   return out;
 }
 
-/** Composite keys become one string: each key column's text, `\` and `|` escaped, joined by `|`. */
-export function encodeCompositeKey(parts: string[]): string {
-  return parts.map((p) => p.replace(/\\/g, '\\\\').replace(/\|/g, '\\|')).join('|');
-}
-
-export function decodeCompositeKey(key: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  for (let i = 0; i < key.length; i++) {
-    if (key[i] === '\\') cur += key[++i];
-    else if (key[i] === '|') {
-      out.push(cur);
-      cur = '';
-    } else cur += key[i];
-  }
-  out.push(cur);
-  return out;
-}
+export { decodeCompositeKey, encodeCompositeKey, keyText } from '../kit/keys';
 
 /** The realm key of a row from its key columns' text (null when a key column is missing). */
 export function rowKey(t: ResolvedTable, row: RawRow): ObjectKey | null {
@@ -345,10 +319,6 @@ export function rowKey(t: ResolvedTable, row: RawRow): ObjectKey | null {
   }
   if (t.composite) return encodeCompositeKey(texts);
   return t.byColumn.get(t.keyColumns[0])!.type.fromText(texts[0]) as ObjectKey;
-}
-
-export function keyText(key: ObjectKey): string {
-  return typeof key === 'object' ? String(key) : `${typeof key}:${String(key)}`;
 }
 
 /** A row's property values for the realm; unchanged-TOAST (absent) columns are left out. */

@@ -1,14 +1,12 @@
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { Client } from 'pg';
-import type { User } from '../../src/client';
-import { Realm } from '../../src/realm';
 import { APPLY_POSITION_TABLE } from './apply';
 import { clientConfig, validateConfig, type PostgresConnectorConfig, type ResolvedOptions } from './config';
+import { formatDeadLetter } from '../kit/dead-letters';
+import { runChecks, type ConnectionCheck } from '../kit/test-connection';
+import { resolveMapping } from './mapping';
+import { preflight } from './setup';
 import { PgDeadLetters, type DeadLetterRecord } from './dead-letters';
 import { connectorError, fromDriverError } from './errors';
-import { stateSchema, STATE_TYPE } from './position';
 
 /**
  * Operations of the PostgreSQL connector that read the database's side of it: the replication
@@ -220,25 +218,7 @@ function slotActive(slot: string, pid: number | null, cause?: unknown) {
   return connectorError('PG_SLOT_ACTIVE', `replication slot ${slot} is active${pid === null ? '' : ` (walsender pid ${pid})`}: a connector is streaming from it; stop that connector before resetting`, cause);
 }
 
-/**
- * Deletes the connector's record of a completed initial load from its control realm (`url`:
- * the realm's full URL), through a temporary local copy. Returns whether there was one.
- */
-export async function clearLoadMark(admin: User, url: string, connector: string): Promise<boolean> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-pg-reset-'));
-  const control = new Realm({ schema: [stateSchema as never], sync: { user: admin, url }, path: path.join(dir, 'control.db') });
-  try {
-    await control.syncSession!.downloadAllServerChanges(60_000);
-    const mark = control.objectForPrimaryKey(STATE_TYPE, connector);
-    if (!mark) return false;
-    control.write(() => control.delete(mark));
-    await control.syncSession!.uploadAllLocalChanges(60_000);
-    return true;
-  } finally {
-    if (!control.isClosed) control.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+export { clearLoadMark } from '../kit/realm-side';
 
 /** `tributary connector postgres status` as text: one fact per line, warnings last. */
 export function formatDatabaseStatus(s: DatabaseStatus, o: Pick<ResolvedOptions, 'name' | 'retainedWalWarnBytes'>): string {
@@ -256,9 +236,50 @@ export function formatDatabaseStatus(s: DatabaseStatus, o: Pick<ResolvedOptions,
   s.applyPositions.forEach((p, i) => lines.push([i === 0 ? 'apply positions' : '', `${p.realmPath} txn ${p.txn}`]));
   const d = s.deadLetters;
   if (d.count === 0) lines.push(['dead letters', 'none']);
-  d.oldest.forEach((l, i) => lines.push([i === 0 ? 'dead letters' : '', `${i === 0 ? `${d.count}: ` : ''}#${l.id} ${l.realmPath} txn ${l.txn} ${l.code}${l.sqlstate ? ` [${l.sqlstate}]` : ''} ${l.error.split('\n')[0]}`]));
+  d.oldest.forEach((l, i) => lines.push([i === 0 ? 'dead letters' : '', `${i === 0 ? `${d.count}: ` : ''}${formatDeadLetter(l)}`]));
   if (d.count > 0) lines.push(['', `${d.count > d.oldest.length ? `… ${d.count - d.oldest.length} more; ` : ''}each keeps its realm transaction's instructions (status --json); clear with: tributary connector postgres clear-dead-letters --config <file> --id <n> (or --all)`]);
   for (const w of s.warnings) lines.push(['warning', w.message]);
   const width = Math.max(...lines.map(([k]) => k.length));
   return lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n';
+}
+
+/**
+ * The database's checks of `testConnection` (the kit's test-connection.ts): PostgreSQL answers;
+ * version, `wal_level` and the replication privilege (as the start checks them, with what to run
+ * when one is missing); the mapping against the catalog; the slot, if any. Nothing is created.
+ */
+export async function testPostgresConnection(config: PostgresConnectorConfig & { resolved: ResolvedOptions }): Promise<ConnectionCheck[]> {
+  const sql = new Client(clientConfig(config.database));
+  sql.on('error', () => undefined);
+  try {
+    return await runChecks([
+      {
+        name: 'database',
+        run: async () => {
+          await sql.connect().catch((e) => {
+            throw fromDriverError(e, 'connecting to PostgreSQL');
+          });
+          const r = await sql.query('SELECT current_database() AS d, current_user AS u');
+          return `connected to ${r.rows[0].d} as ${r.rows[0].u}`;
+        },
+      },
+      { name: 'prerequisites', run: async () => `PostgreSQL ${await preflight(sql)}, wal_level = logical, may replicate` },
+      {
+        name: 'mapping',
+        run: async () => {
+          const m = await resolveMapping(sql, config, config.resolved);
+          return `${m.tables.size} table${m.tables.size === 1 ? '' : 's'} mapped in schema ${config.resolved.schema}: ${[...m.tables.keys()].join(', ')}`;
+        },
+      },
+      {
+        name: 'slot',
+        run: async () => {
+          const { slot } = await readSlot(sql, config.resolved.slotName);
+          return slot.exists ? `${slot.name} exists (${slot.active ? 'active: a connector is streaming' : 'inactive'})` : `${slot.name} does not exist yet (the first start creates it and loads)`;
+        },
+      },
+    ]);
+  } finally {
+    await sql.end().catch(() => undefined);
+  }
 }

@@ -1,7 +1,13 @@
+import type { PositionCodec } from '../kit/position';
+
+export { STATE_TYPE, stateSchema } from '../kit/position';
+
 /**
- * PostgreSQL log sequence numbers (LSN) as the connector's positions (conventions §6): opaque,
- * totally ordered, committed only after the destination acknowledged. Text form `16/B374D848`
- * (as `pg_current_wal_lsn()` prints it); held as a bigint.
+ * PostgreSQL log sequence numbers (LSN) as the connector's positions (conventions §6; the kit's
+ * {@link PositionCodec}): opaque, totally ordered, committed only after the destination
+ * acknowledged. Text form `16/B374D848` (as `pg_current_wal_lsn()` prints it); held as a bigint.
+ * A realm's `resumeFrom` is the commit LSN of its last source transaction plus one (or the slot's
+ * consistent point after a load).
  */
 export type Lsn = bigint;
 
@@ -21,21 +27,8 @@ export function maxLsn(a: Lsn, b: Lsn): Lsn {
   return a > b ? a : b;
 }
 
-/**
- * What a realm stores about the connector that writes into it, in the same realm transaction as
- * the data: every source transaction whose commit LSN is below `resumeFrom` is in the realm, none
- * at or above it. A replayed transaction (the slot restarts from its last confirmed flush, which
- * trails the realms) is therefore skipped per realm, exactly once.
- */
-export interface RealmPosition {
-  resumeFrom: Lsn;
-}
-
-/** The object type each realm gets for its position (not a `__` name: realm-js reserves those). */
-export const STATE_TYPE = 'TributaryConnectorState';
-
-export const stateSchema = {
-  name: STATE_TYPE,
-  primaryKey: 'connector',
-  properties: { connector: 'string', resumeFrom: 'string', updatedAt: 'date' },
-} as const;
+export const lsnCodec: PositionCodec<Lsn> = {
+  parse: parseLsn,
+  format: formatLsn,
+  compare: (a, b) => (a < b ? -1 : a > b ? 1 : 0),
+};

@@ -1,79 +1,30 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { TributaryError } from '../../src/errors';
 import { JsonLogger, type Logger } from '../../src/shared/logger';
+import { loadConfigFile } from '../kit/config';
+import { runConnector } from '../kit/run';
 import { validateConfig, type PostgresConnectorConfig } from './config';
 import { PostgresConnector, type PostgresConnectorResetResult } from './connector';
-import { realmSchemaOfConfig } from './realm-schema';
-import { startWithRetry } from './start-retry';
+import { classify } from './errors';
 import { formatDatabaseStatus, inspectPostgresConnector, type DatabaseStatus } from './operations';
+import { realmSchemaOfConfig } from './realm-schema';
 
-/** Reads a connector config: `.json`, or a `.js`/`.ts` module exporting it (default or `config`). */
+/** Reads a connector config: `.json`, or a `.js`/`.ts` module exporting it (default or `config`); the kit's `loadConfigFile`. */
 export function loadConnectorConfig(configPath: string): PostgresConnectorConfig {
-  const file = path.resolve(configPath);
-  if (!fs.existsSync(file)) throw new TributaryError('CONFIG_INVALID', `connector config ${file} not found`);
-  let mod: unknown;
-  try {
-    mod = require(file);
-  } catch (e) {
-    throw new TributaryError('CONFIG_INVALID', `cannot read connector config ${file}: ${(e as Error).message.split('\n')[0]}`, { cause: e });
-  }
-  const m = mod as { default?: unknown; config?: unknown };
-  const config = (m.default ?? m.config ?? mod) as PostgresConnectorConfig;
-  // Relative paths in a config file are relative to the file.
-  if (typeof config.localPath === 'string') config.localPath = path.resolve(path.dirname(file), config.localPath);
-  if (typeof config.adminTokenFile === 'string') config.adminTokenFile = path.resolve(path.dirname(file), config.adminTokenFile);
-  return config;
+  return loadConfigFile<PostgresConnectorConfig>(configPath);
 }
 
 /**
- * `tributary connector postgres --config <file>`: runs the connector until SIGINT/SIGTERM,
- * printing load progress, status and slot warnings as JSON lines. A signal stops it cleanly
- * (acknowledged writes confirmed to the slot, slot kept) and exits 0; a signal during the start
- * (e.g. the initial load) abandons the start, which the next start redoes. A start that fails
- * for a transient reason (database down, slot still held by a process that just died) is retried
- * with back-off (start-retry.ts); a permanent one exits with its error code.
+ * `tributary connector postgres --config <file>`: the kit's `runConnector` (signals, start retries,
+ * progress lines) with a PostgresConnector; the stop line names the slot and its confirmed LSN.
  */
 export async function runPostgresConnector(configPath: string, log: Logger = new JsonLogger('info')): Promise<PostgresConnector> {
   const config = loadConnectorConfig(configPath);
-  let last = 0;
-  const create = () =>
-    new PostgresConnector(config, {
-      log,
-      onProgress: (p) => {
-        if (!p.done && Date.now() - last < 1000) return;
-        last = Date.now();
-        log.info('initial load', { table: p.table, rows: p.rows, estimate: p.estimate, done: p.done });
-      },
-    });
-  let connector: PostgresConnector | null = null;
-  let stopping: Promise<never> | null = null;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    log.info('postgres connector stopping', { signal });
-    stopping = (connector ? connector.stop() : Promise.resolve()).then(
-      () => {
-        const s = connector?.status();
-        log.info('postgres connector stopped', { slot: s?.slot, confirmedLsn: s?.confirmedLsn, transactions: s?.transactions });
-        process.exit(0);
-      },
-      (e: unknown) => {
-        log.error('postgres connector: stop failed', { error: String(e) });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  try {
-    // A database that is down or restarting at start is waited for, like a connection lost later.
-    connector = await startWithRetry({ create, log, stopping: () => stopping !== null, onAttempt: (c) => (connector = c) });
-  } catch (e) {
-    if (stopping) await stopping; // exits
-    throw e;
-  }
-  if (!stopping) log.info('postgres connector streaming', connector.status() as unknown as Record<string, unknown>);
-  return connector;
+  return runConnector({
+    create: (onProgress) => new PostgresConnector(config, { log, onProgress }),
+    classify,
+    log,
+    label: 'postgres connector',
+    stoppedFields: (c) => ({ slot: c.status().slot, confirmedLsn: c.status().confirmedLsn }),
+  });
 }
 
 /** `tributary connector postgres status --config <file>`: the database's side, without starting the connector. */

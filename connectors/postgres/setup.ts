@@ -3,24 +3,14 @@ import type { ResolvedOptions } from './config';
 import { connectorError, fromDriverError } from './errors';
 import type { ResolvedMapping, ResolvedPlacement } from './mapping';
 import { sideListTables } from './side-lists';
+import { controlRealmPath } from '../kit/position';
+import { placementPattern as kitPlacementPattern } from '../kit/placement';
 
-/** The connector's own realm: where it records that its slot and initial load are complete. */
-export function controlRealmPath(name: string): string {
-  return `/tributary-connectors/${name}`;
-}
+export { controlRealmPath } from '../kit/position';
 
 /** The realm paths a placement can produce, as a pattern for the Adapter's filter (null: a function, any path). */
 export function placementPattern(mapping: ResolvedMapping, p: ResolvedPlacement): RegExp | null {
-  switch (p.kind) {
-    case 'fixed':
-      return new RegExp('^' + p.path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') + '$');
-    case 'template':
-      return new RegExp('^' + p.template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{[^}]+\}/g, '[^/]+') + '$');
-    case 'follow':
-      return placementPattern(mapping, mapping.tables.get(p.targetTable)!.placement);
-    case 'function':
-      return null;
-  }
+  return kitPlacementPattern(p, (table) => mapping.tables.get(table)!.placement);
 }
 
 /**

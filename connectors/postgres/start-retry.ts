@@ -1,4 +1,4 @@
-import { Backoff } from '../../src/shared/backoff';
+import { startWithRetry as kitStartWithRetry } from '../kit/retry';
 import type { Logger } from '../../src/shared/logger';
 import type { PostgresConnector } from './connector';
 import { classify } from './errors';
@@ -17,27 +17,11 @@ export interface StartRetryOptions {
 }
 
 /**
- * Starts a connector, retrying with back-off while the failure is transient — the database is
- * down or restarting, out of connections, or a slot or replication origin is still held by the
- * session of a connector process that just died (SQLSTATE 55006 until PostgreSQL notices). A
- * permanent failure (configuration, privileges, a missing table) is thrown at once.
+ * The kit's `startWithRetry` with PostgreSQL's classification: a start that fails because the
+ * database is down or restarting, out of connections, or a slot or replication origin is still held
+ * by the session of a connector process that just died (SQLSTATE 55006 until PostgreSQL notices)
+ * is retried with back-off; a permanent failure is thrown at once.
  */
-export async function startWithRetry(o: StartRetryOptions): Promise<PostgresConnector> {
-  const first = o.initialDelayMs ?? 1000;
-  const backoff = new Backoff({ initialMs: first, maxMs: o.maxDelayMs ?? 30_000 });
-  for (let attempt = 1; ; attempt++) {
-    const connector = o.create();
-    o.onAttempt?.(connector);
-    try {
-      await connector.start();
-      return connector;
-    } catch (e) {
-      if (classify(e) !== 'transient' || o.stopping?.()) throw e;
-      const delayMs = backoff.next(first / 2);
-      const code = (e as { code?: string }).code ?? null;
-      o.log.warn('postgres connector: start failed; retrying', { attempt, delayMs, code, error: String((e as Error).message ?? e) });
-      await new Promise((r) => setTimeout(r, delayMs));
-      if (o.stopping?.()) throw e;
-    }
-  }
+export function startWithRetry(o: StartRetryOptions): Promise<PostgresConnector> {
+  return kitStartWithRetry({ ...o, classify, label: 'postgres connector' });
 }

@@ -1,0 +1,4 @@
+import { describeConformance } from './conformance';
+import { postgresDriver } from './drivers/postgres';
+
+describeConformance(postgresDriver);
