@@ -8,7 +8,13 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-$(mktemp -d "${TMPDIR:-/tmp}/tributary-pack-smoke-XXXXXX")}"
 app="$work/app"
 server_pid=""
-cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true; }
+# Stops the server it started and waits for it (the pid is the server's own node process).
+cleanup() {
+  [ -n "$server_pid" ] || return 0
+  kill "$server_pid" 2>/dev/null || true
+  for _ in $(seq 1 100); do kill -0 "$server_pid" 2>/dev/null || return 0; sleep 0.1; done
+  kill -9 "$server_pid" 2>/dev/null || true
+}
 trap cleanup EXIT
 step() { echo "--- pack-smoke: $*"; }
 fail() { echo "pack-smoke FAILED: $*" >&2; exit 1; }
@@ -79,7 +85,9 @@ echo "types ok"
 step "CLI: --version, --help, serve, token"
 [ "$(npx tributary --version)" = "$(node -p "require('tributary/package.json').version")" ] || fail "tributary --version"
 npx tributary --help | grep -q 'connector' || fail "tributary --help lists no connector command"
-npx tributary serve --port 0 --address 127.0.0.1 --data ./data > server.log 2>&1 &
+# The installed bin itself, not npx: $! must be the server's process (npx would leave its child
+# running when killed).
+./node_modules/.bin/tributary serve --port 0 --address 127.0.0.1 --data ./data > server.log 2>&1 &
 server_pid=$!
 port=""
 for _ in $(seq 1 300); do

@@ -86,7 +86,7 @@ const schema = object({
   ...commonFields,
   database,
   schema: withDefault(string({ nonEmpty: true, expected: 'a schema name' }), 'public'),
-  tables: record(table, { minKeys: 1, expected: 'map at least one table' }),
+  tables: record(table, { minKeys: 1, expected: 'at least one mapped table' }),
   spillThreshold: integer({ default: 5000 }),
   heartbeatIntervalMs: integer({ min: 0, default: 30_000 }),
   retainedWalWarnBytes: integer({ default: 1024 ** 3 }),
