@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import { track } from './children';
 
 const REPO = path.resolve(__dirname, '..', '..');
-const GC_HOOK = path.join(__dirname, 'gc-hook.ts');
+const GC_HOOK = path.join(__dirname, 'gc-hook.cjs');
 const USER_HZ = 100;
 
 /** A server child process of the peers benchmark: one per system and phase group. */
@@ -20,14 +20,15 @@ export interface ServerChild {
 }
 
 /**
- * Starts `script` (a TypeScript file, run through tsx) in a child node process with --expose-gc
- * and the GC hook; resolves once the child logs a JSON line `{"msg":"listening","port":N}`
+ * Starts `script` (a TypeScript file, run through tsx, or compiled JavaScript, run as is) in a
+ * child node process with --expose-gc and the GC hook; resolves once the child logs a JSON line `{"msg":"listening","port":N}`
  * (the form `tributary serve` logs too). Its stdout is read to the end so it never blocks.
  */
 export async function startServerChild(script: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerChild> {
   // BENCH_SERVER_NODE_ARGS: extra node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=prof".
   const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const argv = [...extra, '--expose-gc', '--import', 'tsx', '--import', GC_HOOK, script, ...args];
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const argv = [...extra, '--expose-gc', ...loader, '--require', GC_HOOK, script, ...args];
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   for (const k of Object.keys(childEnv)) if (k.startsWith('TRIBUTARY_')) delete childEnv[k];
   const child = track(spawn(process.execPath, argv, { cwd: REPO, env: childEnv, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] }));
