@@ -45,12 +45,19 @@ export class Replica extends ReplicaFile {
   private readonly clock: HybridLogicalClock;
   private activeWrite: LocalWrite | null = null;
   private readonly maxInstructionsPerWrite: number;
+  /** History is trimmed up to here (a cache: a rollback forgets it, so the next trim runs). */
+  private trimmedTo = -1;
 
   private constructor(options: ReplicaOptions) {
     super(options);
     this.maxInstructionsPerWrite = options.maxInstructionsPerWrite ?? DEFAULT_MAX_INSTRUCTIONS_PER_WRITE;
     this.clock = new HybridLogicalClock(options.now);
     this.clock.restore(this.meta.hlc);
+  }
+
+  protected override rollbackAll(): void {
+    this.trimmedTo = -1;
+    super.rollbackAll();
   }
 
   static open(options: ReplicaOptions): Replica {
@@ -282,6 +289,7 @@ export class Replica extends ReplicaFile {
         return merge.integration;
       };
       for (const batch of batches) this.integrateOne(batch, lazy);
+      this.trimHistory();
       const done = merge as { integration: DownloadIntegration; loaded: Map<number, Instruction[]> } | null;
       if (done) {
         for (const p of done.integration.pending) {
@@ -314,16 +322,26 @@ export class Replica extends ReplicaFile {
       this.applyRemote(toApply, 'download');
       this.clock.observe(cs.originTimestamp);
     }
-    this.setMeta('downloadServerVersion', batch.serverVersion);
-    this.setMeta('downloadClientVersion', batch.lastIntegratedClientVersion);
-    this.setMeta('latestServerVersion', batch.latestServerVersion);
-    this.setMeta('latestServerVersionSalt', batch.latestServerVersionSalt);
+    // The cursors and the clock are written once, when the transaction commits (several DOWNLOADs
+    // may integrate in it); a rollback reloads them from the file.
+    this.deferMeta('downloadServerVersion', batch.serverVersion);
+    this.deferMeta('downloadClientVersion', batch.lastIntegratedClientVersion);
+    this.deferMeta('latestServerVersion', batch.latestServerVersion);
+    this.deferMeta('latestServerVersionSalt', batch.latestServerVersionSalt);
     if (batch.uploadClientVersion > m.ackClientVersion) {
-      this.setMeta('ackClientVersion', batch.uploadClientVersion);
-      this.setMeta('ackServerVersion', batch.uploadServerVersion);
+      this.deferMeta('ackClientVersion', batch.uploadClientVersion);
+      this.deferMeta('ackServerVersion', batch.uploadServerVersion);
     }
-    this.setMeta('hlc', this.clock.current);
-    this.stmt.historyTrim.run(Math.min(this.meta.ackClientVersion, this.meta.downloadClientVersion));
+    this.deferMeta('hlc', this.clock.current);
+  }
+
+  /** Drops the local changesets the server has both acknowledged and integrated (once per transaction). */
+  private trimHistory(): void {
+    const upTo = Math.min(this.meta.ackClientVersion, this.meta.downloadClientVersion);
+    if (upTo > this.trimmedTo) {
+      this.stmt.historyTrim.run(upTo);
+      this.trimmedTo = upTo;
+    }
   }
 
   /**
@@ -338,6 +356,7 @@ export class Replica extends ReplicaFile {
       const local = this.pendingOriginals(this.meta.ackClientVersion);
       this.clearObjects();
       this.stmt.historyClear.run();
+      this.trimmedTo = -1;
       this.applyRemote(snapshot.instructions, 'snapshot');
       this.setMeta('downloadServerVersion', snapshot.serverVersion);
       this.setMeta('downloadClientVersion', snapshot.lastIntegratedClientVersion);

@@ -219,6 +219,38 @@ describe('Replica', () => {
     expect(commits).toEqual(['download']);
   });
 
+  test('the cursors of coalesced DOWNLOADs are in the file after the commit, and a rolled-back trim is redone', () => {
+    const r = openReplica('trim.db');
+    r.setIdent(5, 1);
+    r.write((w) => w.apply(schema));
+    r.write((w) => w.apply([create(1, 'mine')]));
+    const ack = (v: number, upload: number, changesets: Parameters<Replica['integrate']>[0]['changesets'] = []) => ({
+      serverVersion: v,
+      lastIntegratedClientVersion: upload,
+      latestServerVersion: v,
+      latestServerVersionSalt: 90 + v,
+      uploadClientVersion: upload,
+      uploadServerVersion: 0,
+      changesets,
+    });
+    // Both acknowledged (trim due) but the second DOWNLOAD moves back: nothing is kept, the trim included.
+    expect(() => r.integrateAll([ack(3, 2), ack(2, 2)])).toThrow(expect.objectContaining({ code: 'BAD_SERVER_VERSION' }));
+    expect(r.historySize).toBe(2);
+    expect(r.progress.acknowledged.clientVersion).toBe(0);
+    r.integrateAll([ack(3, 1), ack(4, 2, [{ serverVersion: 4, lastIntegratedClientVersion: 2, originTimestamp: 1, originFileIdent: 6, instructions: [create(2, 'theirs')] }])]);
+    expect(r.historySize).toBe(0);
+    r.close();
+    const again = openReplica('trim.db');
+    expect(again.progress).toEqual({
+      download: { serverVersion: 4, lastIntegratedClientVersion: 2 },
+      latestServerVersion: 4,
+      latestServerVersionSalt: 94,
+      acknowledged: { clientVersion: 2, lastIntegratedServerVersion: 0 },
+    });
+    expect(again.getObject('Item', 2)!.values.name).toBe('theirs');
+    expect(again.historySize).toBe(0);
+  });
+
   test('history acknowledged but not yet integrated per the download cursor is kept', () => {
     const r = openReplica();
     r.setIdent(5, 1);
