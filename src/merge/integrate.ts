@@ -118,6 +118,8 @@ export class UploadIntegration {
   private readonly entries: (SeenEntry | null)[] = [];
   private start = 0;
   private readonly index = new FootprintIndex();
+  /** Entries whose reciprocal copy changed since the last flush, in the order they first changed. */
+  private dirty: SeenEntry[] = [];
   /** The newest version examined (own entries included); null before the first load. */
   private loadedThrough: number | null = null;
   /** The highest base of an integrated changeset: reciprocal copies at or below it are not needed. */
@@ -189,7 +191,10 @@ export class UploadIntegration {
         );
         instructions = mine;
         entry.instructions = theirs;
-        entry.changed = true;
+        if (!entry.changed) {
+          entry.changed = true;
+          this.dirty.push(entry);
+        }
         if (instructions.length === 0) break;
       }
     }
@@ -208,12 +213,17 @@ export class UploadIntegration {
     if (this.base < 0) return;
     access.trimReciprocal(this.fileIdent, this.base);
     while (this.start < this.entries.length && this.entries[this.start]!.version <= this.base) this.entries[this.start++] = null;
-    for (let i = this.start; i < this.entries.length; i++) {
-      const e = this.entries[i]!;
-      if (!e.changed) continue;
-      access.setReciprocal(this.fileIdent, e.version, e.instructions);
+    const dirty = this.dirty;
+    this.dirty = [];
+    for (const e of dirty) {
       e.changed = false;
+      if (e.version > this.base) access.setReciprocal(this.fileIdent, e.version, e.instructions);
     }
+  }
+
+  /** Reciprocal copies that the next {@link flush} writes (at most; a trim may drop some). */
+  get pendingWrites(): number {
+    return this.dirty.length;
   }
 
   /** Entries held in memory (for limits and tests). */
