@@ -8,6 +8,17 @@ interface Job {
   reject: (error: unknown) => void;
 }
 
+/** How a job is batched. */
+export interface SubmitOptions {
+  /**
+   * A long job (a further slice of a big upload or merge): it commits in a transaction of its own,
+   * never together with short jobs, so a short write waits for at most the one long job already
+   * running, not for a long job and its own commit in one transaction. When both kinds wait,
+   * transactions of short jobs and single long jobs alternate, so neither starves.
+   */
+  background?: boolean;
+}
+
 /**
  * Group commit. Every write of the sync engine (uploads, ident allocation, realm creation, user
  * registration) is submitted here. Jobs that arrive while a commit is running, or within the same
@@ -22,6 +33,12 @@ interface Job {
  */
 export class CommitQueue {
   private queue: Job[] = [];
+  private background: Job[] = [];
+  /**
+   * Whether the last transaction was a background job's: then waiting short jobs go next; after a
+   * transaction of short jobs, a waiting background job does (at the start, short jobs first).
+   */
+  private lastWasBackground = true;
   private scheduled = false;
   private running: Promise<void> | null = null;
   private closed = false;
@@ -37,12 +54,26 @@ export class CommitQueue {
     private readonly extraTurns = 0,
   ) {}
 
-  submit<T>(run: (tx: WriteTransaction) => T): Promise<T> {
+  submit<T>(run: (tx: WriteTransaction) => T, options: SubmitOptions = {}): Promise<T> {
     if (this.closed) return Promise.reject(new TributaryError('STORAGE_FAILURE', 'the server is shutting down'));
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      (options.background ? this.background : this.queue).push({ run, resolve: resolve as (v: unknown) => void, reject });
       this.schedule();
     });
+  }
+
+  /** The jobs of the next transaction: every short job waiting, or one long job. */
+  private take(): Job[] {
+    const useBackground = this.background.length > 0 && (this.queue.length === 0 || !this.lastWasBackground);
+    this.lastWasBackground = useBackground;
+    if (useBackground) return [this.background.shift()!];
+    const jobs = this.queue;
+    this.queue = [];
+    return jobs;
+  }
+
+  private get waiting(): number {
+    return this.queue.length + this.background.length;
   }
 
   /**
@@ -69,7 +100,7 @@ export class CommitQueue {
 
   /** Resolves when every job submitted so far has settled. */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.running || this.scheduled) {
+    while (this.waiting > 0 || this.running || this.scheduled) {
       if (this.running) await this.running;
       else await new Promise((r) => setImmediate(r));
     }
@@ -94,15 +125,14 @@ export class CommitQueue {
       this.scheduled = false;
       this.running = this.flush().finally(() => {
         this.running = null;
-        if (this.queue.length > 0) this.schedule();
+        if (this.waiting > 0) this.schedule();
       });
     };
     setImmediate(go);
   }
 
   private async flush(): Promise<void> {
-    const jobs = this.queue;
-    this.queue = [];
+    const jobs = this.take();
     if (jobs.length === 0) return;
     let outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
     try {

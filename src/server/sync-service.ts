@@ -227,7 +227,9 @@ export class SyncService {
           this.merges.delete(key);
           throw e;
         }
-      });
+        // Further slices commit alone, so other sessions' short writes never wait for a slice and
+        // its commit in one transaction (this client's later uploads wait for the unfinished one).
+      }, { background: next > 0 });
       let result: { deferred: Promise<void> } | { next: number; latest: number };
       try {
         result = await job;

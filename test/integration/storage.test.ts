@@ -372,4 +372,31 @@ describe.each(DRIVERS)('storage driver: $name', (factory) => {
     await queue.close();
     await expect(queue.submit(() => 1)).rejects.toMatchObject({ code: 'STORAGE_FAILURE' });
   });
+
+  test('group commit: a background job commits alone; short jobs and single background jobs alternate', async () => {
+    const realmId = await newRealm();
+    const queue = new CommitQueue(driver, silentLogger);
+    // Jobs of one transaction all run before it commits, so they see the same batch count.
+    const ran: Array<[string, number]> = [];
+    const job = (name: string) => (tx: Parameters<Parameters<StorageDriver['write']>[0]>[0]) => {
+      ran.push([name, queue.stats.batches]);
+      return tx.realm(realmId).append({ originFileIdent: 0, originTimestamp: 0, clientVersion: 0, instructions: [] });
+    };
+    const all = [
+      queue.submit(job('long-1'), { background: true }),
+      queue.submit(job('long-2'), { background: true }),
+      queue.submit(job('short-1')),
+      queue.submit(job('short-2')),
+      queue.submit(job('long-3'), { background: true }),
+    ];
+    await Promise.all(all);
+    const batches = [...new Set(ran.map(([, b]) => b))].map((b) => ran.filter(([, x]) => x === b).map(([name]) => name));
+    // Short jobs first (the previous transaction was not a background one), then one long job,
+    // then (no short jobs left) the long jobs one per transaction.
+    expect(batches).toEqual([['short-1', 'short-2'], ['long-1'], ['long-2'], ['long-3']]);
+    expect(queue.stats.batches).toBe(4);
+    expect(queue.stats.largestBatch).toBe(2);
+    await reopen();
+    await driver.read((tx) => expect(tx.getRealm('/r')!.latestVersion).toBe(5));
+  });
 });
