@@ -106,11 +106,11 @@ export const SERVER_OPTIONS = {
   },
   uploadSliceMs: {
     kind: 'integer',
-    default: 20,
+    default: 8,
     min: 1,
     max: 10_000,
     description:
-      'Milliseconds one commit job of an upload may spend merging before the rest of that upload goes into the next job, so a big upload or a long offline merge never holds up other sessions for long.',
+      "Milliseconds one commit job of an upload may spend merging (writing the reciprocal copies it changed included) before the rest of that upload goes into the next job, so a big upload or a long offline merge never holds up other sessions for long. Further slices commit in transactions of their own, alternating with other sessions' short writes.",
   },
   handshakeTimeout: {
     kind: 'duration',
