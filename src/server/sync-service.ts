@@ -62,6 +62,12 @@ export interface Snapshot {
  * per-realm listener registry. Protocol state machines live in session.ts; this class knows
  * nothing about sockets.
  */
+/** An upload's place in its client's line. */
+interface LinePlace {
+  done: Promise<void>;
+  resolve: () => void;
+}
+
 export class SyncService {
   private readonly listeners = new Map<number, Set<RealmListener>>();
   readonly clock = new HybridLogicalClock();
@@ -207,49 +213,55 @@ export class SyncService {
   ): Promise<number> {
     for (const c of changesets) this.clock.observe(c.originTimestamp);
     const key = `${realmId}:${fileIdent}`;
-    const token = Symbol('upload');
+    // This client's uploads integrate strictly in the order they arrived: one whose turn has not
+    // come waits for the one ahead of it, however the commit queue orders their jobs.
+    const place = this.joinLine(key);
     let next = 0;
     let latestBefore: number | undefined;
-    for (;;) {
-      const job = this.queue.submit((tx) => {
-        if (guard?.failed) throw new TributaryError('OTHER_ERROR', 'an earlier upload of this session failed');
-        // An earlier upload of this client that did not finish in its slice goes first.
-        const blocker = this.unfinished.get(key);
-        if (blocker && blocker.token !== token) return { deferred: blocker.done };
+    try {
+      for (;;) {
+        const job = this.queue.submit(
+          (tx) => {
+            const ahead = this.lines.get(key)![0]!;
+            if (ahead !== place) return { deferred: ahead.done };
+            try {
+              if (guard?.failed) throw new TributaryError('OTHER_ERROR', 'an earlier upload of this session failed');
+              const rt = tx.realm(realmId);
+              latestBefore ??= rt.latestVersion();
+              const sliced = this.integrateSlice(tx, rt, key, fileIdent, changesets, next, latestBefore, progress);
+              // Done within this transaction: the next upload of the client may follow in it.
+              if (sliced.next >= changesets.length) this.leaveLine(key, place);
+              return sliced;
+            } catch (e) {
+              if (guard) guard.failed = true;
+              this.merges.delete(key);
+              this.leaveLine(key, place);
+              throw e;
+            }
+          },
+          // Further slices commit alone, so other sessions' short writes never wait for a slice
+          // and its commit in one transaction.
+          { background: next > 0 },
+        );
+        let result: { deferred: Promise<void> } | { next: number; latest: number };
         try {
-          const rt = tx.realm(realmId);
-          latestBefore ??= rt.latestVersion();
-          const sliced = this.integrateSlice(tx, rt, key, fileIdent, changesets, next, latestBefore, progress);
-          if (sliced.next < changesets.length) this.markUnfinished(key, token);
-          return sliced;
+          result = await job;
         } catch (e) {
+          // The job or its batch failed: the kept merge state may be ahead of the database.
           if (guard) guard.failed = true;
           this.merges.delete(key);
           throw e;
         }
-        // Further slices commit alone, so other sessions' short writes never wait for a slice and
-        // its commit in one transaction (this client's later uploads wait for the unfinished one).
-      }, { background: next > 0 });
-      let result: { deferred: Promise<void> } | { next: number; latest: number };
-      try {
-        result = await job;
-      } catch (e) {
-        // The job or its batch failed: the kept merge state may be ahead of the database.
-        if (guard) guard.failed = true;
-        this.merges.delete(key);
-        this.finishUnfinished(key, token);
-        throw e;
+        if ('deferred' in result) {
+          await result.deferred;
+          continue;
+        }
+        next = result.next;
+        if (next >= changesets.length) return result.latest;
+        this.notify(realmId); // others see the prefix while the rest is integrated
       }
-      if ('deferred' in result) {
-        await result.deferred;
-        continue;
-      }
-      next = result.next;
-      if (next >= changesets.length) {
-        this.finishUnfinished(key, token);
-        return result.latest;
-      }
-      this.notify(realmId); // others see the prefix while the rest is integrated
+    } finally {
+      this.leaveLine(key, place);
     }
   }
 
@@ -262,21 +274,30 @@ export class SyncService {
   private reciprocalWriteMs = 0.005;
   /** Merge state kept per `realmId:fileIdent` between slices and UPLOAD messages. */
   private readonly merges = new Map<string, UploadIntegration>();
-  /** Uploads whose last slice has not committed yet, so a later upload of the same client waits. */
-  private readonly unfinished = new Map<string, { token: symbol; done: Promise<void>; resolve: () => void }>();
+  /**
+   * Each client's uploads (`realmId:fileIdent`) in arrival order, until each has integrated its
+   * last changeset: only the first may integrate; the others wait for its `done`.
+   */
+  private readonly lines = new Map<string, LinePlace[]>();
 
-  private markUnfinished(key: string, token: symbol): void {
-    if (this.unfinished.get(key)?.token === token) return;
+  private joinLine(key: string): LinePlace {
     let resolve!: () => void;
     const done = new Promise<void>((r) => (resolve = r));
-    this.unfinished.set(key, { token, done, resolve });
+    const place = { done, resolve };
+    const line = this.lines.get(key);
+    if (line) line.push(place);
+    else this.lines.set(key, [place]);
+    return place;
   }
 
-  private finishUnfinished(key: string, token: symbol): void {
-    const u = this.unfinished.get(key);
-    if (u?.token !== token) return;
-    this.unfinished.delete(key);
-    u.resolve();
+  /** Takes `place` out of its line (once; later calls do nothing) and wakes whoever waits on it. */
+  private leaveLine(key: string, place: LinePlace): void {
+    const line = this.lines.get(key);
+    const i = line ? line.indexOf(place) : -1;
+    if (i < 0) return;
+    line!.splice(i, 1);
+    if (line!.length === 0) this.lines.delete(key);
+    place.resolve();
   }
 
   /**

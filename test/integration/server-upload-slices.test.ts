@@ -137,3 +137,50 @@ test('a big offline upload is merged in slices while another realm keeps committ
   const total = [...server_.objects('Item')].reduce((s, r) => s + (r.values.n as number), 0);
   expect(total).toBe(300 + 400 * 10);
 });
+
+test('UPLOADs streamed back to back, each sliced, while another session commits: every changeset integrated, in order', async () => {
+  // Regression: a later UPLOAD of a client once overtook an earlier one that was waiting for its
+  // turn (the commit queue had run another session's job between), and the earlier one's
+  // changesets were then skipped as already integrated — acknowledged, never stored.
+  const writer = await session('/slices/stream');
+  const bystander = await session('/slices/stream-other');
+  const MESSAGES = 30;
+  const PER_MESSAGE = 20;
+  const CREATES = 25;
+  let cv = 0;
+  const sent: Changeset[][] = [];
+  for (let m = 0; m < MESSAGES; m++) {
+    const changesets: Changeset[] = Array.from({ length: PER_MESSAGE }, () => {
+      cv++;
+      const creates = Array.from({ length: CREATES }, (_, i): Instruction => ({ op: 'Create', type: 'Item', id: cv * 1000 + i, values: { label: `c${cv}`, n: cv } }));
+      return { clientVersion: cv, lastIntegratedServerVersion: 0, originTimestamp: cv, instructions: cv === 1 ? [SCHEMA, ...creates] : creates };
+    });
+    sent.push(changesets);
+  }
+  const acked = writer.c.next((m) => m.type === 'DOWNLOAD' && m.uploadClientVersion === cv, 120_000);
+  let writerDone = false;
+  void acked.then(() => (writerDone = true));
+  for (const changesets of sent) upload(writer.c, changesets, 0);
+  // Short jobs of another session all along, so the queue has other work to put between slices.
+  let v = 0;
+  while (!writerDone && v < 500) {
+    v++;
+    upload(bystander.c, [{ clientVersion: v, lastIntegratedServerVersion: 0, originTimestamp: v, instructions: v === 1 ? [SCHEMA] : [{ op: 'Create', type: 'Item', id: v, values: { label: 'b', n: 0 } }] }], 0);
+    await bystander.c.next((m) => m.type === 'DOWNLOAD' && m.uploadClientVersion === v);
+  }
+  await acked;
+  expect(v).toBeGreaterThan(1);
+
+  const check = await session('/slices/stream');
+  check.c.send({ type: 'STATE_REQUEST', session: 1 });
+  const snapshot = await check.c.nextOf('STATE', 1);
+  const state = new MemoryState();
+  apply(state, decodeChangeset(snapshot.data));
+  const items = [...state.objects('Item')];
+  expect(items).toHaveLength(MESSAGES * PER_MESSAGE * CREATES);
+  // In client-version order: each changeset's objects carry its version.
+  const byVersion = new Map<number, number>();
+  for (const r of items) byVersion.set(r.values.n as number, (byVersion.get(r.values.n as number) ?? 0) + 1);
+  expect([...byVersion.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: cv }, (_, i) => i + 1));
+  expect(new Set(byVersion.values())).toEqual(new Set([CREATES]));
+});
