@@ -1,0 +1,245 @@
+import sql from 'mssql';
+import { valuesEqual, type ObjectKey, type Value } from '../../src/model';
+import type { Realm } from '../../src/realm';
+import { keyText } from '../kit/keys';
+import { objectIdOf, type Collected as KitCollected, type Touched as KitTouched } from '../kit/touched';
+import { COUNTER_TYPE, keyParams, rowKey, rowValues, type ResolvedMapping, type ResolvedTable } from './mapping';
+import type { Param, Row, Sql } from './db';
+import type { RealmRouter, RealmSink } from './sink';
+import { shape } from './load';
+import { COUNTER_TABLE, deleteStatement, foreignChangesQuery, identityInsert, insertStatement, keyAlias, mergeCounterApplied, qualify, rowQuery, updateStatement } from './tsql';
+import { realmToParam } from './types';
+
+/**
+ * The row side of realm → SQL Server apply (apply.ts): the realm's current state of the touched
+ * objects written as INSERT / UPDATE / DELETE tagged with the connector's CHANGE_TRACKING_CONTEXT,
+ * `OUTPUT` reading back what SQL Server stored (identity, computed and rowversion columns, rounding)
+ * to fill into the realm after the commit, and the counters' applied totals.
+ */
+
+export type Touched = KitTouched<ResolvedTable>;
+export type Collected = KitCollected<ResolvedTable>;
+export type Fill = { t: ResolvedTable; key: ObjectKey; changed: Record<string, unknown> };
+
+/** A database write raced the batch (a row changed by someone else since the barrier): the batch runs again. */
+export class RowRace extends Error {
+  constructor(
+    readonly table: string,
+    readonly key: string,
+    doing: string,
+  ) {
+    super(`row ${table} ${key} ${doing} while the batch wrote it; the batch is run again`);
+  }
+}
+
+const keyInputs = (t: ResolvedTable, key: ObjectKey): Record<string, Param> => {
+  const out: Record<string, Param> = {};
+  keyParams(t, key).forEach((v, i) => {
+    const c = t.byColumn.get(t.keyColumns[i]!)!;
+    out[`k${i}`] = { type: c.type.param, value: realmToParam(c.type, v) };
+  });
+  return out;
+};
+
+export class RowWriter {
+  lastTable: string | null = null;
+  /** Keys written by the running batch, per table (the race check). */
+  private written = new Map<ResolvedTable, Set<string>>();
+
+  constructor(
+    private readonly mapping: ResolvedMapping,
+    private readonly sink: RealmSink,
+    private readonly router: RealmRouter,
+    private readonly status: { rows: number },
+    private readonly warnOnce: (id: string, message: string, fields: Record<string, unknown>) => void,
+  ) {}
+
+  private get ctx(): string {
+    return this.mapping.options.contextHex;
+  }
+
+  startBatch(): void {
+    this.written = new Map();
+    this.lastTable = null;
+  }
+
+  async readRow(db: Sql, t: ResolvedTable, key: ObjectKey): Promise<Row | null> {
+    return (await db.query(rowQuery(shape(t)), keyInputs(t, key))).rows[0] ?? null;
+  }
+
+  /** The writable columns of an object's current state, with their parameters. */
+  private columnsOf(path: string, t: ResolvedTable, obj: Record<string, unknown>, props: Set<string> | 'all'): { column: string; property: string; param: Param; counter: boolean }[] {
+    const out: { column: string; property: string; param: Param; counter: boolean }[] = [];
+    for (const c of t.columns) {
+      if (t.keyColumns.includes(c.column) || c.readOnly || (c.identity && !t.keyColumns.includes(c.column))) continue;
+      if (c.toRealm && !c.fromRealm) {
+        this.warnOnce(`conv:${t.table}.${c.column}`, `column ${t.table}.${c.column} has a toRealm converter without fromRealm; it is not written back`, { path });
+        continue;
+      }
+      let v = obj[c.property];
+      const link = t.links.find((l) => l.column === c.column);
+      if (link && (props === 'all' || props.has(link.property)) && !(props !== 'all' && props.has(c.property))) {
+        const target = this.mapping.tables.get(link.targetTable)!;
+        const o = obj[link.property] as Record<string, unknown> | null | undefined;
+        if (o) v = o[target.keyProperty];
+        else if (props !== 'all') v = null;
+      }
+      if (c.fromRealm) v = c.fromRealm(v);
+      const wrote = props === 'all' || props.has(c.property) || (link !== undefined && props.has(link.property));
+      if (!wrote) continue;
+      out.push({ column: c.column, property: c.property, param: { type: c.type.param, value: realmToParam(c.type, v) }, counter: c.counter });
+    }
+    return out;
+  }
+
+  private noteWritten(t: ResolvedTable, key: ObjectKey): void {
+    let s = this.written.get(t);
+    if (!s) this.written.set(t, (s = new Set()));
+    s.add(keyText(key));
+  }
+
+  /** Writes the realm's state of every touched object; returns what to fill back into the realm after the commit. */
+  async writeObjects(db: Sql, path: string, realm: Realm, c: Collected): Promise<Fill[]> {
+    const fills: Fill[] = [];
+    const order = new Map(this.mapping.loadOrder.map((t, i) => [t, i]));
+    const objects = [...c.objects.values()].sort((a, b) => (order.get(a.table) ?? 0) - (order.get(b.table) ?? 0));
+    const deletes: Touched[] = [];
+    for (const o of objects) {
+      this.status.rows++;
+      const obj = realm.objectForPrimaryKey<Record<string, unknown>>(o.table.type, o.key) ?? null;
+      if (!obj) {
+        deletes.push(o);
+        continue;
+      }
+      this.warnUnknownProperties(path, o);
+      const existing = await this.readRow(db, o.table, o.key);
+      if (existing) await this.update(db, path, o, obj, existing, fills);
+      else await this.insert(db, path, o, obj, fills);
+      this.router.remember(o.table, o.key, path);
+    }
+    for (const o of deletes.reverse()) await this.remove(db, o);
+    return fills;
+  }
+
+  private warnUnknownProperties(path: string, o: Touched): void {
+    if (o.props === 'all') return;
+    const t = o.table;
+    const known = new Set([t.keyProperty, ...t.columns.map((c) => c.property), ...t.links.map((l) => l.property)]);
+    for (const p of o.props) if (!known.has(p)) this.warnOnce(`prop:${t.type}.${p}`, `property ${t.type}.${p} has no column; its values stay in the realm`, { path });
+  }
+
+  private async insert(db: Sql, path: string, o: Touched, obj: Record<string, unknown>, fills: Fill[]): Promise<void> {
+    const t = o.table;
+    this.lastTable = t.table;
+    const cols = this.columnsOf(path, t, obj, 'all');
+    const keyCols = t.keyColumns.filter((k) => !t.byColumn.get(k)!.readOnly);
+    const params: Record<string, Param> = {};
+    const keyValues = keyParams(t, o.key);
+    keyCols.forEach((k, i) => {
+      const c = t.byColumn.get(k)!;
+      params[`v${i}`] = { type: c.type.param, value: realmToParam(c.type, keyValues[t.keyColumns.indexOf(k)]) };
+    });
+    cols.forEach((c, i) => (params[`v${keyCols.length + i}`] = c.param));
+    const identityKey = t.keyColumns.some((k) => t.byColumn.get(k)!.identity);
+    const text = insertStatement(shape(t), [...keyCols, ...cols.map((c) => c.column)], this.ctx);
+    let stored: Row | undefined;
+    try {
+      if (identityKey) await db.query(identityInsert(t.schema, t.table, true));
+      stored = (await db.query(text, params)).rows[0];
+    } catch (e) {
+      const n = (e as { number?: number }).number;
+      if ((n === 2627 || n === 2601) && (await this.readRow(db, t, o.key).catch(() => null))) throw new RowRace(t.table, keyText(o.key), 'was inserted');
+      throw e;
+    } finally {
+      if (identityKey) await db.query(identityInsert(t.schema, t.table, false)).catch(() => undefined);
+    }
+    this.noteWritten(t, o.key);
+    for (const c of t.columns.filter((x) => x.counter)) await this.counterApplied(db, t, o.key, c.column, Number(stored?.[c.column] ?? 0), true);
+    if (stored) this.noteStored(t, o.key, obj, stored, 'all', fills);
+  }
+
+  private async update(db: Sql, path: string, o: Touched, obj: Record<string, unknown>, existing: Row, fills: Fill[]): Promise<void> {
+    const t = o.table;
+    this.lastTable = t.table;
+    const cols = this.columnsOf(path, t, obj, o.props);
+    const hasReadOnly = t.columns.some((c) => c.readOnly);
+    if (cols.length === 0) {
+      if (hasReadOnly) this.noteStored(t, o.key, obj, existing, new Set(), fills);
+      return;
+    }
+    // A counter only incremented in this batch is written as `n = n + δ`: concurrent database increments add up.
+    const delta = (c: { counter: boolean; property: string }) => (c.counter && o.props !== 'all' && o.deltas?.has(c.property) && !o.assigned?.has(c.property) ? o.deltas.get(c.property)! : null);
+    const set = cols.map((c) => ({ column: c.column, add: delta(c) !== null }));
+    const params: Record<string, Param> = { ...keyInputs(t, o.key) };
+    cols.forEach((c, i) => (params[`v${i}`] = delta(c) !== null ? { type: sql.BigInt, value: delta(c) } : c.param));
+    const counters = cols.filter((c) => c.counter).map((c) => c.column);
+    const r = await db.query(updateStatement(shape(t), set, this.ctx, counters), params);
+    const stored = r.rows[0];
+    if (!stored) throw new RowRace(t.table, keyText(o.key), 'was deleted');
+    this.noteWritten(t, o.key);
+    for (const col of counters) await this.counterApplied(db, t, o.key, col, Number(stored[col] ?? 0) - Number(stored[`__old_${col}`] ?? 0), false);
+    this.noteStored(t, o.key, obj, stored, new Set(cols.map((c) => c.column)), fills);
+  }
+
+  private async remove(db: Sql, o: Touched): Promise<void> {
+    const t = o.table;
+    this.lastTable = t.table;
+    await db.query(deleteStatement(shape(t), this.ctx), keyInputs(t, o.key));
+    this.noteWritten(t, o.key);
+    if (t.columns.some((c) => c.counter)) await db.query(`DELETE FROM ${qualify(t.schema, COUNTER_TABLE)} WHERE connector = @connector AND table_name = @table AND key_text = @key`, { connector: this.mapping.options.name, table: t.table, key: keyText(o.key) });
+    this.router.forget(t, o.key);
+  }
+
+  private async counterApplied(db: Sql, t: ResolvedTable, key: ObjectKey, column: string, delta: number, reset: boolean): Promise<void> {
+    if (reset) await db.query(`DELETE FROM ${qualify(t.schema, COUNTER_TABLE)} WHERE connector = @connector AND table_name = @table AND key_text = @key AND column_name = @column`, { connector: this.mapping.options.name, table: t.table, key: keyText(key), column });
+    else if (delta === 0) return;
+    await db.query(mergeCounterApplied(t.schema), { connector: this.mapping.options.name, table: t.table, key: keyText(key), column, delta: { type: sql.BigInt, value: delta } });
+  }
+
+  /**
+   * What SQL Server stored that the realm does not hold: identity, computed and rowversion
+   * columns, and written values it rounded or padded (datetime, char(n), decimal scale). Never a
+   * counter (its total arrives through increments).
+   */
+  private noteStored(t: ResolvedTable, key: ObjectKey, obj: Record<string, unknown>, stored: Row, written: Set<string> | 'all', fills: Fill[]): void {
+    const now = rowValues(t, stored, `${t.table} as stored`);
+    let changed: Record<string, unknown> | null = null;
+    for (const c of t.columns) {
+      if (c.counter || t.keyColumns.includes(c.column)) continue;
+      const generated = c.readOnly || c.identity;
+      if (!generated && written !== 'all' && !written.has(c.column)) continue;
+      if (!valuesEqual((obj[c.property] ?? null) as Value, (now[c.property] ?? null) as Value)) (changed ??= {})[c.property] = now[c.property];
+    }
+    if (changed) fills.push({ t, key, changed });
+  }
+
+  /** Keys of the batch's rows that someone else changed since `since` (committed): a race. */
+  async raced(db: Sql, since: bigint): Promise<RowRace | null> {
+    for (const [t, keys] of this.written) {
+      const r = await db.query(foreignChangesQuery(shape(t), this.ctx), { since: { type: sql.BigInt, value: since.toString() } });
+      for (const x of r.rows) {
+        const key = rowKey(t, Object.fromEntries(t.keyColumns.map((k, i) => [k, x[keyAlias(i)]])));
+        if (key !== null && keys.has(keyText(key))) return new RowRace(t.table, keyText(key), 'was changed by another session');
+      }
+    }
+    return null;
+  }
+
+  /** After the commit: the stored values into the realm (one write). */
+  fill(realm: Realm, fills: Fill[]): void {
+    if (fills.length === 0) return;
+    realm.write(() => {
+      for (const f of fills) this.sink.fill(realm, f.t, f.key, f.changed);
+    });
+  }
+
+  /** The realm's counter bases of a deleted object go with it. */
+  dropBases(realm: Realm, t: ResolvedTable, key: ObjectKey): void {
+    if (!t.columns.some((c) => c.counter) || !realm.schema.some((s) => s.name === COUNTER_TYPE)) return;
+    realm.write(() => this.sink.dropCounterBases(realm, t, key));
+  }
+
+  objectId(t: ResolvedTable, key: ObjectKey): string {
+    return objectIdOf(t, key);
+  }
+}
