@@ -7,7 +7,7 @@ import { COUNTER_TYPE, keyParams, rowKey, rowValues, type ResolvedMapping, type 
 import type { Param, Row, Sql } from './db';
 import type { RealmRouter, RealmSink } from './sink';
 import { shape } from './load';
-import { COUNTER_TABLE, deleteStatement, foreignChangesQuery, identityInsert, insertStatement, keyAlias, mergeCounterApplied, qualify, rowQuery, updateStatement } from './tsql';
+import { COUNTER_TABLE, deleteOldApplyCommits, deleteStatement, insertApplyCommit, foreignChangesQuery, identityInsert, insertStatement, keyAlias, mergeCounterApplied, qualify, rowQuery, updateStatement } from './tsql';
 import { realmToParam } from './types';
 
 /**
@@ -211,6 +211,16 @@ export class RowWriter {
       if (!valuesEqual((obj[c.property] ?? null) as Value, (now[c.property] ?? null) as Value)) (changed ??= {})[c.property] = now[c.property];
     }
     if (changed) fills.push({ t, key, changed });
+  }
+
+  private commits = 0;
+
+  /** The batch's marker row (the own commit capture counts); markers older than a minute are removed now and then. */
+  async markCommit(db: Sql): Promise<void> {
+    const o = this.mapping.options;
+    const now = BigInt(Date.now());
+    await db.query(insertApplyCommit(o.schema, o.contextHex), { connector: o.name, seq: { type: sql.BigInt, value: (now * 1000n + BigInt(this.commits++ % 1000)).toString() } });
+    if (this.commits % 100 === 1) await db.query(deleteOldApplyCommits(o.schema, o.contextHex), { connector: o.name, old: { type: sql.BigInt, value: ((now - 60_000n) * 1000n).toString() } });
   }
 
   /** Keys of the batch's rows that someone else changed since `since` (committed): a race. */

@@ -131,6 +131,7 @@ export class ChangeApply implements ApplyTarget, CaptureProtection<ResolvedTable
       const fills = await this.rows.writeObjects(db, path, realm, c);
       const race = await this.rows.raced(db, since);
       if (race) throw race;
+      await this.rows.markCommit(db);
       await this.positions.write(db, path, through);
       return { fills, applied: fresh.length };
     });

@@ -12,7 +12,7 @@ import { rowKey, type ResolvedMapping, type ResolvedTable } from './mapping';
 import { shape, scanTable } from './load';
 import { versionOf, type Version } from './position';
 import type { RealmRouter, RealmSink } from './sink';
-import { changesQuery, CURRENT_VERSION, minValidQuery } from './tsql';
+import { changesQuery, CURRENT_VERSION, minValidQuery, ownCommitsQuery } from './tsql';
 
 /** One row change of a commit. `row`: the row as it is now (upserts) or the key columns (deletes). */
 interface Change {
@@ -126,6 +126,9 @@ export class ChangeCapture {
     if (this.hooks.schemaCheck) await this.hooks.schemaCheck(sqlOn(this.pool));
     const read = await inTransaction(this.pool, 'SNAPSHOT', (db) => this.read(db, since));
     if (read.version <= since) return false;
+    // Every version is one commit to a change-tracked table; the own ones are known by their marker rows.
+    this.status.transactions += Number(read.version - since);
+    this.status.skippedOwn += read.ownCommits;
     const touched = new Set<string>();
     for (const c of read.commits) for (const p of this.write(c, read.applied)) touched.add(p);
     this.status.processed = read.version;
@@ -139,9 +142,11 @@ export class ChangeCapture {
     return read.commits.length > 0;
   }
 
-  private async read(db: Sql, since: Version): Promise<{ version: Version; commits: Commit[]; applied: AppliedTotals }> {
+  private async read(db: Sql, since: Version): Promise<{ version: Version; commits: Commit[]; applied: AppliedTotals; ownCommits: number }> {
     const version = versionOf((await db.query(CURRENT_VERSION)).rows[0]?.v) ?? 0n;
-    if (version <= since) return { version, commits: [], applied: new Map() };
+    if (version <= since) return { version, commits: [], applied: new Map(), ownCommits: 0 };
+    const sinceParam = { type: sql.BigInt, value: since.toString() };
+    const ownCommits = (await db.query(ownCommitsQuery(this.mapping.options.schema), { since: sinceParam, connector: this.mapping.options.name })).rows.length;
     const mins = (await db.query(minValidQuery(this.tables))).rows[0] ?? {};
     const byVersion = new Map<Version, Commit>();
     const reload: Commit = { version, own: false, changes: [], reloaded: [] };
@@ -160,7 +165,7 @@ export class ChangeCapture {
         });
         continue;
       }
-      const r = await db.query(changesQuery(shape(t)), { since: { type: sql.BigInt, value: since.toString() } });
+      const r = await db.query(changesQuery(shape(t)), { since: sinceParam });
       for (const x of r.rows) {
         const v = versionOf(x.__v)!;
         const key = rowKey(t, x, true);
@@ -178,17 +183,13 @@ export class ChangeCapture {
     const applied = await readAppliedTotals(db, this.mapping.options.schema, this.mapping.options.name, counterTables);
     const commits = [...byVersion.values()].sort((a, b) => (a.version < b.version ? -1 : 1));
     if (reload.reloaded!.length > 0) commits.push(reload);
-    return { version, commits, applied };
+    return { version, commits, applied, ownCommits };
   }
 
   /** Writes one commit into its realms (one realm transaction each); returns their paths. */
   private write(c: Commit, applied: AppliedTotals): string[] {
-    this.status.transactions++;
     this.status.lastCommitTime = new Date();
-    if (c.own) {
-      this.status.skippedOwn++;
-      return [];
-    }
+    if (c.own) return [];
     const open = new Map<string, Realm>();
     const skipped = new Set<string>();
     const unresolved: UnresolvedLinks<ResolvedTable> = new Map();
