@@ -323,7 +323,8 @@ export function realmSchemaFor(mapping: ResolvedMapping, family: string): { name
     if (t.family !== family) continue;
     const properties: Record<string, unknown> = {};
     if (t.composite) properties[t.keyProperty] = 'string';
-    for (const c of t.columns) properties[c.property] = { type: c.type.realm, optional: c.optional && c.property !== t.keyProperty };
+    // Columns SQL Server fills (rowversion, computed, a non-key identity) are optional: a client creating an object cannot know them.
+    for (const c of t.columns) properties[c.property] = { type: c.type.realm, optional: c.property !== t.keyProperty && (c.optional || c.readOnly || c.identity) };
     for (const l of t.links) properties[l.property] = { type: 'object', objectType: mapping.tables.get(l.targetTable)!.type };
     out.push({ name: t.type, primaryKey: t.keyProperty, properties });
     if (t.columns.some((c) => c.counter)) counters = true;
