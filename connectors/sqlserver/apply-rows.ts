@@ -141,10 +141,11 @@ export class RowWriter {
     });
     cols.forEach((c, i) => (params[`v${keyCols.length + i}`] = c.param));
     const identityKey = t.keyColumns.some((k) => t.byColumn.get(k)!.identity);
-    const text = insertStatement(shape(t), [...keyCols, ...cols.map((c) => c.column)], this.ctx);
+    const insert = insertStatement(shape(t), [...keyCols, ...cols.map((c) => c.column)], this.ctx);
+    // In one request: SET options made inside sp_executesql end with it.
+    const text = identityKey ? `${identityInsert(t.schema, t.table, true)}; ${insert}; ${identityInsert(t.schema, t.table, false)}` : insert;
     let stored: Row | undefined;
     try {
-      if (identityKey) await db.query(identityInsert(t.schema, t.table, true));
       stored = (await db.query(text, params)).rows[0];
     } catch (e) {
       const n = (e as { number?: number }).number;
