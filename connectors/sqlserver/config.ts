@@ -28,15 +28,12 @@ export interface SqlServerConnectorConfig extends CommonConnectorConfig {
   pollIntervalMs?: number;
   /** The longest wait between polls when idle: the interval doubles up to it (default 1000 ms). */
   maxPollIntervalMs?: number;
-  /** Changes of one commit kept in memory before the rest spills to disk (default 5000). */
-  spillThreshold?: number;
 }
 
 export interface ResolvedOptions extends CommonOptions {
   schema: string;
   pollIntervalMs: number;
   maxPollIntervalMs: number;
-  spillThreshold: number;
   /** The CHANGE_TRACKING_CONTEXT the connector's own writes carry (`tributary:<name>` as bytes, hex). */
   contextHex: string;
 }
@@ -61,7 +58,6 @@ const schema = object({
   tables: record(table, { minKeys: 1, expected: 'at least one mapped table' }),
   pollIntervalMs: integer({ default: 50 }),
   maxPollIntervalMs: integer({ default: 1000 }),
-  spillThreshold: integer({ default: 5000 }),
 });
 
 /**
@@ -83,7 +79,6 @@ export function validateConfig(input: unknown): SqlServerConnectorConfig & { res
     schema: v.schema,
     pollIntervalMs: v.pollIntervalMs,
     maxPollIntervalMs: Math.max(v.pollIntervalMs, v.maxPollIntervalMs),
-    spillThreshold: v.spillThreshold,
     contextHex: Buffer.from(`tributary:${v.name}`, 'utf8').toString('hex'),
   };
   return { ...(input as SqlServerConnectorConfig), resolved };
