@@ -7,7 +7,7 @@ import { COUNTER_TYPE, keyParams, rowKey, rowValues, type ResolvedMapping, type 
 import type { Param, Row, Sql } from './db';
 import type { RealmRouter, RealmSink } from './sink';
 import { shape } from './load';
-import { COUNTER_TABLE, deleteOldApplyCommits, deleteStatement, insertApplyCommit, foreignChangesQuery, identityInsert, insertStatement, keyAlias, mergeCounterApplied, qualify, rowQuery, updateStatement } from './tsql';
+import { COUNTER_TABLE, deleteOldApplyCommits, deleteStatement, foreignChangesQuery, identityInsert, insertApplyCommit, insertStatement, keyAlias, mergeCounterApplied, qualify, rowQuery, rowsByKeysQuery, updateStatement } from './tsql';
 import { realmToParam } from './types';
 
 /**
@@ -98,24 +98,37 @@ export class RowWriter {
     s.add(keyText(key));
   }
 
-  /** Writes the realm's state of every touched object; returns what to fill back into the realm after the commit. */
+  /** Writes the realm's state of every touched object, table by table in load order (deletes last, in reverse); returns what to fill back into the realm after the commit. */
   async writeObjects(db: Sql, path: string, realm: Realm, c: Collected): Promise<Fill[]> {
     const fills: Fill[] = [];
-    const order = new Map(this.mapping.loadOrder.map((t, i) => [t, i]));
-    const objects = [...c.objects.values()].sort((a, b) => (order.get(a.table) ?? 0) - (order.get(b.table) ?? 0));
+    const byTable = new Map<ResolvedTable, Touched[]>();
+    for (const o of c.objects.values()) {
+      let list = byTable.get(o.table);
+      if (!list) byTable.set(o.table, (list = []));
+      list.push(o);
+    }
     const deletes: Touched[] = [];
-    for (const o of objects) {
-      this.status.rows++;
-      const obj = realm.objectForPrimaryKey<Record<string, unknown>>(o.table.type, o.key) ?? null;
-      if (!obj) {
-        deletes.push(o);
-        continue;
+    for (const t of this.mapping.loadOrder) {
+      const list = byTable.get(t);
+      if (!list) continue;
+      const live: { o: Touched; obj: Record<string, unknown> }[] = [];
+      for (const o of list) {
+        this.status.rows++;
+        const obj = realm.objectForPrimaryKey<Record<string, unknown>>(t.type, o.key) ?? null;
+        if (obj) live.push({ o, obj });
+        else deletes.push(o);
       }
-      this.warnUnknownProperties(path, o);
-      const existing = await this.readRow(db, o.table, o.key);
-      if (existing) await this.update(db, path, o, obj, existing, fills);
-      else await this.insert(db, path, o, obj, fills);
-      this.router.remember(o.table, o.key, path);
+      if (live.length === 0) continue;
+      const existing = await this.readRows(db, t, live.map((x) => x.o.key));
+      const inserts: { o: Touched; obj: Record<string, unknown> }[] = [];
+      for (const x of live) {
+        this.warnUnknownProperties(path, x.o);
+        const row = existing.get(keyText(x.o.key));
+        if (row) await this.update(db, path, x.o, x.obj, row, fills);
+        else inserts.push(x);
+      }
+      if (inserts.length > 0) await this.insert(db, path, t, inserts, fills);
+      for (const x of live) this.router.remember(t, x.o.key, path);
     }
     for (const o of deletes.reverse()) await this.remove(db, o);
     return fills;
@@ -128,35 +141,73 @@ export class RowWriter {
     for (const p of o.props) if (!known.has(p)) this.warnOnce(`prop:${t.type}.${p}`, `property ${t.type}.${p} has no column; its values stay in the realm`, { path });
   }
 
-  private async insert(db: Sql, path: string, o: Touched, obj: Record<string, unknown>, fills: Fill[]): Promise<void> {
-    const t = o.table;
-    this.lastTable = t.table;
-    const cols = this.columnsOf(path, t, obj, 'all');
-    const keyCols = t.keyColumns.filter((k) => !t.byColumn.get(k)!.readOnly);
-    const params: Record<string, Param> = {};
-    const keyValues = keyParams(t, o.key);
-    keyCols.forEach((k, i) => {
-      const c = t.byColumn.get(k)!;
-      params[`v${i}`] = { type: c.type.param, value: realmToParam(c.type, keyValues[t.keyColumns.indexOf(k)]) };
-    });
-    cols.forEach((c, i) => (params[`v${keyCols.length + i}`] = c.param));
-    const identityKey = t.keyColumns.some((k) => t.byColumn.get(k)!.identity);
-    const insert = insertStatement(shape(t), [...keyCols, ...cols.map((c) => c.column)], this.ctx);
-    // In one request: SET options made inside sp_executesql end with it.
-    const text = identityKey ? `${identityInsert(t.schema, t.table, true)}; ${insert}; ${identityInsert(t.schema, t.table, false)}` : insert;
-    let stored: Row | undefined;
-    try {
-      stored = (await db.query(text, params)).rows[0];
-    } catch (e) {
-      const n = (e as { number?: number }).number;
-      if ((n === 2627 || n === 2601) && (await this.readRow(db, t, o.key).catch(() => null))) throw new RowRace(t.table, keyText(o.key), 'was inserted');
-      throw e;
-    } finally {
-      if (identityKey) await db.query(identityInsert(t.schema, t.table, false)).catch(() => undefined);
+  /** The rows of `keys` that exist, by key text (a few keys per statement). */
+  async readRows(db: Sql, t: ResolvedTable, keys: ObjectKey[]): Promise<Map<string, Row>> {
+    const out = new Map<string, Row>();
+    const per = Math.max(1, Math.floor(1000 / t.keyColumns.length));
+    for (let at = 0; at < keys.length; at += per) {
+      const chunk = keys.slice(at, at + per);
+      const params: Record<string, Param> = {};
+      chunk.forEach((key, i) => {
+        for (const [name, p] of Object.entries(keyInputs(t, key))) params[`${name.replace(/^k(\d+)$/, `k${i}_$1`)}`] = p;
+      });
+      for (const row of (await db.query(rowsByKeysQuery(shape(t), chunk.length), params)).rows) {
+        const key = rowKey(t, row);
+        if (key !== null) out.set(keyText(key), row);
+      }
     }
-    this.noteWritten(t, o.key);
-    for (const c of t.columns.filter((x) => x.counter)) await this.counterApplied(db, t, o.key, c.column, Number(stored?.[c.column] ?? 0), true);
-    if (stored) this.noteStored(t, o.key, obj, stored, 'all', fills);
+    return out;
+  }
+
+  /** New rows of a table as multi-row INSERTs (identity keys with IDENTITY_INSERT), the stored rows read back by OUTPUT. */
+  private async insert(db: Sql, path: string, t: ResolvedTable, list: { o: Touched; obj: Record<string, unknown> }[], fills: Fill[]): Promise<void> {
+    this.lastTable = t.table;
+    const keyCols = t.keyColumns.filter((k) => !t.byColumn.get(k)!.readOnly);
+    const rows = list.map(({ o, obj }) => {
+      const keyValues = keyParams(t, o.key);
+      const keyParamsOf = keyCols.map((k): Param => {
+        const c = t.byColumn.get(k)!;
+        return { type: c.type.param, value: realmToParam(c.type, keyValues[t.keyColumns.indexOf(k)]) };
+      });
+      const cols = this.columnsOf(path, t, obj, 'all');
+      return { o, obj, cols, params: [...keyParamsOf, ...cols.map((c) => c.param)] };
+    });
+    const columns = [...keyCols, ...rows[0]!.cols.map((c) => c.column)];
+    const identityKey = t.keyColumns.some((k) => t.byColumn.get(k)!.identity);
+    const per = Math.max(1, Math.min(500, Math.floor(2000 / Math.max(1, columns.length))));
+    for (let at = 0; at < rows.length; at += per) {
+      const chunk = rows.slice(at, at + per);
+      const params: Record<string, Param> = {};
+      chunk.forEach((r, ri) => r.params.forEach((p, ci) => (params[chunk.length === 1 ? `v${ci}` : `r${ri}_${ci}`] = p)));
+      const insert = insertStatement(shape(t), columns, this.ctx, chunk.length);
+      // In one request: SET options made inside sp_executesql end with it.
+      const text = identityKey ? `${identityInsert(t.schema, t.table, true)}; ${insert}; ${identityInsert(t.schema, t.table, false)}` : insert;
+      let stored: Row[];
+      try {
+        stored = (await db.query(text, params)).rows;
+      } catch (e) {
+        const n = (e as { number?: number }).number;
+        if (n === 2627 || n === 2601) {
+          const now = await this.readRows(db, t, chunk.map((r) => r.o.key)).catch(() => new Map<string, Row>());
+          const raced = chunk.find((r) => now.has(keyText(r.o.key)));
+          if (raced) throw new RowRace(t.table, keyText(raced.o.key), 'was inserted');
+        }
+        throw e;
+      } finally {
+        if (identityKey) await db.query(identityInsert(t.schema, t.table, false)).catch(() => undefined);
+      }
+      const byKey = new Map<string, Row>();
+      for (const row of stored) {
+        const key = rowKey(t, row);
+        if (key !== null) byKey.set(keyText(key), row);
+      }
+      for (const r of chunk) {
+        this.noteWritten(t, r.o.key);
+        const row = byKey.get(keyText(r.o.key));
+        for (const c of t.columns.filter((x) => x.counter)) await this.counterApplied(db, t, r.o.key, c.column, Number(row?.[c.column] ?? 0), true);
+        if (row) this.noteStored(t, r.o.key, r.obj, row, 'all', fills);
+      }
+    }
   }
 
   private async update(db: Sql, path: string, o: Touched, obj: Record<string, unknown>, existing: Row, fills: Fill[]): Promise<void> {

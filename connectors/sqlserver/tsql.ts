@@ -62,6 +62,16 @@ export function rowQuery(t: TableShape): string {
   return `SELECT ${selectItems(t, 'r')} FROM ${qualify(t.schema, t.table)} AS r WHERE ${t.keyColumns.map((k, i) => `r.${q(k)} = @k${i}`).join(' AND ')}`;
 }
 
+/** The rows of `count` keys (`@k<i>_<n>`: key i, column n): `IN` for one key column, OR-ed conjunctions for several. */
+export function rowsByKeysQuery(t: TableShape, count: number): string {
+  const keys = Array.from({ length: count }, (_, i) => i);
+  const where =
+    t.keyColumns.length === 1
+      ? `r.${q(t.keyColumns[0]!)} IN (${keys.map((i) => `@k${i}_0`).join(', ')})`
+      : keys.map((i) => `(${t.keyColumns.map((k, n) => `r.${q(k)} = @k${i}_${n}`).join(' AND ')})`).join(' OR ');
+  return `SELECT ${selectItems(t, 'r')} FROM ${qualify(t.schema, t.table)} AS r WHERE ${where}`;
+}
+
 /** `CHANGE_TRACKING_MIN_VALID_VERSION` of each table, as columns `m0`, `m1`… */
 export function minValidQuery(tables: readonly { schema: string; table: string }[]): string {
   return `SELECT ${tables.map((t, i) => `CHANGE_TRACKING_MIN_VALID_VERSION(OBJECT_ID(${nstring(`${t.schema}.${t.table}`)})) AS [m${i}]`).join(', ')}`;
@@ -77,9 +87,10 @@ function outputList(t: TableShape, old: readonly string[] = []): string {
   return [...t.columns.map((c) => `${c.select ? c.select(`INSERTED.${q(c.name)}`) : `INSERTED.${q(c.name)}`} AS ${q(c.name)}`), ...old.map((c) => `DELETED.${q(c)} AS ${q(`__old_${c}`)}`)].join(', ');
 }
 
-/** INSERT of one row (`@v0`…, in `columns` order), returning the row as stored. */
-export function insertStatement(t: TableShape, columns: readonly string[], contextHex: string): string {
-  const values = columns.length === 0 ? 'DEFAULT VALUES' : `VALUES (${columns.map((_, i) => `@v${i}`).join(', ')})`;
+/** INSERT of `rows` rows (`@v<col>` for one row, `@r<row>_<col>` for several, in `columns` order), returning the rows as stored. */
+export function insertStatement(t: TableShape, columns: readonly string[], contextHex: string, rows = 1): string {
+  const tuple = (r: number) => `(${columns.map((_, i) => (rows === 1 ? `@v${i}` : `@r${r}_${i}`)).join(', ')})`;
+  const values = columns.length === 0 ? 'DEFAULT VALUES' : `VALUES ${Array.from({ length: rows }, (_, r) => tuple(r)).join(', ')}`;
   const cols = columns.length === 0 ? '' : ` (${columns.map(q).join(', ')})`;
   return `${withContext(contextHex)}INSERT INTO ${qualify(t.schema, t.table)}${cols} OUTPUT ${outputList(t)} ${values}`;
 }
