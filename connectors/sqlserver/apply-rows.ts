@@ -267,11 +267,16 @@ export class RowWriter {
 
   private commits = 0;
 
-  /** The batch's marker row (the own commit capture counts); markers older than a minute are removed now and then. */
+  /**
+   * The batch's marker row: capture counts the own commit by it and skips exactly the rows it lists,
+   * writing the commit's other changes (ON DELETE CASCADE, triggers) into the realms. Markers older
+   * than a minute are removed now and then.
+   */
   async markCommit(db: Sql): Promise<void> {
     const o = this.mapping.options;
     const now = BigInt(Date.now());
-    await db.query(insertApplyCommit(o.schema, o.contextHex), { connector: o.name, seq: { type: sql.BigInt, value: (now * 1000n + BigInt(this.commits++ % 1000)).toString() } });
+    const written = JSON.stringify(Object.fromEntries([...this.written].map(([t, keys]) => [t.table, [...keys]])));
+    await db.query(insertApplyCommit(o.schema, o.contextHex), { connector: o.name, seq: { type: sql.BigInt, value: (now * 1000n + BigInt(this.commits++ % 1000)).toString() }, written: { type: sql.NVarChar(sql.MAX), value: written } });
     if (this.commits % 100 === 1) await db.query(deleteOldApplyCommits(o.schema, o.contextHex), { connector: o.name, old: { type: sql.BigInt, value: ((now - 60_000n) * 1000n).toString() } });
   }
 

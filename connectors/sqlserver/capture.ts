@@ -42,6 +42,8 @@ export interface CaptureStatus {
   replayedSkipped: number;
   /** Tables re-loaded because their changes were cleaned up before capture read them (min valid version). */
   reloads: number;
+  /** Row changes in the connector's own commits that apply did not write (ON DELETE CASCADE, triggers), written to the realms. */
+  ownChanges: number;
   polls: number;
   lastCommitTime: Date | null;
   pendingAcks: number;
@@ -83,7 +85,7 @@ export class ChangeCapture {
     reloads: number,
   ) {
     this.tables = [...mapping.loadOrder];
-    this.status = { processed: start, confirmed: start, transactions: 0, skippedOwn: 0, replayedSkipped: 0, reloads, polls: 0, lastCommitTime: null, pendingAcks: 0, intervalMs: mapping.options.pollIntervalMs };
+    this.status = { processed: start, confirmed: start, transactions: 0, skippedOwn: 0, replayedSkipped: 0, reloads, ownChanges: 0, polls: 0, lastCommitTime: null, pendingAcks: 0, intervalMs: mapping.options.pollIntervalMs };
   }
 
   /** Polls now instead of at the next interval. */
@@ -146,7 +148,10 @@ export class ChangeCapture {
     const version = versionOf((await db.query(CURRENT_VERSION)).rows[0]?.v) ?? 0n;
     if (version <= since) return { version, commits: [], applied: new Map(), ownCommits: 0 };
     const sinceParam = { type: sql.BigInt, value: since.toString() };
-    const ownCommits = (await db.query(ownCommitsQuery(this.mapping.options.schema), { since: sinceParam, connector: this.mapping.options.name })).rows.length;
+    const marks = (await db.query(ownCommitsQuery(this.mapping.options.schema), { since: sinceParam, connector: this.mapping.options.name })).rows;
+    const ownCommits = marks.length;
+    const written = new Map<Version, Set<string> | null>();
+    for (const m of marks) written.set(versionOf(m.v)!, m.written === null || m.written === undefined ? null : new Set(Object.entries(JSON.parse(String(m.written)) as Record<string, string[]>).flatMap(([table, keys]) => keys.map((k) => `${table}\u0000${k}`))));
     const mins = (await db.query(minValidQuery(this.tables))).rows[0] ?? {};
     const byVersion = new Map<Version, Commit>();
     const reload: Commit = { version, own: false, changes: [], reloaded: [] };
@@ -181,6 +186,14 @@ export class ChangeCapture {
     }
     const counterTables = this.tables.filter((t) => t.columns.some((c) => c.counter));
     const applied = await readAppliedTotals(db, this.mapping.options.schema, this.mapping.options.name, counterTables);
+    // An own commit: only the rows apply wrote are skipped; what SQL Server did besides (cascades, triggers) is the database's.
+    for (const c of byVersion.values()) {
+      const w = c.own ? written.get(c.version) : undefined;
+      if (!w) continue;
+      c.changes = c.changes.filter((ch) => !w.has(`${ch.t.table}\u0000${keyText(ch.key)}`));
+      this.status.ownChanges += c.changes.length;
+      c.own = c.changes.length === 0;
+    }
     const commits = [...byVersion.values()].sort((a, b) => (a.version < b.version ? -1 : 1));
     if (reload.reloaded!.length > 0) commits.push(reload);
     return { version, commits, applied, ownCommits };

@@ -38,6 +38,8 @@ export interface SqlServerConnectorStatus extends CommonConnectorStatus {
   processedVersion: string;
   /** Tables re-loaded because their Change Tracking records were cleaned up before capture read them. */
   reloads: number;
+  /** Row changes in own commits that apply did not write (ON DELETE CASCADE, triggers), written to the realms. */
+  ownChanges: number;
   polls: number;
   pollIntervalMs: number;
   indexedRows: number;
@@ -286,6 +288,7 @@ export class SqlServerConnector implements Connector {
       skippedOwnTransactions: s?.skippedOwn ?? 0,
       replayedSkipped: s?.replayedSkipped ?? 0,
       reloads: s?.reloads ?? 0,
+      ownChanges: s?.ownChanges ?? 0,
       polls: s?.polls ?? 0,
       pollIntervalMs: s?.intervalMs ?? this.config.resolved.pollIntervalMs,
       indexedRows: this.router?.indexedRows ?? 0,

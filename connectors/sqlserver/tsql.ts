@@ -129,16 +129,17 @@ export function createBookkeeping(schema: string): string[] {
       DEAD_LETTER_TABLE,
       `CREATE TABLE ${t(DEAD_LETTER_TABLE)} (id bigint IDENTITY(1,1) PRIMARY KEY, connector nvarchar(64) NOT NULL, realm_path nvarchar(400) NOT NULL, txn bigint NOT NULL, code nvarchar(64) NOT NULL, error_number nvarchar(32) NULL, error nvarchar(max) NOT NULL, objects nvarchar(max) NOT NULL, instructions nvarchar(max) NOT NULL, created_at datetime2(3) NOT NULL DEFAULT SYSUTCDATETIME())`,
     ),
-    ifMissing(APPLY_COMMIT_TABLE, `CREATE TABLE ${t(APPLY_COMMIT_TABLE)} (connector nvarchar(64) NOT NULL, seq bigint NOT NULL, PRIMARY KEY (connector, seq))`),
+    ifMissing(APPLY_COMMIT_TABLE, `CREATE TABLE ${t(APPLY_COMMIT_TABLE)} (connector nvarchar(64) NOT NULL, seq bigint NOT NULL, written nvarchar(max) NULL, PRIMARY KEY (connector, seq))`),
     `IF NOT EXISTS (SELECT 1 FROM sys.change_tracking_tables WHERE object_id = OBJECT_ID(${nstring(`${schema}.${APPLY_COMMIT_TABLE}`)})) ALTER TABLE ${t(APPLY_COMMIT_TABLE)} ENABLE CHANGE_TRACKING`,
   ];
 }
 
-/** The apply commit's marker row (`@connector`, `@seq`), and the removal of markers before `@old`. */
-export const insertApplyCommit = (schema: string, contextHex: string) => `${withContext(contextHex)}INSERT INTO ${qualify(schema, APPLY_COMMIT_TABLE)} (connector, seq) VALUES (@connector, @seq)`;
+/** The apply commit's marker row (`@connector`, `@seq`, `@written`: the rows apply wrote, JSON), and the removal of markers before `@old`. */
+export const insertApplyCommit = (schema: string, contextHex: string) => `${withContext(contextHex)}INSERT INTO ${qualify(schema, APPLY_COMMIT_TABLE)} (connector, seq, written) VALUES (@connector, @seq, @written)`;
 export const deleteOldApplyCommits = (schema: string, contextHex: string) => `${withContext(contextHex)}DELETE FROM ${qualify(schema, APPLY_COMMIT_TABLE)} WHERE connector = @connector AND seq < @old`;
-/** The versions of the connector's apply commits since `@since`. */
-export const ownCommitsQuery = (schema: string) => `SELECT ct.SYS_CHANGE_VERSION AS v FROM CHANGETABLE(CHANGES ${qualify(schema, APPLY_COMMIT_TABLE)}, @since) AS ct WHERE ct.connector = @connector AND ct.SYS_CHANGE_OPERATION = 'I'`;
+/** The versions of the connector's apply commits since `@since`, with the rows each wrote (NULL once the marker was removed). */
+export const ownCommitsQuery = (schema: string) =>
+  `SELECT ct.SYS_CHANGE_VERSION AS v, c.written FROM CHANGETABLE(CHANGES ${qualify(schema, APPLY_COMMIT_TABLE)}, @since) AS ct LEFT JOIN ${qualify(schema, APPLY_COMMIT_TABLE)} AS c ON c.connector = ct.connector AND c.seq = ct.seq WHERE ct.connector = @connector AND ct.SYS_CHANGE_OPERATION = 'I'`;
 
 /** Upsert of a `(connector, realm_path) → txn` row (`@connector`, `@path`, `@txn`). */
 export function mergeApplyPosition(schema: string): string {

@@ -108,6 +108,25 @@ describe('sqlserver connector', () => {
     expect((await exec('SELECT id, label FROM dbo.item ORDER BY id')).recordset).toEqual([{ id: 1, label: 'realm' }, { id: 2, label: 'created in the realm' }]);
   });
 
+  test("an own commit's other changes (ON DELETE CASCADE) reach the realm; only the rows apply wrote are skipped", async () => {
+    const { server, exec } = await f.server();
+    await exec('CREATE TABLE dbo.folder (id int NOT NULL PRIMARY KEY, name nvarchar(50) NULL)');
+    await exec('CREATE TABLE dbo.doc (id int NOT NULL PRIMARY KEY, folder_id int NOT NULL, title nvarchar(50) NULL, CONSTRAINT FK_doc_folder FOREIGN KEY (folder_id) REFERENCES dbo.folder (id) ON DELETE CASCADE)');
+    await exec('ALTER TABLE dbo.folder ENABLE CHANGE_TRACKING');
+    await exec('ALTER TABLE dbo.doc ENABLE CHANGE_TRACKING');
+    await exec("INSERT INTO dbo.folder (id, name) VALUES (1, N'one'), (2, N'two')");
+    await exec("INSERT INTO dbo.doc (id, folder_id, title) VALUES (10, 1, N'a'), (11, 1, N'b'), (20, 2, N'c')");
+    const connector = await f.start(f.config(server, 'cascade', { realm: '/cascade', tables: { folder: { type: 'Folder' }, doc: { type: 'Doc' } } }));
+    const realm = await f.client('/cascade');
+    realm.write(() => realm.delete(realm.objectForPrimaryKey('Folder', 1)));
+    await realm.syncSession!.uploadAllLocalChanges(60_000);
+    await connector.quiesce(60_000);
+    await realm.syncSession!.downloadAllServerChanges(60_000);
+    expect((await exec('SELECT id FROM dbo.doc ORDER BY id')).recordset).toEqual([{ id: 20 }]);
+    expect([...realm.objects<{ id: number }>('Doc')].map((d) => d.id)).toEqual([20]);
+    expect((connector.status() as Status).ownChanges).toBe(2);
+  });
+
   test('composite keys: one realm key in the documented text form, both ways; compositeKey builds it', async () => {
     const { server, exec } = await f.server();
     await exec('CREATE TABLE dbo.stock (region nvarchar(10) NOT NULL, sku int NOT NULL, qty int NULL, PRIMARY KEY (region, sku))');
