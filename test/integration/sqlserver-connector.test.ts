@@ -200,6 +200,37 @@ describe('sqlserver connector', () => {
     expect(connector.status().apply).toMatchObject({ rejected: 0, failed: 0, retrying: 0 });
   });
 
+  test('transient failures are retried: a deadlock victim (1205) in apply, a connection dropped under a poll; a permission error (229) stops apply with a code', async () => {
+    const { server, exec } = await f.server();
+    await exec('CREATE TABLE dbo.job (id int NOT NULL PRIMARY KEY, state nvarchar(20) NULL)');
+    await exec('ALTER TABLE dbo.job ENABLE CHANGE_TRACKING');
+    await exec("INSERT INTO dbo.job (id, state) VALUES (1, N'new'), (2, N'new')");
+    const connector = await f.start(f.config(server, 'transient', { realm: '/transient', tables: { job: { type: 'Job' } } }));
+    const realm = await f.client('/transient');
+    server.faults.deadlockNext(/UPDATE \[dbo\]\.\[job\]/);
+    realm.write(() => (realm.objectForPrimaryKey<{ state: string }>('Job', 1)!.state = 'running'));
+    await realm.syncSession!.uploadAllLocalChanges(60_000);
+    await connector.quiesce(60_000);
+    expect((await exec('SELECT state FROM dbo.job WHERE id = 1')).recordset).toEqual([{ state: 'running' }]);
+    expect(connector.status().apply).toMatchObject({ applied: 1, rejected: 0, failed: 0, lastError: expect.stringContaining('[1205]') });
+
+    server.faults.dropNext(/CHANGETABLE\(CHANGES \[dbo\]\.\[job\]/);
+    await exec("UPDATE dbo.job SET state = N'polled' WHERE id = 2");
+    await connector.quiesce(60_000);
+    await realm.syncSession!.downloadAllServerChanges(60_000);
+    expect(realm.objectForPrimaryKey<{ state: string }>('Job', 2)!.state).toBe('polled');
+    expect(server.faults.pending()).toBe(0);
+    expect(connector.status().state).toBe('streaming');
+
+    server.faults.failNext({ number: 229, message: "The UPDATE permission was denied on the object 'job'.", state: 5, class: 14 }, /UPDATE \[dbo\]\.\[job\]/);
+    realm.write(() => (realm.objectForPrimaryKey<{ state: string }>('Job', 1)!.state = 'denied'));
+    await realm.syncSession!.uploadAllLocalChanges(60_000);
+    const { until } = await import('../connectors/harness');
+    await until(() => connector.status().state === 'failed', 'the connector to stop');
+    expect(connector.status()).toMatchObject({ lastErrorCode: 'CONNECTOR_APPLY_CONFIGURATION', lastError: expect.stringContaining('[229]') });
+    expect((await exec('SELECT state FROM dbo.job WHERE id = 1')).recordset).toEqual([{ state: 'running' }]);
+  });
+
   test('a refusal (a value too long for its column, 2628) rejects that realm transaction into a dead letter and resets its objects; later ones flow', async () => {
     const { server, exec } = await f.server();
     await exec('CREATE TABLE dbo.tag (id int NOT NULL PRIMARY KEY, name nvarchar(5) NULL)');

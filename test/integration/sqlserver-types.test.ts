@@ -17,6 +17,14 @@ const COLUMNS = `id int NOT NULL PRIMARY KEY,
   c_uniqueidentifier uniqueidentifier NULL, c_varbinary varbinary(50) NULL, c_binary binary(4) NULL, c_image image NULL, c_xml xml NULL,
   c_rowversion rowversion`;
 
+/** A value of every column, as T-SQL literals (loaded for row 1, captured live for row 2). */
+const LITERALS: Record<string, string> = {
+  c_bit: '1', c_tinyint: '255', c_smallint: '-32768', c_int: '-2147483648', c_bigint: '9007199254740991', c_decimal: '12345678901234.5678', c_numeric: '-12345678.91', c_money: '922337203685477.5807', c_smallmoney: '-214748.3648',
+  c_float: '1.5e300', c_real: '1.5', c_nvarchar: "N'ü ñ 字 it''s'", c_varchar: "'plain'", c_char: "'ab'", c_nchar: "N'字'", c_text: "'long text'", c_ntext: "N'long ntext ü'",
+  c_datetime: "'2024-01-02T03:04:05.997'", c_datetime2: "'2024-01-02T03:04:05.123'", c_smalldatetime: "'2024-01-02T03:04:00'", c_datetimeoffset: "'2024-01-02T03:04:05.123+02:00'", c_date: "'2024-01-02'", c_time: "'13:14:15.123'",
+  c_uniqueidentifier: "'6F9619FF-8B86-D011-B42D-00C04FC964FF'", c_varbinary: '0x00ff10', c_binary: '0x01020304', c_image: '0xCAFE', c_xml: `N'<a b="1">x</a>'`,
+};
+
 const plain = (v: unknown): unknown => {
   if (v instanceof Date) return v.toISOString();
   if (v instanceof Decimal128 || v instanceof UUID) return `${v.constructor.name}(${String(v)})`;
@@ -38,11 +46,7 @@ describe('sqlserver connector: every type round-trips', () => {
     const { server, exec } = await f.server();
     await exec(`CREATE TABLE dbo.typed (${COLUMNS})`);
     await exec('ALTER TABLE dbo.typed ENABLE CHANGE_TRACKING WITH (TRACK_COLUMNS_UPDATED = ON)');
-    await exec(`INSERT INTO dbo.typed (id, c_bit, c_tinyint, c_smallint, c_int, c_bigint, c_decimal, c_numeric, c_money, c_smallmoney, c_float, c_real,
-      c_nvarchar, c_varchar, c_char, c_nchar, c_text, c_ntext, c_datetime, c_datetime2, c_smalldatetime, c_datetimeoffset, c_date, c_time,
-      c_uniqueidentifier, c_varbinary, c_binary, c_image, c_xml) VALUES (1, 1, 255, -32768, -2147483648, 9007199254740991, 12345678901234.5678, -12345678.91, 922337203685477.5807, -214748.3648, 1.5e300, 1.5,
-      N'ü ñ 字 it''s', 'plain', 'ab', N'字', 'long text', N'long ntext ü', '2024-01-02T03:04:05.997', '2024-01-02T03:04:05.123', '2024-01-02T03:04:00', '2024-01-02T03:04:05.123+02:00', '2024-01-02', '13:14:15.123',
-      '6F9619FF-8B86-D011-B42D-00C04FC964FF', 0x00ff10, 0x01020304, 0xCAFE, N'<a b="1">x</a>')`);
+    await exec(`INSERT INTO dbo.typed (id, ${Object.keys(LITERALS).join(', ')}) VALUES (1, ${Object.values(LITERALS).join(', ')})`);
     await exec('INSERT INTO dbo.typed (id) VALUES (2)');
     const connector = await f.start(f.config(server, 'types', { realm: '/types', tables: { typed: { type: 'Typed' } } }));
     const realm = await f.client('/types');
@@ -54,16 +58,20 @@ describe('sqlserver connector: every type round-trips', () => {
       c_datetime: 'date', c_datetime2: 'date', c_smalldatetime: 'date', c_datetimeoffset: 'date', c_date: 'date', c_time: 'string',
       c_uniqueidentifier: 'uuid', c_varbinary: 'data', c_binary: 'data', c_image: 'data', c_xml: 'string', c_rowversion: 'data',
     });
-    const values = Object.fromEntries(Object.keys(props).map((k) => [k, plain(loaded[k])]));
-    expect(values).toEqual({
-      id: 1, c_bit: true, c_tinyint: 255, c_smallint: -32768, c_int: -2147483648, c_bigint: 9007199254740991,
+    const valuesOf = (o: Record<string, unknown>) => Object.fromEntries(Object.keys(props).filter((k) => k !== 'id').map((k) => [k, plain(o[k])]));
+    const expected = { c_bit: true, c_tinyint: 255, c_smallint: -32768, c_int: -2147483648, c_bigint: 9007199254740991,
       c_decimal: 'Decimal128(12345678901234.5678)', c_numeric: 'Decimal128(-12345678.91)', c_money: 'Decimal128(922337203685477.5807)', c_smallmoney: 'Decimal128(-214748.3648)',
       c_float: 1.5e300, c_real: 1.5, c_nvarchar: "ü ñ 字 it's", c_varchar: 'plain', c_char: 'ab   ', c_nchar: '字    ', c_text: 'long text', c_ntext: 'long ntext ü',
       c_datetime: '2024-01-02T03:04:05.997Z', c_datetime2: '2024-01-02T03:04:05.123Z', c_smalldatetime: '2024-01-02T03:04:00.000Z', c_datetimeoffset: '2024-01-02T01:04:05.123Z', c_date: '2024-01-02T00:00:00.000Z',
       c_time: '13:14:15.123', c_uniqueidentifier: 'UUID(6f9619ff-8b86-d011-b42d-00c04fc964ff)', c_varbinary: 'hex(00ff10)', c_binary: 'hex(01020304)', c_image: 'hex(cafe)', c_xml: '<a b="1">x</a>',
       c_rowversion: expect.stringMatching(/^hex\([0-9a-f]{16}\)$/),
-    });
+    };
+    expect(valuesOf(loaded)).toEqual(expected);
     expect(plain(realm.objectForPrimaryKey<Record<string, unknown>>('Typed', 2)!.c_decimal)).toBeNull();
+    await exec(`UPDATE dbo.typed SET ${Object.entries(LITERALS).map(([c, v]) => `${c} = ${v}`).join(', ')} WHERE id = 2`);
+    await connector.quiesce(60_000);
+    await realm.syncSession!.downloadAllServerChanges(60_000);
+    expect(valuesOf(realm.objectForPrimaryKey<Record<string, unknown>>('Typed', 2)!)).toEqual(expected); // the same values through CHANGETABLE
 
     const before = String(plain(loaded.c_rowversion));
     realm.write(() => {
