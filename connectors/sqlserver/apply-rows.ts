@@ -41,6 +41,9 @@ const keyInputs = (t: ResolvedTable, key: ObjectKey): Record<string, Param> => {
   return out;
 };
 
+/** An object's column values now (a copy: the live object changes when a client's write syncs in). */
+const snapshot = (t: ResolvedTable, obj: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(t.columns.map((c) => [c.property, obj[c.property]]));
+
 export class RowWriter {
   lastTable: string | null = null;
   /** Keys written by the running batch, per table (the race check). */
@@ -170,7 +173,7 @@ export class RowWriter {
         return { type: c.type.param, value: realmToParam(c.type, keyValues[t.keyColumns.indexOf(k)]) };
       });
       const cols = this.columnsOf(path, t, obj, 'all');
-      return { o, obj, cols, params: [...keyParamsOf, ...cols.map((c) => c.param)] };
+      return { o, before: snapshot(t, obj), cols, params: [...keyParamsOf, ...cols.map((c) => c.param)] };
     });
     const columns = [...keyCols, ...rows[0]!.cols.map((c) => c.column)];
     const identityKey = t.keyColumns.some((k) => t.byColumn.get(k)!.identity);
@@ -205,7 +208,7 @@ export class RowWriter {
         this.noteWritten(t, r.o.key);
         const row = byKey.get(keyText(r.o.key));
         for (const c of t.columns.filter((x) => x.counter)) await this.counterApplied(db, t, r.o.key, c.column, Number(row?.[c.column] ?? 0), true);
-        if (row) this.noteStored(t, r.o.key, r.obj, row, 'all', fills);
+        if (row) this.noteStored(t, r.o.key, r.before, row, 'all', fills);
       }
     }
   }
@@ -214,9 +217,11 @@ export class RowWriter {
     const t = o.table;
     this.lastTable = t.table;
     const cols = this.columnsOf(path, t, obj, o.props);
+    // The values as written: the live object may take a client's newer value while the statement runs.
+    const before = snapshot(t, obj);
     const hasReadOnly = t.columns.some((c) => c.readOnly);
     if (cols.length === 0) {
-      if (hasReadOnly) this.noteStored(t, o.key, obj, existing, new Set(), fills);
+      if (hasReadOnly) this.noteStored(t, o.key, before, existing, new Set(), fills);
       return;
     }
     // A counter only incremented in this batch is written as `n = n + δ`: concurrent database increments add up.
@@ -230,7 +235,7 @@ export class RowWriter {
     if (!stored) throw new RowRace(t.table, keyText(o.key), 'was deleted');
     this.noteWritten(t, o.key);
     for (const col of counters) await this.counterApplied(db, t, o.key, col, Number(stored[col] ?? 0) - Number(stored[`__old_${col}`] ?? 0), false);
-    this.noteStored(t, o.key, obj, stored, new Set(cols.map((c) => c.column)), fills);
+    this.noteStored(t, o.key, before, stored, new Set(cols.map((c) => c.column)), fills);
   }
 
   private async remove(db: Sql, o: Touched): Promise<void> {
@@ -253,14 +258,14 @@ export class RowWriter {
    * columns, and written values it rounded or padded (datetime, char(n), decimal scale). Never a
    * counter (its total arrives through increments).
    */
-  private noteStored(t: ResolvedTable, key: ObjectKey, obj: Record<string, unknown>, stored: Row, written: Set<string> | 'all', fills: Fill[]): void {
+  private noteStored(t: ResolvedTable, key: ObjectKey, before: Record<string, unknown>, stored: Row, written: Set<string> | 'all', fills: Fill[]): void {
     const now = rowValues(t, stored, `${t.table} as stored`);
     let changed: Record<string, unknown> | null = null;
     for (const c of t.columns) {
       if (c.counter || t.keyColumns.includes(c.column)) continue;
       const generated = c.readOnly || c.identity;
       if (!generated && written !== 'all' && !written.has(c.column)) continue;
-      if (!valuesEqual((obj[c.property] ?? null) as Value, (now[c.property] ?? null) as Value)) (changed ??= {})[c.property] = now[c.property];
+      if (!valuesEqual((before[c.property] ?? null) as Value, (now[c.property] ?? null) as Value)) (changed ??= {})[c.property] = now[c.property];
     }
     if (changed) fills.push({ t, key, changed });
   }
