@@ -43,7 +43,7 @@ export interface SqlServerConnectorStatus extends CommonConnectorStatus {
   polls: number;
   pollIntervalMs: number;
   indexedRows: number;
-  schema: { propertiesAdded: number; columnsAdded: number } | null;
+  schema: { propertiesAdded: number; columnsAdded: number; backfilled: number } | null;
 }
 
 export interface SqlServerConnectorResetResult {
@@ -133,6 +133,8 @@ export class SqlServerConnector implements Connector {
       this.sink = new RealmSink(this.adapter, mapping, o.name);
       this.router = new RealmRouter(mapping);
       this.schema = new SchemaChanges(mapping, o.schemaChanges, () => this.sink, this.log);
+      this.schema.router = this.router;
+      this.schema.snapshot = (fn) => inTransaction(pool, 'SNAPSHOT', fn);
       this.applier = new ChangeApply(this.adapter, pool, mapping, this.sink, this.router, { barrier: (v) => this.barrier(v), onRealmProperties: (d, t, p) => this.schema!.onRealmProperties(d, t, p), onStopped: (e) => this.halt(e) }, this.log, this.deadLetters);
       this.control = await ControlRealm.open(this.adapter, o.name);
 

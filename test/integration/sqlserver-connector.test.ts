@@ -127,6 +127,23 @@ describe('sqlserver connector', () => {
     expect((connector.status() as Status).ownChanges).toBe(2);
   });
 
+  test('a column added with a default becomes a property, its values backfilled into the existing objects', async () => {
+    const { server, exec } = await f.server();
+    await exec('CREATE TABLE dbo.gadget (id int NOT NULL PRIMARY KEY, name nvarchar(50) NULL)');
+    await exec('ALTER TABLE dbo.gadget ENABLE CHANGE_TRACKING');
+    await exec("INSERT INTO dbo.gadget (id, name) VALUES (1, N'one'), (2, N'two')");
+    const connector = await f.start(f.config(server, 'backfill', { realm: '/backfill', tables: { gadget: { type: 'Gadget' } } }));
+    const realm = await f.client('/backfill');
+    const v0 = (await exec('SELECT CHANGE_TRACKING_CURRENT_VERSION() AS v')).recordset[0]!.v;
+    await exec('ALTER TABLE dbo.gadget ADD stock int NOT NULL DEFAULT 7');
+    expect((await exec('SELECT CHANGE_TRACKING_CURRENT_VERSION() AS v')).recordset[0]!.v).toBe(v0); // no change record: only the backfill brings the values
+    await exec("INSERT INTO dbo.gadget (id, name, stock) VALUES (3, N'three', 3)");
+    await connector.quiesce(60_000);
+    await realm.syncSession!.downloadAllServerChanges(60_000);
+    expect([...realm.objects<{ id: number; stock: number }>('Gadget')].map((g) => [g.id, g.stock]).sort()).toEqual([[1, 7], [2, 7], [3, 3]]);
+    expect((connector.status() as Status).schema).toMatchObject({ propertiesAdded: 1, backfilled: 2 });
+  });
+
   test('composite keys: one realm key in the documented text form, both ways; compositeKey builds it', async () => {
     const { server, exec } = await f.server();
     await exec('CREATE TABLE dbo.stock (region nvarchar(10) NOT NULL, sku int NOT NULL, qty int NULL, PRIMARY KEY (region, sku))');
