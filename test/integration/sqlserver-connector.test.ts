@@ -2,6 +2,7 @@ import { STATE_TYPE } from '../../connectors/kit/position';
 import { loadConnectorModule } from '../../connectors/registry';
 import { compositeKey } from '../../connectors/sqlserver';
 import type { SqlServerConnectorStatus } from '../../connectors/sqlserver';
+import { until } from '../connectors/harness';
 import { SqlServerFixture } from '../helpers/sqlserver-fixture';
 
 /**
@@ -80,6 +81,22 @@ describe('sqlserver connector', () => {
     expect((connector.status() as Status).reloads).toBe(1);
     await connector.stop();
     expect((await exec("SELECT reloads FROM dbo.tributary_capture_position WHERE connector = N'resync'")).recordset).toEqual([{ reloads: '1' }]);
+  });
+
+  test('the poll interval backs off while idle, bounded by maxPollIntervalMs, and drops back while changes flow', async () => {
+    const { server, exec } = await f.server();
+    await exec('CREATE TABLE dbo.tick (id int NOT NULL PRIMARY KEY)');
+    await exec('ALTER TABLE dbo.tick ENABLE CHANGE_TRACKING');
+    const connector = await f.start(f.config(server, 'interval', { realm: '/interval', pollIntervalMs: 10, maxPollIntervalMs: 160, tables: { tick: { type: 'Tick' } } }));
+    const interval = () => (connector.status() as Status).pollIntervalMs;
+    const seen = new Set<number>();
+    await until(() => (seen.add(interval()), interval() === 160), 'the idle interval to reach its bound');
+    expect([...seen].every((ms) => ms >= 10 && ms <= 160)).toBe(true);
+    await exec('INSERT INTO dbo.tick (id) VALUES (1)');
+    await until(() => interval() < 160, 'a poll that found the commit');
+    await connector.caughtUp(60_000);
+    const realm = await f.client('/interval');
+    expect(realm.objects('Tick').length).toBe(1);
   });
 
   test('echo guard: the rows apply writes carry the CHANGE_TRACKING_CONTEXT tag, and capture skips them by it (the realm position does not move)', async () => {
@@ -242,7 +259,6 @@ describe('sqlserver connector', () => {
     server.faults.failNext({ number: 229, message: "The UPDATE permission was denied on the object 'job'.", state: 5, class: 14 }, /UPDATE \[dbo\]\.\[job\]/);
     realm.write(() => (realm.objectForPrimaryKey<{ state: string }>('Job', 1)!.state = 'denied'));
     await realm.syncSession!.uploadAllLocalChanges(60_000);
-    const { until } = await import('../connectors/harness');
     await until(() => connector.status().state === 'failed', 'the connector to stop');
     expect(connector.status()).toMatchObject({ lastErrorCode: 'CONNECTOR_APPLY_CONFIGURATION', lastError: expect.stringContaining('[229]') });
     expect((await exec('SELECT state FROM dbo.job WHERE id = 1')).recordset).toEqual([{ state: 'running' }]);
