@@ -138,15 +138,16 @@ export class ChangeCapture {
     this.status.pendingAcks = read.commits.length;
     await Promise.all([...touched].map((p) => this.sink.uploaded(p)));
     if (touched.size > 0) crashPoint('capture-acknowledged');
-    await this.hooks.persist(read.version, this.status.reloads);
+    await this.hooks.persist(read.version, this.status.reloads + read.reloads);
+    this.status.reloads += read.reloads; // counted once the re-load is acknowledged and recorded (a failed poll is repeated)
     this.status.pendingAcks = 0;
     this.status.confirmed = read.version;
     return read.commits.length > 0;
   }
 
-  private async read(db: Sql, since: Version): Promise<{ version: Version; commits: Commit[]; applied: AppliedTotals; ownCommits: number }> {
+  private async read(db: Sql, since: Version): Promise<{ version: Version; commits: Commit[]; applied: AppliedTotals; ownCommits: number; reloads: number }> {
     const version = versionOf((await db.query(CURRENT_VERSION)).rows[0]?.v) ?? 0n;
-    if (version <= since) return { version, commits: [], applied: new Map(), ownCommits: 0 };
+    if (version <= since) return { version, commits: [], applied: new Map(), ownCommits: 0, reloads: 0 };
     const sinceParam = { type: sql.BigInt, value: since.toString() };
     const marks = (await db.query(ownCommitsQuery(this.mapping.options.schema), { since: sinceParam, connector: this.mapping.options.name })).rows;
     const ownCommits = marks.length;
@@ -159,7 +160,6 @@ export class ChangeCapture {
     for (const [i, t] of this.tables.entries()) {
       const min = versionOf(mins[`m${i}`]);
       if (min !== null && since < min) {
-        this.status.reloads++;
         this.log.warn('sqlserver connector: the changes of a table since the saved version were cleaned up (CHANGE_TRACKING_MIN_VALID_VERSION); re-loading it', { table: t.table, saved: since.toString(), minValid: min.toString() });
         reload.reloaded!.push(t);
         await scanTable(db, t, this.mapping.options.batchSize, (rows) => {
@@ -196,7 +196,7 @@ export class ChangeCapture {
     }
     const commits = [...byVersion.values()].sort((a, b) => (a.version < b.version ? -1 : 1));
     if (reload.reloaded!.length > 0) commits.push(reload);
-    return { version, commits, applied, ownCommits };
+    return { version, commits, applied, ownCommits, reloads: reload.reloaded!.length };
   }
 
   /** Writes one commit into its realms (one realm transaction each); returns their paths. */

@@ -14,7 +14,7 @@ export { compositeKey, keyPartText } from './mapping';
 export { decodeCompositeKey, encodeCompositeKey } from '../kit/keys';
 export { SQL_TYPES, columnType, type SqlColumnType } from './types';
 export { setupStatements } from './tsql';
-export { inspectSqlServerConnector, testSqlServerConnection, formatDatabaseStatus, type SqlServerDatabaseStatus } from './operations';
+export { inspectSqlServerConnector, testSqlServerConnection, formatDatabaseStatus, realmSchemaOfConfig, type SqlServerDatabaseStatus } from './operations';
 export { versionCodec, type Version } from './position';
 export { sqlserverModule } from './module';
 export type { Connector, ConnectorModule, ConnectorStatus } from '../contract';

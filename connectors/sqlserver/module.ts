@@ -2,7 +2,7 @@ import { defineConnectorModule } from '../kit/module';
 import { validateConfig, type ResolvedOptions, type SqlServerConnectorConfig } from './config';
 import { SqlServerConnector, type SqlServerConnectorResetResult } from './connector';
 import { classify } from './errors';
-import { formatDatabaseStatus, inspectSqlServerConnector, testSqlServerConnection } from './operations';
+import { formatDatabaseStatus, inspectSqlServerConnector, realmSchemaOfConfig, testSqlServerConnection } from './operations';
 
 type Config = SqlServerConnectorConfig & { resolved: ResolvedOptions };
 
@@ -28,4 +28,5 @@ export const sqlserverModule = defineConnectorModule<Config, SqlServerConnector,
     };
   },
   clearDeadLetters: (config, ids) => new SqlServerConnector(config).clearDeadLetters(ids === 'all' ? undefined : ids),
+  realmSchema: (config, realmPath) => realmSchemaOfConfig(config, realmPath),
 });

@@ -3,7 +3,10 @@ import { runChecks, type ConnectionCheck } from '../kit/test-connection';
 import { describeDatabase, type ResolvedOptions, type SqlServerConnectorConfig } from './config';
 import { openPool } from './connector';
 import { sqlOn } from './db';
-import { resolveMapping } from './mapping';
+import { TributaryError } from '../../src/errors';
+import { placementPattern } from '../kit/placement';
+import { STATE_TYPE } from '../kit/position';
+import { COUNTER_TYPE, mappingRealmSchema, resolveMapping } from './mapping';
 import { checkDatabase, checkTables, readDatabaseState, type DatabaseState } from './setup';
 import { listApplyPositions, readCapturePosition, SqlServerDeadLetters } from './stores';
 import type { ConnectionPool } from 'mssql';
@@ -98,4 +101,20 @@ export function formatDatabaseStatus(s: SqlServerDatabaseStatus): string {
     ...s.warnings.map((w) => `warning           ${w}`),
   ];
   return lines.join('\n') + '\n';
+}
+
+/**
+ * The realm-js schema a client declares to create the first objects of a realm of this connector
+ * that does not exist yet: the mapped types of that path (without the connector's own types).
+ */
+export async function realmSchemaOfConfig(config: Config, realmPath: string): Promise<object[]> {
+  const pool = await openPool(config);
+  try {
+    const mapping = await resolveMapping(sqlOn(pool), config, config.resolved);
+    const patterns = [...mapping.tables.values()].map((t) => placementPattern(t.placement, (name) => mapping.tables.get(name)!.placement));
+    if (!patterns.some((p) => p === null || p.test(realmPath))) throw new TributaryError('CONFIG_INVALID', `realm ${realmPath} is not a realm of this connector: no table's placement produces it`);
+    return mappingRealmSchema(mapping, realmPath).filter((s) => s.name !== STATE_TYPE && s.name !== COUNTER_TYPE);
+  } finally {
+    await pool.close().catch(() => undefined);
+  }
 }

@@ -5,7 +5,7 @@ import { SqlServerFixture } from '../helpers/sqlserver-fixture';
 
 /**
  * `tributary connector sqlserver …` (and its alias `mssql`) from a config file: test, run until
- * SIGTERM (a clean stop, exit 0), status, reset --yes.
+ * SIGTERM (a clean stop, exit 0), status, realm-schema, reset --yes.
  */
 describe('tributary connector sqlserver', () => {
   let f: SqlServerFixture;
@@ -16,7 +16,7 @@ describe('tributary connector sqlserver', () => {
     await f.dispose();
   });
 
-  test('test, run, status and reset from a config file; passwords never printed', async () => {
+  test('test, run, status, realm-schema and reset from a config file; passwords never printed', async () => {
     const { server, exec } = await f.server();
     await exec('CREATE TABLE dbo.part (id int NOT NULL PRIMARY KEY, name nvarchar(50) NULL)');
     await exec('ALTER TABLE dbo.part ENABLE CHANGE_TRACKING');
@@ -44,8 +44,10 @@ describe('tributary connector sqlserver', () => {
     const status = await tributary(['connector', 'sqlserver', 'status', '--config', file]);
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/capture position {2}\d+ \(tables re-loaded: 0\)/);
+    const schema = await tributary(['connector', 'sqlserver', 'realm-schema', '--config', file, '--realm', '/cli']);
+    expect({ code: schema.code, schema: JSON.parse(schema.stdout) }).toEqual({ code: 0, schema: [{ name: 'Part', primaryKey: 'id', properties: { id: { type: 'int', optional: false }, name: { type: 'string', optional: true } } }] });
     const reset = await tributary(['connector', 'sqlserver', 'reset', '--yes', '--config', file]);
     expect({ code: reset.code, out: reset.stdout }).toEqual({ code: 0, out: expect.stringContaining('capture position deleted') });
-    for (const r of [test, run, status, reset]) expect(r.stdout + r.stderr).not.toContain(password);
+    for (const r of [test, run, status, schema, reset]) expect(r.stdout + r.stderr).not.toContain(password);
   });
 });
