@@ -11,12 +11,12 @@ export { connectorError, type ApplyFailureKind, type Classification } from '../k
 
 /**
  * Numbers a retry can fix: 1205 deadlock victim, 1222 lock request time out, 3960 snapshot update
- * conflict, 1204 / 701 / 8645 out of locks or memory, 233 / 10053 / 10054 / 10060 / 64 transport
+ * conflict, 3961 a snapshot poll met a concurrent DDL (a column added), 1204 / 701 / 8645 out of locks or memory, 233 / 10053 / 10054 / 10060 / 64 transport
  * errors, 40197 / 40501 / 40613 / 49918–49920 / 10928 / 10929 (Azure SQL: busy, moving,
  * throttled), 4221 (a secondary still recovering), 3989 / 3988 (a request raced the transaction's
  * end), 6005 (shutting down), 17142 (paused), 18401 (single-user / upgrade, no logins now).
  */
-const TRANSIENT_NUMBERS = new Set([1205, 1222, 3960, 1204, 701, 8645, 233, 10053, 10054, 10060, 64, 40197, 40501, 40613, 49918, 49919, 49920, 10928, 10929, 4221, 3989, 3988, 6005, 17142, 18401]);
+const TRANSIENT_NUMBERS = new Set([1205, 1222, 3960, 3961, 1204, 701, 8645, 233, 10053, 10054, 10060, 64, 40197, 40501, 40613, 49918, 49919, 49920, 10928, 10929, 4221, 3989, 3988, 6005, 17142, 18401]);
 /** mssql / tedious codes of failures without a server number: sockets, timeouts, a connection closed, a cancel, a transaction the server ended. */
 const TRANSIENT_DRIVER_CODES = new Set(['ESOCKET', 'ETIMEOUT', 'ECONNCLOSED', 'ECANCEL', 'ENOTOPEN', 'ECONNRESET', 'EINSTLOOKUP', 'EABORT', 'ENOCONN']);
 /** Permanent driver codes: ELOGIN (login refused), EENCRYPT (TLS mismatch: set options.encrypt), EINVALIDSTATE / EARGS (a bug). */
