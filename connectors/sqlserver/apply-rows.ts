@@ -271,18 +271,22 @@ export class RowWriter {
   }
 
   private commits = 0;
+  /** When the last poll capture confirmed started (ms since the epoch): markers older than it were read. */
+  captureConfirmedAt: () => number = () => 0;
 
   /**
    * The batch's marker row: capture counts the own commit by it and skips exactly the rows it lists,
-   * writing the commit's other changes (ON DELETE CASCADE, triggers) into the realms. Markers older
-   * than a minute are removed now and then.
+   * writing the commit's other changes (ON DELETE CASCADE, triggers) into the realms. Markers
+   * capture has read past are removed now and then.
    */
   async markCommit(db: Sql): Promise<void> {
     const o = this.mapping.options;
     const now = BigInt(Date.now());
     const written = JSON.stringify(Object.fromEntries([...this.written].map(([t, keys]) => [t.table, [...keys]])));
     await db.query(insertApplyCommit(o.schema, o.contextHex), { connector: o.name, seq: { type: sql.BigInt, value: (now * 1000n + BigInt(this.commits++ % 1000)).toString() }, written: { type: sql.NVarChar(sql.MAX), value: written } });
-    if (this.commits % 100 === 1) await db.query(deleteOldApplyCommits(o.schema, o.contextHex), { connector: o.name, old: { type: sql.BigInt, value: ((now - 60_000n) * 1000n).toString() } });
+    // Only markers capture has read past: older than a minute before the start of its last confirmed poll.
+    const readUpTo = BigInt(Math.floor(Math.min(Date.now(), this.captureConfirmedAt())));
+    if (this.commits % 100 === 1) await db.query(deleteOldApplyCommits(o.schema, o.contextHex), { connector: o.name, old: { type: sql.BigInt, value: ((readUpTo - 60_000n) * 1000n).toString() } });
   }
 
   /** Keys of the batch's rows that someone else changed since `since` (committed): a race. */

@@ -31,6 +31,8 @@ export interface ApplyHooks {
   /** Realm schema additions for a mapped type (schemaChanges.addColumns), inside the apply transaction. */
   onRealmProperties?(db: Sql, t: ResolvedTable, properties: Record<string, AdapterPropertyDescription>): Promise<void>;
   onStopped?(error: Error): void;
+  /** When capture's last confirmed poll started (its marker rows before that may be removed). */
+  captureConfirmedAt?(): number;
 }
 
 /**
@@ -70,6 +72,7 @@ export class ChangeApply implements ApplyTarget, CaptureProtection<ResolvedTable
     });
     this.notes = new InstructionNotes(this.loop.status, log, 'sqlserver connector');
     this.rows = new RowWriter(mapping, sink, router, this.loop.status, (id, message, fields) => this.notes.note(id, message, fields));
+    if (hooks.captureConfirmedAt) this.rows.captureConfirmedAt = hooks.captureConfirmedAt;
     this.positions = applyPositions(mapping.options.schema, mapping.options.name);
     this.protection = new PendingRealmWrites(adapter, (path, txs) => this.notes.silently(() => this.collect(path, txs)));
   }

@@ -46,6 +46,8 @@ export interface CaptureStatus {
   ownChanges: number;
   polls: number;
   lastCommitTime: Date | null;
+  /** When the last confirmed poll started (ms since the epoch; 0: none yet). */
+  confirmedAt: number;
   pendingAcks: number;
   intervalMs: number;
 }
@@ -85,7 +87,7 @@ export class ChangeCapture {
     reloads: number,
   ) {
     this.tables = [...mapping.loadOrder];
-    this.status = { processed: start, confirmed: start, transactions: 0, skippedOwn: 0, replayedSkipped: 0, reloads, ownChanges: 0, polls: 0, lastCommitTime: null, pendingAcks: 0, intervalMs: mapping.options.pollIntervalMs };
+    this.status = { processed: start, confirmed: start, transactions: 0, skippedOwn: 0, replayedSkipped: 0, reloads, ownChanges: 0, polls: 0, lastCommitTime: null, confirmedAt: 0, pendingAcks: 0, intervalMs: mapping.options.pollIntervalMs };
   }
 
   /** Polls now instead of at the next interval. */
@@ -124,10 +126,14 @@ export class ChangeCapture {
   /** One poll; true when it found commits. */
   async poll(): Promise<boolean> {
     this.status.polls++;
+    const startedAt = Date.now();
     const since = this.status.processed;
     if (this.hooks.schemaCheck) await this.hooks.schemaCheck(sqlOn(this.pool));
     const read = await inTransaction(this.pool, 'SNAPSHOT', (db) => this.read(db, since));
-    if (read.version <= since) return false;
+    if (read.version <= since) {
+      this.status.confirmedAt = startedAt;
+      return false;
+    }
     // Every version is one commit to a change-tracked table; the own ones are known by their marker rows.
     this.status.transactions += Number(read.version - since);
     this.status.skippedOwn += read.ownCommits;
@@ -142,6 +148,7 @@ export class ChangeCapture {
     this.status.reloads += read.reloads; // counted once the re-load is acknowledged and recorded (a failed poll is repeated)
     this.status.pendingAcks = 0;
     this.status.confirmed = read.version;
+    this.status.confirmedAt = startedAt;
     return read.commits.length > 0;
   }
 

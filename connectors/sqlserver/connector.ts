@@ -135,7 +135,7 @@ export class SqlServerConnector implements Connector {
       this.schema = new SchemaChanges(mapping, o.schemaChanges, () => this.sink, this.log);
       this.schema.router = this.router;
       this.schema.snapshot = (fn) => inTransaction(pool, 'SNAPSHOT', fn);
-      this.applier = new ChangeApply(this.adapter, pool, mapping, this.sink, this.router, { barrier: (v) => this.barrier(v), onRealmProperties: (d, t, p) => this.schema!.onRealmProperties(d, t, p), onStopped: (e) => this.halt(e) }, this.log, this.deadLetters);
+      this.applier = new ChangeApply(this.adapter, pool, mapping, this.sink, this.router, { barrier: (v) => this.barrier(v), onRealmProperties: (d, t, p) => this.schema!.onRealmProperties(d, t, p), onStopped: (e) => this.halt(e), captureConfirmedAt: () => this.capture?.status.confirmedAt ?? 0 }, this.log, this.deadLetters);
       this.control = await ControlRealm.open(this.adapter, o.name);
 
       const saved = await this.step('reading the capture position', () => readCapturePosition(db, o.schema, o.name));
