@@ -46,6 +46,8 @@ export interface ConnectorCliTexts {
  */
 export interface ConnectorType {
   type: string;
+  /** Other names the registry and the CLI accept for the type (`mssql` for `sqlserver`). */
+  aliases?: string[];
   /** One line for `tributary connector --help`. */
   description: string;
   cli: ConnectorCliTexts;

@@ -19,6 +19,19 @@ const TYPES: ConnectorType[] = [
     },
     load: () => (require('./postgres/module') as typeof import('./postgres/module')).postgresModule,
   },
+  {
+    type: 'sqlserver',
+    aliases: ['mssql'],
+    description: 'SQL Server: Change Tracking (CHANGETABLE polled) into realms, the Adapter stream back into tables',
+    cli: {
+      status:
+        "Print the connector's database side without starting it: the current Change Tracking version, the saved capture version and tables re-loaded, each table's min valid version (warning when the saved version is older), apply positions, dead letters.",
+      reset:
+        'Reset a stopped connector so its next start loads afresh: deletes its capture and apply positions and counter totals from the tributary_* tables, and its completed-load record in the control realm. The realms keep serving clients meanwhile.',
+      resetConfirm: 'This deletes its capture and apply positions; the next start reloads every table.',
+    },
+    load: () => (require('./sqlserver/module') as typeof import('./sqlserver/module')).sqlserverModule,
+  },
 ];
 
 export function connectorTypes(): ConnectorType[] {
@@ -26,7 +39,7 @@ export function connectorTypes(): ConnectorType[] {
 }
 
 export function loadConnectorModule(type: string): ConnectorModule {
-  const t = TYPES.find((x) => x.type === type);
-  if (!t) throw new TributaryError('CONFIG_INVALID', `unknown connector type '${type}'; known: ${TYPES.map((x) => x.type).join(', ')}`);
+  const t = TYPES.find((x) => x.type === type || x.aliases?.includes(type));
+  if (!t) throw new TributaryError('CONFIG_INVALID', `unknown connector type '${type}'; known: ${TYPES.flatMap((x) => [x.type, ...(x.aliases ?? [])]).join(', ')}`);
   return t.load();
 }

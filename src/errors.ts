@@ -78,6 +78,9 @@ export const ERROR_CODES = {
   PG_REPLICA_IDENTITY: { action: 'fatal', doc: 'A mapped table has no primary key and no REPLICA IDENTITY FULL, so updates and deletes cannot be identified; add a primary key or ALTER TABLE … REPLICA IDENTITY FULL.' },
   PG_SLOT_ACTIVE: { action: 'fatal', doc: "A connector reset was refused because a walsender streams from the connector's replication slot (another connector runs against it); stop that connector first." },
   PG_SLOT_INVALID: { action: 'fatal', doc: "The connector's replication slot is missing, invalidated (max_slot_wal_keep_size) or belongs to another plugin; reset the connector (new slot, new initial load)." },
+  SQLSERVER_CHANGE_TRACKING_OFF: { action: 'fatal', doc: 'Change Tracking is off on the SQL Server database a connector reads; the message prints the ALTER DATABASE … SET CHANGE_TRACKING = ON statement to run.' },
+  SQLSERVER_TABLE_NOT_TRACKED: { action: 'fatal', doc: 'A table a SQL Server connector maps does not have Change Tracking enabled; the message prints the ALTER TABLE … ENABLE CHANGE_TRACKING statement to run.' },
+  SQLSERVER_SNAPSHOT_ISOLATION_OFF: { action: 'fatal', doc: 'The SQL Server database does not allow snapshot isolation, which the connector needs for consistent loads and polls; the message prints the ALTER DATABASE … SET ALLOW_SNAPSHOT_ISOLATION ON statement to run.' },
   INVALID_QUERY: { action: 'fatal', doc: 'A query string is malformed, names an unknown property or compares incompatible types; the message gives the offset, line and column.' },
 } as const satisfies Record<string, CodeInfo>;
 

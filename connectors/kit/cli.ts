@@ -47,7 +47,7 @@ async function confirmReset(t: ConnectorType, configPath: string): Promise<boole
 function typeCommand(t: ConnectorType, o: ConnectorCliOptions): CommandModule {
   const logLevel = (argv: Record<string, unknown>): LogLevel => ((argv['log-level'] as string | undefined) ?? process.env[o.logLevel.env] ?? o.logLevel.default) as LogLevel;
   return {
-    command: t.type,
+    command: [t.type, ...(t.aliases ?? [])],
     describe: `${t.description}. Run it (default), test what its config reaches, show its status, clear its dead letters, or reset it.`,
     builder: (c: Argv) =>
       c
