@@ -193,8 +193,8 @@ async function streamPhases(systems: PeerSystem[], phases: Phase[], o: Options, 
 async function idlePhases(systems: PeerSystem[], o: Options, addFigure: AddFigure): Promise<void> {
   console.log(`\nidle clients: ${o.clients} clients (at most ${o.concurrency} opening at once), each on its own room, then all on one room; a fresh server each time`);
   const figs = {
-    own: { exact: addFigure('idle, own rooms: synced / expected', 'higher', 3), kb: addFigure('idle, own rooms: server KiB per client', 'lower', 1), connect: addFigure(`connect + first sync, ${o.clients} clients, own rooms (s)`, 'lower', 2) },
-    one: { exact: addFigure('idle, one room: synced / expected', 'higher', 3), kb: addFigure('idle, one room: server KiB per client', 'lower', 1), connect: addFigure(`connect + first sync, ${o.clients} clients, one room (s)`, 'lower', 2) },
+    own: { exact: addFigure('idle, own rooms: synced / expected', 'higher', 3), kb: addFigure('idle, own rooms: server KiB per client', 'lower', 1), heap: addFigure('idle, own rooms: server JS heap KiB per client', 'lower', 1), connect: addFigure(`connect + first sync, ${o.clients} clients, own rooms (s)`, 'lower', 2) },
+    one: { exact: addFigure('idle, one room: synced / expected', 'higher', 3), kb: addFigure('idle, one room: server KiB per client', 'lower', 1), heap: addFigure('idle, one room: server JS heap KiB per client', 'lower', 1), connect: addFigure(`connect + first sync, ${o.clients} clients, one room (s)`, 'lower', 2) },
   };
   for (const s of systems) {
     for (const shared of [false, true]) {
@@ -207,10 +207,11 @@ async function idlePhases(systems: PeerSystem[], o: Options, addFigure: AddFigur
         await deployment.stop();
       }
       console.log(
-        `  ${s.name.padEnd(9)} ${shared ? 'one room ' : 'own rooms'}: ${r.synced}/${r.expected} synced in ${fmt(r.connectSeconds, 2)} s; server RSS ${fmt(r.rssBeforeKb / 1024, 1)} → ${fmt(r.rssAfterKb / 1024, 1)} MiB = ${fmt(r.kbPerClient, 1)} KiB per client; CPU while connecting: server ${fmt(r.serverCpuMs / 1000, 2)} s, clients ${fmt(r.clientCpuMs / 1000, 2)} s${r.error ? ` — ${r.error}` : ''}`,
+        `  ${s.name.padEnd(9)} ${shared ? 'one room ' : 'own rooms'}: ${r.synced}/${r.expected} synced in ${fmt(r.connectSeconds, 2)} s; server RSS ${fmt(r.rssBeforeKb / 1024, 1)} → ${fmt(r.rssAfterKb / 1024, 1)} MiB = ${fmt(r.kbPerClient, 1)} KiB per client (JS heap + external ${fmt(r.heapKbPerClient, 1)}); CPU while connecting: server ${fmt(r.serverCpuMs / 1000, 2)} s, clients ${fmt(r.clientCpuMs / 1000, 2)} s${r.error ? ` — ${r.error}` : ''}`,
       );
       f.exact.cells[s.name] = { value: r.synced / r.expected };
       f.kb.cells[s.name] = r.error ? { failed: r.error } : { value: r.kbPerClient };
+      f.heap.cells[s.name] = r.error ? { failed: r.error } : { value: r.heapKbPerClient };
       f.connect.cells[s.name] = r.error ? { failed: r.error } : { value: r.connectSeconds };
     }
   }

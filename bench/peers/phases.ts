@@ -144,7 +144,10 @@ export interface IdleResult {
   connectSeconds: number;
   rssBeforeKb: number;
   rssAfterKb: number;
+  /** Growth of the server's resident set per client (includes V8's heap sizing, native caches). */
   kbPerClient: number;
+  /** Growth of what the server's JavaScript retains (heap in use + external) per client. */
+  heapKbPerClient: number;
   /** CPU used while the clients connected: the server child, and this process (the clients). */
   serverCpuMs: number;
   clientCpuMs: number;
@@ -163,6 +166,8 @@ export async function idleClients(deployment: Deployment, clients: number, share
   let connectSeconds = NaN;
   let rssBeforeKb = NaN;
   let rssAfterKb = NaN;
+  let heapBeforeKb = NaN;
+  let heapAfterKb = NaN;
   let serverCpuMs = NaN;
   let clientCpuMs = NaN;
   try {
@@ -170,7 +175,7 @@ export async function idleClients(deployment: Deployment, clients: number, share
     // One client opens and closes a room of its own first, so the baseline has the server's
     // connection and sync code loaded and compiled, and the figure is the clients' cost alone.
     await (await withTimeout(deployment.open('idle-warm-up', { user: 0, shared: false }), 60_000, 'warm-up client')).close();
-    rssBeforeKb = await deployment.server.rssKbAfterGc();
+    ({ rssKb: rssBeforeKb, heapKb: heapBeforeKb } = await deployment.server.memoryAfterGc());
     const start = performance.now();
     const serverCpuStart = deployment.server.cpuMs();
     const clientCpuStart = cpuMs();
@@ -192,11 +197,11 @@ export async function idleClients(deployment: Deployment, clients: number, share
     serverCpuMs = deployment.server.cpuMs() - serverCpuStart;
     clientCpuMs = cpuMs() - clientCpuStart;
     await sleep(options.idleMs);
-    rssAfterKb = await deployment.server.rssKbAfterGc();
+    ({ rssKb: rssAfterKb, heapKb: heapAfterKb } = await deployment.server.memoryAfterGc());
   } catch (e) {
     error ??= (e as Error).message;
   } finally {
     await mapLimit(open.length, 32, (i) => open[i]!.close().catch(() => undefined));
   }
-  return { expected: clients, synced, connectSeconds, rssBeforeKb, rssAfterKb, kbPerClient: (rssAfterKb - rssBeforeKb) / clients, serverCpuMs, clientCpuMs, error };
+  return { expected: clients, synced, connectSeconds, rssBeforeKb, rssAfterKb, kbPerClient: (rssAfterKb - rssBeforeKb) / clients, heapKbPerClient: (heapAfterKb - heapBeforeKb) / clients, serverCpuMs, clientCpuMs, error };
 }

@@ -14,8 +14,11 @@ export interface ServerChild {
   readonly pid: number;
   /** CPU time (user + system) the child has used so far, in ms (from /proc/<pid>/stat). */
   cpuMs(): number;
-  /** Resident set size in KiB (VmRSS from /proc/<pid>/status), after a full GC in the child. */
-  rssKbAfterGc(): Promise<number>;
+  /**
+   * After a full GC in the child: its resident set size (VmRSS from /proc/<pid>/status) and the
+   * memory its JavaScript retains (V8 heap in use + external), both in KiB.
+   */
+  memoryAfterGc(): Promise<{ rssKb: number; heapKb: number }>;
   stop(): Promise<void>;
 }
 
@@ -65,7 +68,7 @@ export async function startServerChild(script: string, args: string[], env: Node
     port,
     pid: child.pid!,
     cpuMs: () => procCpuMs(child.pid!),
-    rssKbAfterGc: () => rssAfterGc(child),
+    memoryAfterGc: () => memoryAfterGc(child),
     async stop() {
       stopping = true;
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -97,27 +100,30 @@ export function procRssKb(pid: number): number {
 }
 
 /**
- * VmRSS after two rounds of (full GC, 250 ms pause): the first lets the allocator hand back
- * what start-up freed (tsx's compile caches and the like), so the baseline does not shrink later.
+ * VmRSS and retained JavaScript memory after two rounds of (full GC, 250 ms pause): the first lets
+ * the allocator hand back what start-up freed (tsx's compile caches and the like), so the baseline
+ * does not shrink later.
  */
-async function rssAfterGc(child: ChildProcess): Promise<number> {
+async function memoryAfterGc(child: ChildProcess): Promise<{ rssKb: number; heapKb: number }> {
   await gcOnce(child);
   await new Promise((r) => setTimeout(r, 250));
-  await gcOnce(child);
+  const retained = await gcOnce(child);
   await new Promise((r) => setTimeout(r, 250));
-  return procRssKb(child.pid!);
+  return { rssKb: procRssKb(child.pid!), heapKb: retained / 1024 };
 }
 
-async function gcOnce(child: ChildProcess): Promise<void> {
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, 10_000);
-    function done() {
+/** Runs a full GC in the child; resolves with the bytes its JavaScript retains (NaN on no answer). */
+async function gcOnce(child: ChildProcess): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const timer = setTimeout(() => done(NaN), 10_000);
+    function done(bytes: number) {
       clearTimeout(timer);
       child.off('message', onMessage);
-      resolve();
+      resolve(bytes);
     }
     function onMessage(m: unknown) {
-      if (m === 'gc-done') done();
+      const r = m as { type?: string; heapUsed?: number; external?: number };
+      if (r?.type === 'gc-done') done((r.heapUsed ?? NaN) + (r.external ?? NaN));
     }
     child.on('message', onMessage);
     child.send('gc');
