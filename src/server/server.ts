@@ -49,6 +49,7 @@ export class Server {
   private accounts?: Accounts;
   private storage?: StorageDriver;
   private queue?: CommitQueue;
+  private sync?: SyncService;
   private httpServer?: http.Server;
   private wss?: WebSocketServer;
   private readonly connections = new Set<Connection>();
@@ -83,11 +84,14 @@ export class Server {
     return path.resolve(adminTokenFile(this.options.dataPath));
   }
 
-  /** Work counters (group commit batches; upload backpressure pauses of the open connections). */
-  get stats(): { batches: number; jobs: number; largestBatch: number; connections: number; readPauses: number } {
+  /**
+   * Work counters (group commit batches; upload backpressure pauses of the open connections;
+   * clients whose merge state is kept between uploads).
+   */
+  get stats(): { batches: number; jobs: number; largestBatch: number; connections: number; readPauses: number; mergeStates: number } {
     let readPauses = 0;
     for (const c of this.connections) readPauses += c.readPauses;
-    return { ...(this.queue?.stats ?? { batches: 0, jobs: 0, largestBatch: 0 }), connections: this.connections.size, readPauses };
+    return { ...(this.queue?.stats ?? { batches: 0, jobs: 0, largestBatch: 0 }), connections: this.connections.size, readPauses, mergeStates: this.sync?.mergeStates ?? 0 };
   }
 
   async start(): Promise<void> {
@@ -118,6 +122,7 @@ export class Server {
     this.queue = new CommitQueue(this.storage, this.log.child({ component: 'commit' }), o.groupCommitTurns);
     const sync = new SyncService(this.storage, this.queue, this.log.child({ component: 'sync' }), o.maxPathLength, o.uploadSliceMs);
     await sync.init();
+    this.sync = sync;
     try {
       // Writes the admin token file (accounts-setup.ts): an unwritable directory is reported as such.
       this.accounts = await startAccounts({ options: o, config: this.accountsConfig, keys, storage: this.storage, queue: this.queue, sync, log: this.log });

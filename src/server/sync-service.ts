@@ -262,7 +262,15 @@ export class SyncService {
       }
     } finally {
       this.leaveLine(key, place);
+      // Nothing else of this client waiting and no other client's entries held: an idle client
+      // keeps no merge state (the next upload builds it again from storage).
+      if (!this.lines.has(key) && this.merges.get(key)?.heldEntries === 0) this.merges.delete(key);
     }
+  }
+
+  /** Clients whose merge state is kept between uploads (for stats and tests). */
+  get mergeStates(): number {
+    return this.merges.size;
   }
 
   /** Forgets a client's kept merge state (its session ended). */
