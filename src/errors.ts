@@ -78,6 +78,7 @@ export const ERROR_CODES = {
   PG_REPLICA_IDENTITY: { action: 'fatal', doc: 'A mapped table has no primary key and no REPLICA IDENTITY FULL, so updates and deletes cannot be identified; add a primary key or ALTER TABLE … REPLICA IDENTITY FULL.' },
   PG_SLOT_ACTIVE: { action: 'fatal', doc: "A connector reset was refused because a walsender streams from the connector's replication slot (another connector runs against it); stop that connector first." },
   PG_SLOT_INVALID: { action: 'fatal', doc: "The connector's replication slot is missing, invalidated (max_slot_wal_keep_size) or belongs to another plugin; reset the connector (new slot, new initial load)." },
+  MONGO_REPLICA_SET_REQUIRED: { action: 'fatal', doc: 'A MongoDB connector was pointed at a standalone server: change streams and transactions need a replica set (a single-node replica set is enough: mongod --replSet rs0, then rs.initiate()) or a sharded cluster.' },
   INVALID_QUERY: { action: 'fatal', doc: 'A query string is malformed, names an unknown property or compares incompatible types; the message gives the offset, line and column.' },
 } as const satisfies Record<string, CodeInfo>;
 
