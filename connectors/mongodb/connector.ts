@@ -294,7 +294,7 @@ export class MongoConnector implements Connector {
 
   /** A marker write (outside any transaction); resolves with its cluster time's position. */
   private async marker(): Promise<MongoPosition> {
-    const session = this.client!.startSession({ causalConsistency: false });
+    const session = this.client!.startSession({ causalConsistency: true });
     try {
       await this.db!.collection<{ _id: string }>(this.o.markersCollection).updateOne({ _id: this.o.name }, { $inc: { n: 1 } }, { upsert: true, session });
       const t = session.operationTime;

@@ -46,7 +46,7 @@ export function isStandaloneError(e: unknown): boolean {
 
 /** The deployment's current cluster time (the operationTime of a ping). */
 export async function currentTime(client: MongoClient): Promise<Timestamp> {
-  const session = client.startSession({ causalConsistency: false });
+  const session = client.startSession({ causalConsistency: true });
   try {
     await client.db('admin').command({ ping: 1 }, { session });
     if (!session.operationTime) throw connectorError('MONGO_REPLICA_SET_REQUIRED', 'MongoDB returned no operationTime (a standalone server?)');
