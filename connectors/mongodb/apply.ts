@@ -84,12 +84,14 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
   }
 
   private own(): ClientSession {
-    if (!this.session) {
-      this.session = this.client.startSession({ causalConsistency: false });
-      const id = this.session.id?.id as { buffer?: Uint8Array } | undefined;
-      if (id?.buffer) this.ownSessions.add(Buffer.from(id.buffer).toString('hex'));
-    }
+    if (!this.session) this.session = this.client.startSession({ causalConsistency: false });
     return this.session;
+  }
+
+  /** Notes the session's `lsid.id` (known once it ran a command). */
+  private noteSession(session: ClientSession): void {
+    const id = session.id?.id as { buffer?: Uint8Array } | undefined;
+    if (id?.buffer) this.ownSessions.add(Buffer.from(id.buffer).toString('hex'));
   }
 
   dropConnection(): void {
@@ -125,6 +127,7 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
     session.startTransaction({ readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' } });
     try {
       const r = await fn({ db: this.db, session });
+      this.noteSession(session);
       if (r === null) await session.abortTransaction();
       else await session.commitTransaction();
       return r;

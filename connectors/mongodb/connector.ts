@@ -139,7 +139,12 @@ export class MongoConnector implements Connector {
       }
       this.saved = from;
       this.capture = this.newCapture(from);
-      await this.openStream(from);
+      try {
+        await this.openStream(from);
+      } catch (e) {
+        if (mongoCode(e) !== HISTORY_LOST) throw e;
+        await this.reload(e); // stopped longer than the oplog keeps: resync before streaming
+      }
       this.state = 'streaming';
       this.loop = this.run();
       await this.applier.start();
@@ -276,6 +281,13 @@ export class MongoConnector implements Connector {
    * `ended` next, reconnecting from the new position.
    */
   private async resync(cause: unknown): Promise<void> {
+    await this.reload(cause);
+    this.state = 'streaming';
+    await this.consume();
+  }
+
+  /** The resync's load: a new snapshot into the realms, the position recorded, the stream reopened at it. */
+  private async reload(cause: unknown): Promise<void> {
     this.log.warn('mongodb connector: the change stream history is lost (the resume point left the oplog); re-loading the mapped collections', { code: HISTORY_LOST, error: String((cause as Error).message ?? cause) });
     await this.capture!.drained();
     await this.stream?.close().catch(() => undefined);
@@ -288,8 +300,6 @@ export class MongoConnector implements Connector {
     this.capture = this.newCapture(r.position);
     this.log.info('mongodb connector: resync done', { removed: r.removed, from: r.position });
     await this.openStream(r.position);
-    this.state = 'streaming';
-    await this.consume();
   }
 
   /** A marker write (outside any transaction); resolves with its cluster time's position. */

@@ -50,7 +50,9 @@ const TRANSIENT_LABELS = ['TransientTransactionError', 'RetryableWriteError', 'R
 export const mongoErrors = errorClassifier({
   codeOf(e) {
     if (!(e instanceof MongoError)) return null;
-    const code = (e as { code?: unknown }).code;
+    // Replies read with promoteValues: false (the change stream's) carry the code as an Int32.
+    const raw = (e as { code?: unknown }).code;
+    const code = typeof raw === 'object' && raw !== null ? (raw as { valueOf(): unknown }).valueOf() : raw;
     return typeof code === 'number' ? String(code) : null;
   },
   transient: (code, e) => TRANSIENT_CODES.has(Number(code)) || TRANSIENT_LABELS.some((l) => (e as MongoError).hasErrorLabel?.(l)),
