@@ -54,8 +54,8 @@ async function clusterTime(client: MongoClient): Promise<Timestamp> {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const rows = flag(argv, '--rows', 5000);
-  const tx = flag(argv, '--tx', 100);
+  const rows = flag(argv, 'rows', 5000);
+  const tx = flag(argv, 'tx', 100);
   const dir = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'tributary-bench-mongo-'));
   let mongoServer: MongoTestServer | null = null;
   const url = process.env.MONGO_URL ?? (mongoServer = await startMongoTestServer()).url;
