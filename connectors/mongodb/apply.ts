@@ -14,6 +14,7 @@ import { mongoApplyPositions, mongoDeadLetters, type MongoTx } from './dead-lett
 import { mongoErrors, TRANSIENT_CODES } from './errors';
 import type { Doc, ResolvedMapping, ResolvedTable } from './mapping';
 import type { MongoPosition } from './position';
+import { editsOf, listEdits, positionalUpdates, type ListEdits } from './list-updates';
 import { fieldTypeOfProperty, keyToBson, toBsonValue } from './types';
 
 /**
@@ -43,6 +44,8 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
   /** The `lsid.id`s (hex) of the sessions apply used (status). */
   readonly ownSessions = new Set<string>();
   lastTable: string | null = null;
+  /** List properties written as positional updates, and as whole arrays (docs: "Lists"). */
+  readonly lists = { positional: 0, whole: 0 };
 
   constructor(
     adapter: Adapter,
@@ -148,7 +151,7 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
       for (const t of c.clears) for (const key of await this.keysInRealm(tx, path, t)) touch(c, t, key, 'all');
       const existing = await this.read(tx, c);
       await this.hooks.barrier();
-      await this.write(tx, path, c, existing);
+      await this.write(tx, path, c, existing, listEdits(this.mapping, fresh));
       await this.positions.write(tx, path, through);
       return fresh.length;
     });
@@ -187,19 +190,19 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
   }
 
   /** The touched documents as they are in the transaction's snapshot. */
-  private async read(tx: MongoTx, c: Collected<ResolvedTable>): Promise<Set<string>> {
+  private async read(tx: MongoTx, c: Collected<ResolvedTable>): Promise<Map<string, Document>> {
     const byTable = new Map<ResolvedTable, unknown[]>();
     for (const o of c.objects.values()) {
       let l = byTable.get(o.table);
       if (!l) byTable.set(o.table, (l = []));
       l.push(keyToBson(o.key));
     }
-    const found = new Set<string>();
+    const found = new Map<string, Document>();
     for (const [t, ids] of byTable) {
       this.lastTable = t.table;
-      for await (const d of tx.db.collection(t.table).find({ _id: { $in: ids as never[] } }, { session: tx.session, projection: { _id: 1 } })) {
+      for await (const d of tx.db.collection(t.table).find({ _id: { $in: ids as never[] } }, { session: tx.session, promoteValues: false })) {
         const key = this.mapping.key(t, d);
-        if (key !== null) found.add(`${t.table}\u0000${String(key)}`);
+        if (key !== null) found.set(`${t.table}\u0000${String(key)}`, d);
       }
     }
     return found;
@@ -221,7 +224,7 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
   }
 
   /** The realm's current state of the touched objects, as ordered bulk writes per collection (in the order the realm touched them). */
-  private async write(tx: MongoTx, path: string, c: Collected<ResolvedTable>, existing: Set<string>): Promise<void> {
+  private async write(tx: MongoTx, path: string, c: Collected<ResolvedTable>, existing: Map<string, Document>, edits: ListEdits): Promise<void> {
     const realm = this.sink.realm(path);
     const ops: { t: ResolvedTable; op: AnyBulkWriteOperation<Document> }[] = [];
     for (const o of c.objects.values()) {
@@ -229,7 +232,8 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
       this.loop.status.rows++;
       const obj = realm.objectForPrimaryKey<Record<string, unknown>>(t.type, o.key) ?? null;
       const _id = keyToBson(o.key);
-      const exists = existing.has(`${t.table}\u0000${String(o.key)}`);
+      const stored = existing.get(`${t.table}\u0000${String(o.key)}`);
+      const exists = stored !== undefined;
       if (!obj) {
         if (exists) ops.push({ t, op: { deleteOne: { filter: { _id: _id as never } } } });
         continue;
@@ -244,6 +248,8 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
       }
       const $set: Document = {};
       const $inc: Document = {};
+      const positional: AnyBulkWriteOperation<Document>[] = [];
+      const listEditsOf = editsOf(edits, t, o.key);
       const props = o.props === 'all' ? [...t.byProperty.keys(), ...t.links.map((l) => l.property)] : [...o.props];
       for (const p of props) {
         if (p === t.keyProperty) continue;
@@ -254,6 +260,16 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
           if (delta) $inc[f.field] = delta;
           continue;
         }
+        const e = f?.type.list ? listEditsOf?.get(p) : undefined;
+        if (f && e) {
+          const ops1 = e === 'whole' ? null : positionalUpdates(f, _id, e, stored[f.field], Array.from((obj[p] ?? []) as Iterable<never>));
+          if (ops1) {
+            positional.push(...ops1);
+            this.lists.positional++;
+            continue;
+          }
+          this.lists.whole++;
+        }
         const fv = this.fieldValue(t, p, obj);
         if (fv) $set[fv[0]] = fv[1];
         else this.notes.note(`property:${t.type}.${p}`, `property ${t.type}.${p} has no field (schemaChanges.addColumns is off); its values stay in the realm`, { path });
@@ -262,6 +278,7 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
       if (Object.keys($set).length > 0) update.$set = $set;
       if (Object.keys($inc).length > 0) update.$inc = $inc;
       if (Object.keys(update).length > 0) ops.push({ t, op: { updateOne: { filter: { _id: _id as never }, update } } });
+      for (const op of positional) ops.push({ t, op });
     }
     // Runs of one collection, in order (a bulkWrite is one collection's).
     for (let i = 0; i < ops.length; ) {

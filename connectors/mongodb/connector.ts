@@ -42,6 +42,8 @@ export interface MongoConnectorStatus extends CommonConnectorStatus {
   indexedRows: number;
   /** Fields that did not fit their property, fields without one, schema conflicts of the sample. */
   fields: { unfit: number; unmapped: number; conflicts: FieldReport['conflicts'] };
+  /** Realm list edits written as positional array updates, and lists written whole (`$set` of the array). */
+  lists: { positional: number; whole: number };
 }
 
 /**
@@ -378,6 +380,7 @@ export class MongoConnector implements Connector {
       resyncs: s?.resyncs ?? 0,
       indexedRows: this.router?.indexedRows ?? 0,
       fields: { unfit: r?.unfit ?? 0, unmapped: r?.unmapped ?? 0, conflicts: r?.conflicts ?? [] },
+      lists: { ...(this.applier?.lists ?? { positional: 0, whole: 0 }) },
     };
   }
 

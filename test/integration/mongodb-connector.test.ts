@@ -133,6 +133,57 @@ describe('types', () => {
   }, 120_000);
 });
 
+describe('lists', () => {
+  test('realm list edits reach MongoDB as positional array updates ($push with $position, $set of an index, $unset + $pull); an array they cannot be replayed on exactly is written whole', async () => {
+    await db.createCollection('listy');
+    await db.collection<any>('listy').insertMany([
+      { _id: new Int32(1), tags: ['a', 'b', 'c'], nums: [new Int32(1), new Int32(2), new Int32(3)], other: 'kept' },
+      { _id: new Int32(2), tags: ['p', null, 'q'], nums: [] },
+    ]);
+    const connector = await start(config('listy', { realm: '/mongo/listy', tables: { listy: { type: 'Listy' } } }));
+    const r = await realm('/mongo/listy');
+    const o = r.objectForPrimaryKey<Record<string, any>>('Listy', 1)!;
+    r.write(() => {
+      o.tags.push('d'); // [a b c d]
+      o.tags.splice(1, 1); // [a c d]
+      o.tags[0] = 'A'; // [A c d]
+      o.tags.splice(0, 0, 'z'); // [z A c d]
+      o.nums.move(2, 0); // [3 1 2]
+    });
+    await r.syncSession!.uploadAllLocalChanges(60_000);
+    await connector.quiesce(60_000);
+    const d = (await db.collection<any>('listy').findOne({ _id: 1 }, { promoteValues: false }))!;
+    expect({ tags: d.tags, nums: d.nums.map((x: Int32) => [x._bsontype, Number(x)]), other: d.other }).toEqual({ tags: ['z', 'A', 'c', 'd'], nums: [['Int32', 3], ['Int32', 1], ['Int32', 2]], other: 'kept' });
+    expect(connector.status().lists).toEqual({ positional: 2, whole: 0 });
+
+    // An assignment travels as list instructions (a clear, inserts): positional too.
+    r.write(() => (o.tags = ['x', 'y']));
+    await r.syncSession!.uploadAllLocalChanges(60_000);
+    await connector.quiesce(60_000);
+    expect((await db.collection<any>('listy').findOne({ _id: 1 }))!.tags).toEqual(['x', 'y']);
+    expect(connector.status().lists).toEqual({ positional: 3, whole: 0 });
+
+    // An erase in an array holding nulls cannot be a positional $unset + $pull of null: the array is written whole.
+    const two = r.objectForPrimaryKey<Record<string, any>>('Listy', 2)!;
+    r.write(() => two.tags.splice(0, 1));
+    await r.syncSession!.uploadAllLocalChanges(60_000);
+    await connector.quiesce(60_000);
+    expect((await db.collection<any>('listy').findOne({ _id: 2 }))!.tags).toEqual([null, 'q']);
+    expect(connector.status().lists).toEqual({ positional: 3, whole: 1 });
+
+    // The database edits the same array meanwhile: both sides end with the same list.
+    await db.collection<any>('listy').updateOne({ _id: 1 }, { $push: { tags: 'from mongo' } } as never);
+    r.write(() => o.tags.push('from realm'));
+    await r.syncSession!.uploadAllLocalChanges(60_000);
+    await connector.quiesce(60_000);
+    await r.syncSession!.downloadAllServerChanges(60_000);
+    const final = (await db.collection<any>('listy').findOne({ _id: 1 }))!.tags;
+    expect([...o.tags]).toEqual(final);
+    expect(final).toEqual(expect.arrayContaining(['x', 'y', 'from mongo']));
+    await connector.stop();
+  }, 120_000);
+});
+
 describe('schema', () => {
   test('inferred from a sample with conflicts reported; values that do not fit and fields without a property are counted and kept in MongoDB', async () => {
     await db.createCollection('loose');
