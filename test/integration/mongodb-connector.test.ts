@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Binary, Decimal128 as BsonDecimal, Double, Int32, Long, MongoClient, ObjectId as BsonObjectId, UUID as BsonUUID, type Db } from 'mongodb';
 import { MongoConnector } from '../../connectors/mongodb';
@@ -8,6 +9,7 @@ import { Realm } from '../../src/realm';
 import { JsonLogger } from '../../src/shared/logger';
 import { startMongoTestServer } from '../mongo-server';
 import { adminFixture, type AdminFixture } from '../helpers/admin-runtime';
+import { tributary, type Run } from '../helpers/cli-run';
 import { onTestServer, openMongoTarget, type MongoTarget } from '../helpers/mongo-target';
 
 /**
@@ -323,4 +325,46 @@ describe('resync', () => {
       await small.stop();
     }
   }, 120_000);
+});
+
+describe('CLI', () => {
+  test('tributary connector mongodb test | run (until SIGTERM, exit 0) | status | reset, from a config file', async () => {
+    await db.createCollection('clithing');
+    await db.collection<any>('clithing').insertOne({ _id: new Int32(1), label: 'one' });
+    const dir = fs.mkdtempSync(path.join(fx.dir, 'cli-'));
+    const file = path.join(dir, 'connector.json');
+    fs.writeFileSync(file, JSON.stringify({ ...config('cli', { realm: '/mongo/cli', tables: { clithing: { type: 'CliThing' } } }), localPath: './local' }));
+    const t = await tributary(['connector', 'mongodb', 'test', '--config', file]);
+    expect({ code: t.code, stderr: t.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(t.stdout.split('\n').filter(Boolean).map((l) => l.split(/ {2,}/).slice(0, 2))).toEqual([
+      ['ok', 'database'],
+      ['ok', 'replica set'],
+      ['ok', 'mapping'],
+      ['ok', 'sync server'],
+    ]);
+    let status: Run | null = null;
+    const run = await tributary(['connector', 'mongodb', '--config', file], {
+      onStdout: (out, child) => {
+        if (!/"msg":"mongodb connector streaming"/.test(out) || status) return;
+        status = { code: null, signal: null, stdout: '', stderr: '' };
+        void (async () => {
+          const r = await realm('/mongo/cli');
+          r.write(() => (r.objectForPrimaryKey<Record<string, unknown>>('CliThing', 1)!.label = 'from the realm'));
+          await r.syncSession!.uploadAllLocalChanges(30_000);
+          for (let i = 0; i < 200 && (await db.collection<any>('clithing').findOne({ _id: 1 }))!.label !== 'from the realm'; i++) await new Promise((res) => setTimeout(res, 50));
+          status = await tributary(['connector', 'mongodb', 'status', '--config', file]);
+          child.kill('SIGTERM');
+        })();
+      },
+    });
+    expect({ code: run.code, signal: run.signal, stderr: run.stderr }).toEqual({ code: 0, signal: null, stderr: '' });
+    expect(run.stdout).toMatch(/"msg":"mongodb connector stopped"/);
+    expect(status!.code).toBe(0);
+    expect(status!.stdout).toMatch(/^apply positions: $/m);
+    expect(status!.stdout).toMatch(/^ {2}\/mongo\/cli {2}txn \d+$/m);
+    expect(status!.stdout).toMatch(/^dead letters: 0$/m);
+    const reset = await tributary(['connector', 'mongodb', 'reset', '--config', file, '--yes']);
+    expect({ code: reset.code, stderr: reset.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(reset.stdout).toMatch(/reset connector: 1 apply position\(s\) deleted, completed-load record and resume point removed; the next start loads from the database/);
+  }, 180_000);
 });
