@@ -1,5 +1,4 @@
 import type { ChangeStreamDocument, Document } from 'mongodb';
-import type { ObjectKey } from '../../src/model';
 import type { Realm } from '../../src/realm';
 import type { Logger } from '../../src/shared/logger';
 import type { CaptureProtection } from '../kit/conflict';
@@ -66,7 +65,7 @@ export class MongoCapture {
   protection: CaptureProtection<ResolvedTable> | null = null;
   /** Off only in the test that shows the echo guard matters. */
   echoGuard = true;
-  /** Called with the new schema's paths after fields were added (the connector reopens the realms). */
+  /** Called whenever `processed` moves (apply barriers and caughtUp wait on it). */
   onProcessed: (p: MongoPosition) => void = () => undefined;
   onConfirm: (p: MongoPosition) => void = () => undefined;
   onError: (e: Error) => void = () => undefined;
@@ -310,9 +309,4 @@ export class MongoCapture {
     }
     this.router.remember(t, key, newPath);
   }
-}
-
-/** The key of an object in logs. */
-export function describeKey(key: ObjectKey): string {
-  return keyText(key);
 }

@@ -1,5 +1,5 @@
 import type { Document } from 'mongodb';
-import { bsonKind, formatType, typeOfValue, type FieldType } from './types';
+import { formatType, typeOfValue, type FieldType } from './types';
 
 /**
  * Schema inference from a sample of a collection's documents (docs/connectors/mongodb.md,
@@ -53,6 +53,3 @@ export function inferSchema(collection: string, docs: Iterable<Document>): Infer
   }
   return { fields, conflicts, sampled };
 }
-
-/** The BSON kind names of a value (for reports). */
-export { bsonKind };

@@ -109,9 +109,8 @@ export class ResolvedMapping {
       if (field === '_id') continue;
       const f = t.fields.get(field);
       if (!f) {
-        if (!t.excluded.has(field) && !t.references.has(field) && field !== t.partitionField) this.unmapped(t, field, where);
-        if (t.partitionField === field) continue;
-        if (!t.links.some((l) => l.field === field)) continue;
+        // A field without a property: left out (excluded, a reference or link field, the partition field), or counted as unmapped.
+        if (!t.excluded.has(field) && !t.references.has(field) && field !== t.partitionField && !t.links.some((l) => l.field === field)) this.unmapped(t, field, where);
         continue;
       }
       try {
