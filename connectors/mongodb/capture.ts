@@ -226,7 +226,10 @@ export class MongoCapture {
       return;
     }
     if (e.operationType !== 'insert' && e.operationType !== 'replace' && e.operationType !== 'update') return;
-    const full = (e as { fullDocument?: Doc | null }).fullDocument ?? null;
+    const before0 = e.fullDocumentBeforeChange ?? null;
+    // The document as of this event: the pre-image with the update applied where the collection
+    // records pre-images (exact); otherwise updateLookup's document (the current one, maybe later).
+    const full = e.operationType === 'update' && before0 && e.updateDescription ? postImage(before0, e.updateDescription) : ((e as { fullDocument?: Doc | null }).fullDocument ?? null);
     let row: Doc;
     let whole: boolean;
     const before = e.fullDocumentBeforeChange ?? null;
@@ -309,4 +312,47 @@ export class MongoCapture {
     }
     this.router.remember(t, key, newPath);
   }
+}
+
+/**
+ * The post-image of an update from its pre-image and `updateDescription`: arrays truncated, then
+ * `updatedFields` set (dotted paths into sub-documents and array indexes), then `removedFields`
+ * removed — how MongoDB describes the change.
+ */
+export function postImage(before: Doc, d: { updatedFields?: Doc; removedFields?: string[]; truncatedArrays?: { field: string; newSize: number }[] }): Doc {
+  const doc = structuredCloneBson(before) as Doc;
+  const walk = (path: string, create: boolean): { parent: Record<string, unknown> | unknown[]; key: string } | null => {
+    const parts = path.split('.');
+    let cur: unknown = doc;
+    for (let i = 0; i < parts.length - 1; i++) {
+      const k = parts[i]!;
+      let next = (cur as Record<string, unknown>)[k];
+      if ((next === undefined || next === null) && create) (cur as Record<string, unknown>)[k] = next = /^\d+$/.test(parts[i + 1]!) ? [] : {};
+      if (next === null || typeof next !== 'object') return null;
+      cur = next;
+    }
+    return { parent: cur as Record<string, unknown>, key: parts[parts.length - 1]! };
+  };
+  for (const t of d.truncatedArrays ?? []) {
+    const at = walk(t.field, false);
+    const arr = at ? (at.parent as Record<string, unknown>)[at.key] : undefined;
+    if (Array.isArray(arr)) arr.length = Math.min(arr.length, t.newSize);
+  }
+  for (const [path, v] of Object.entries(d.updatedFields ?? {})) {
+    const at = walk(path, true);
+    if (at) (at.parent as Record<string, unknown>)[at.key] = v;
+  }
+  for (const path of d.removedFields ?? []) {
+    const at = walk(path, false);
+    if (at && !Array.isArray(at.parent)) delete (at.parent as Record<string, unknown>)[at.key];
+    else if (at) (at.parent as unknown[])[Number(at.key)] = null;
+  }
+  return doc;
+}
+
+/** A deep copy of plain documents and arrays (BSON values are immutable and shared). */
+function structuredCloneBson(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(structuredCloneBson);
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, structuredCloneBson(x)]));
+  return v;
 }

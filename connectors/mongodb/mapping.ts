@@ -271,7 +271,15 @@ export async function resolveMapping(db: Db, config: MongoConnectorConfig, o: Re
       if (prop === false) continue;
       const target = references.get(field) ?? conventionalTarget(field, (n) => !!config.tables[n]);
       if (!target) problems.push(`${name}.links.${field}: not a reference (declare references: { ${field}: '<collection>' })`);
-      else t.links.push({ field, property: prop, targetTable: target });
+      else {
+        t.links.push({ field, property: prop, targetTable: target });
+        // A link field is the link only, unless its plain value is declared too (then both properties exist; the link wins on write).
+        if (!declared.has(field)) {
+          const plain = t.fields.get(field);
+          t.fields.delete(field);
+          if (plain) t.byProperty.delete(plain.property);
+        }
+      }
     }
     mapping.add(t);
   }

@@ -186,6 +186,30 @@ describe('lists', () => {
   }, 120_000);
 });
 
+describe('links', () => {
+  test('a reference field with a link property: the link points at the referenced object, and setting it writes the referenced _id', async () => {
+    await db.createCollection('lshop');
+    await db.createCollection('litem');
+    const [s1, s2] = [new BsonObjectId(), new BsonObjectId()];
+    await db.collection<any>('lshop').insertMany([{ _id: s1, name: 'one' }, { _id: s2, name: 'two' }]);
+    await db.collection<any>('litem').insertOne({ _id: new Int32(1), shop_id: s1, label: 'item' });
+    const connector = await start(config('links', { realm: '/mongo/links', tables: { lshop: { type: 'LShop' }, litem: { type: 'LItem', references: { shop_id: 'lshop' }, links: { shop_id: 'shop' } } } }));
+    const r = await realm('/mongo/links');
+    const item = r.objectForPrimaryKey<Record<string, any>>('LItem', 1)!;
+    expect(item.shop.name).toBe('one');
+    expect(Object.keys(r.schema.find((x) => x.name === 'LItem')!.properties).sort()).toEqual(['_id', 'label', 'shop']);
+    r.write(() => (item.shop = r.objectForPrimaryKey('LShop', new ObjectId(s2.toHexString()))));
+    await r.syncSession!.uploadAllLocalChanges(60_000);
+    await connector.quiesce(60_000);
+    expect(((await db.collection<any>('litem').findOne({ _id: 1 }))!.shop_id as BsonObjectId).toHexString()).toBe(s2.toHexString());
+    await db.collection<any>('litem').updateOne({ _id: 1 }, { $set: { shop_id: s1 } });
+    await connector.quiesce(60_000);
+    await r.syncSession!.downloadAllServerChanges(60_000);
+    expect(item.shop.name).toBe('one');
+    await connector.stop();
+  }, 120_000);
+});
+
 describe('schema', () => {
   test('inferred from a sample with conflicts reported; values that do not fit and fields without a property are counted and kept in MongoDB', async () => {
     await db.createCollection('loose');

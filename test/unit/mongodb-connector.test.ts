@@ -3,7 +3,7 @@ import { clientOptions, redactUrl, validateConfig } from '../../connectors/mongo
 import { classify, mongoErrors } from '../../connectors/mongodb/errors';
 import { inferSchema } from '../../connectors/mongodb/infer';
 import { after, mongoPositionCodec, resumeOptions, timePosition } from '../../connectors/mongodb/position';
-import { transactionKey } from '../../connectors/mongodb/capture';
+import { postImage, transactionKey } from '../../connectors/mongodb/capture';
 import { bsonKind, parseDeclared, toBsonValue, toRealmValue, typeOfValue, Unfit } from '../../connectors/mongodb/types';
 import { Decimal128, ObjectId, UUID } from '../../src/model';
 import { MongoNetworkError, MongoServerError } from 'mongodb';
@@ -32,6 +32,15 @@ describe('positions', () => {
     expect(transactionKey({ lsid, txnNumber: Long.fromNumber(3) } as never)).toBe(`${'07'.repeat(16)}:3`);
     expect(transactionKey({ lsid, txnNumber: Long.fromNumber(4) } as never)).not.toBe(transactionKey({ lsid, txnNumber: Long.fromNumber(3) } as never));
     expect(transactionKey({} as never)).toBeNull();
+  });
+});
+
+describe('post-images from pre-images', () => {
+  test('updatedFields (dotted paths, array indexes), removedFields and truncatedArrays applied to the pre-image, which is left alone', () => {
+    const before = { _id: 1, a: 1, sub: { x: 1, y: [1, 2, 3] }, tags: ['a', 'b', 'c', 'd'], gone: true };
+    const after1 = postImage(before, { updatedFields: { a: 2, 'sub.x': 5, 'sub.y.1': 20, 'tags.1': 'B', 'new.deep': 'n' }, removedFields: ['gone', 'sub.z'], truncatedArrays: [{ field: 'tags', newSize: 2 }] });
+    expect(after1).toEqual({ _id: 1, a: 2, sub: { x: 5, y: [1, 20, 3] }, tags: ['a', 'B'], new: { deep: 'n' } });
+    expect(before).toEqual({ _id: 1, a: 1, sub: { x: 1, y: [1, 2, 3] }, tags: ['a', 'b', 'c', 'd'], gone: true });
   });
 });
 
