@@ -253,10 +253,15 @@ export class MongoCapture {
       row = full ?? { _id: docKey!._id };
       whole = true;
     }
-    const placeRow = whole ? row : { ...(full ?? {}), ...row };
     const oldPaths = this.router.pathsOfKey(t, key);
     const oldPath = oldPaths[0] ?? null;
-    let newPath = this.router.pathFor(t, placeRow);
+    // Where the object goes: decided from the event alone whenever possible, so that a replay after a
+    // restart decides exactly as the first run did. An update that does not touch the placement
+    // fields leaves a known object where it is; only an unknown object (or a placement function)
+    // needs the rest of the document (exact with pre-images, else updateLookup's, maybe later).
+    const fields = placementFields(t);
+    const untouched = !whole && oldPath !== null && fields !== null && !fields.some((f) => f in row);
+    let newPath = untouched ? oldPath : this.router.pathFor(t, whole ? row : { ...(full ?? {}), ...row });
     if (newPath === null && oldPath !== null && !whole) newPath = oldPath;
     if (newPath === null) {
       this.mapping.warnOnce(`unplaced:${t.table}`, `${t.table}: a document has no realm (placement field missing, or the followed document unknown); skipped`, { key: keyText(key) });
@@ -311,6 +316,21 @@ export class MongoCapture {
       }
     }
     this.router.remember(t, key, newPath);
+  }
+}
+
+/** The fields a table's placement reads (null: a function, any of them). */
+function placementFields(t: ResolvedTable): string[] | null {
+  if (t.partitionField) return [t.partitionField];
+  switch (t.placement.kind) {
+    case 'fixed':
+      return [];
+    case 'template':
+      return t.placement.columns;
+    case 'follow':
+      return [t.placement.column];
+    case 'function':
+      return null;
   }
 }
 
