@@ -226,13 +226,12 @@ export class MongoCapture {
       return;
     }
     if (e.operationType !== 'insert' && e.operationType !== 'replace' && e.operationType !== 'update') return;
-    const before0 = e.fullDocumentBeforeChange ?? null;
+    const before = e.fullDocumentBeforeChange ?? null;
     // The document as of this event: the pre-image with the update applied where the collection
     // records pre-images (exact); otherwise updateLookup's document (the current one, maybe later).
-    const full = e.operationType === 'update' && before0 && e.updateDescription ? postImage(before0, e.updateDescription) : ((e as { fullDocument?: Doc | null }).fullDocument ?? null);
+    const full = e.operationType === 'update' && before && e.updateDescription ? postImage(before, e.updateDescription) : ((e as { fullDocument?: Doc | null }).fullDocument ?? null);
     let row: Doc;
     let whole: boolean;
-    const before = e.fullDocumentBeforeChange ?? null;
     if (e.operationType === 'update') {
       // The fields the update changed, as of the event (updateLookup's document may be later).
       const d = e.updateDescription ?? { updatedFields: {}, removedFields: [] };
@@ -242,10 +241,11 @@ export class MongoCapture {
         if (!path.includes('.')) row[path] = v;
         else tops.add(path.split('.')[0]!);
       }
-      for (const path of [...(d.removedFields ?? []), ...(d.truncatedArrays ?? []).map((a) => a.field)]) {
+      for (const path of d.removedFields ?? []) {
         if (!path.includes('.')) row[path] = null;
         else tops.add(path.split('.')[0]!);
       }
+      for (const a of d.truncatedArrays ?? []) tops.add(a.field.split('.')[0]!); // a shorter array: its whole value
       // A change inside an array or sub-document: the field's whole value (from the post-image or the looked-up document).
       for (const top of tops) if (!(top in row)) row[top] = full ? (full[top] ?? null) : null;
       whole = false;

@@ -182,6 +182,15 @@ describe('lists', () => {
     const final = (await db.collection<any>('listy').findOne({ _id: 1 }))!.tags;
     expect([...o.tags]).toEqual(final);
     expect(final).toEqual(expect.arrayContaining(['x', 'y', 'from mongo']));
+
+    // MongoDB's own array edits (an index set, a $pop that truncates) reach the realm list whole.
+    await db.collection<any>('listy').updateOne({ _id: 1 }, { $set: { 'tags.0': 'first' } });
+    await db.collection<any>('listy').updateOne({ _id: 1 }, { $pop: { tags: 1 } } as never);
+    await connector.quiesce(60_000);
+    await r.syncSession!.downloadAllServerChanges(60_000);
+    const popped = (await db.collection<any>('listy').findOne({ _id: 1 }))!.tags;
+    expect(popped).toEqual(['first', ...final.slice(1, -1)]);
+    expect([...o.tags]).toEqual(popped);
     await connector.stop();
   }, 120_000);
 });
