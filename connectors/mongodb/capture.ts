@@ -63,6 +63,12 @@ export class MongoCapture {
   private ackError: Error | null = null;
   private readonly pendingTimes: Date[] = [];
   protection: CaptureProtection<ResolvedTable> | null = null;
+  /**
+   * For `database-wins`: the realm changes received but not applied yet. A database update of such
+   * an object brings its document's values for those properties (a `$set` to an unchanged value is
+   * not in the event, yet it is the database's value, which wins).
+   */
+  pending: CaptureProtection<ResolvedTable> | null = null;
   /** Off only in the test that shows the echo guard matters. */
   echoGuard = true;
   /** Called whenever `processed` moves (apply barriers and caughtUp wait on it). */
@@ -169,6 +175,7 @@ export class MongoCapture {
     const skipped = new Set<string>();
     const unresolved: UnresolvedLinks<ResolvedTable> = new Map();
     this.protection?.resetProtection();
+    if (this.pending !== this.protection) this.pending?.resetProtection();
     const realmFor = (p: string | null): Realm | null => {
       if (p === null || skipped.has(p)) return null;
       let r = open.get(p);
@@ -296,6 +303,14 @@ export class MongoCapture {
         }
         delete row[f.field];
         if (Number.isFinite(now) && Number.isFinite(was) && now !== was) increments.push([f.property, now - was]);
+      }
+    }
+    if (!whole && stays && full && !this.protection && this.pending) {
+      const pend = this.pending.protectedProperties(newPath, t, key);
+      if (pend) {
+        row = { ...row };
+        for (const f of t.fields.values()) if (!f.counter && !(f.field in row) && (pend === 'all' || pend.has(f.property))) row[f.field] = full[f.field] ?? null;
+        for (const l of t.links) if (!(l.field in row) && (pend === 'all' || pend.has(l.property))) row[l.field] = full[l.field] ?? null;
       }
     }
     const guard = stays ? this.protection?.protectedProperties(newPath, t, key) : null;

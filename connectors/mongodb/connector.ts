@@ -170,6 +170,7 @@ export class MongoConnector implements Connector {
     const c = new MongoCapture(this.mapping!, this.sink!, this.router!, { database: o.database, positions: o.positionsCollection, markers: o.markersCollection, ownPrefix: positionId(o.name, '') }, this.log, from, this.kept);
     if (this.options.echoGuard === false) c.echoGuard = false;
     if (o.conflict === 'realm-wins') c.protection = this.applier;
+    else c.pending = this.applier;
     c.onProcessed = (p) => this.processed.reached(p);
     c.onConfirm = (p) => this.save(p);
     c.onError = (e) => {

@@ -195,6 +195,27 @@ describe('lists', () => {
   }, 120_000);
 });
 
+describe('conflicts', () => {
+  test("database-wins: a database update of an object with unapplied realm changes brings the document's values, also of fields its $set left unchanged", async () => {
+    await db.createCollection('race');
+    await db.collection<any>('race').insertOne({ _id: new Int32(1), label: 'start', flag: false });
+    const c = config('race', { realm: '/mongo/race', tables: { race: { type: 'Race' } }, schema: { race: { _id: 'int', label: 'string?', flag: 'bool?' } } });
+    let connector = await start(c);
+    const r = await realm('/mongo/race');
+    await connector.quiesce(60_000);
+    await connector.stop();
+    r.write(() => Object.assign(r.objectForPrimaryKey<Record<string, unknown>>('Race', 1)!, { label: 'realm', flag: true }));
+    await r.syncSession!.uploadAllLocalChanges(60_000);
+    await db.collection<any>('race').updateOne({ _id: 1 }, { $set: { label: 'db', flag: false } }); // flag unchanged: not in the change event
+    connector = await start(c);
+    await connector.quiesce(60_000);
+    await r.syncSession!.downloadAllServerChanges(60_000);
+    expect(await db.collection<any>('race').findOne({ _id: 1 })).toEqual({ _id: 1, label: 'db', flag: false });
+    expect(r.objectForPrimaryKey<Record<string, unknown>>('Race', 1)).toMatchObject({ label: 'db', flag: false });
+    await connector.stop();
+  }, 120_000);
+});
+
 describe('links', () => {
   test('a reference field with a link property: the link points at the referenced object, and setting it writes the referenced _id', async () => {
     await db.createCollection('lshop');
