@@ -86,9 +86,40 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
     await this.deadLetters.ensure({ db: this.db, session: undefined });
   }
 
-  private own(): ClientSession {
-    if (!this.session) this.session = this.client.startSession({ causalConsistency: false });
-    return this.session;
+  /**
+   * The apply session. Its `lsid` is recorded (in the markers collection) before its first
+   * transaction, so that the next start can kill it: a process killed in the middle of a
+   * transaction leaves it open on the server, holding its documents, until
+   * `transactionLifetimeLimitSeconds` would abort it.
+   */
+  private async own(): Promise<ClientSession> {
+    if (this.session) return this.session;
+    const session = this.client.startSession({ causalConsistency: false });
+    const id = session.id?.id;
+    if (id) await this.db.collection<{ _id: string }>(this.mapping.options.markersCollection).updateOne({ _id: sessionsDocId(this.mapping.options.name) }, { $addToSet: { ids: id } }, { upsert: true });
+    this.session = session;
+    return session;
+  }
+
+  /**
+   * At start, before any apply transaction: kills the sessions earlier lives recorded
+   * (`killSessions`), aborting a transaction a killed process left open, and forgets them. A server
+   * that does not allow it (no privilege, an old version) only logs it: such a transaction then
+   * ends with `transactionLifetimeLimitSeconds`, and apply retries until then.
+   */
+  async killEarlierSessions(): Promise<number> {
+    const markers = this.db.collection<{ _id: string; ids?: unknown[] }>(this.mapping.options.markersCollection);
+    const doc = await markers.findOne({ _id: sessionsDocId(this.mapping.options.name) });
+    const ids = doc?.ids ?? [];
+    if (ids.length === 0) return 0;
+    try {
+      await this.client.db('admin').command({ killSessions: ids.map((id) => ({ id })) });
+    } catch (e) {
+      this.log.warn('mongodb connector apply: could not kill the sessions of an earlier run (a transaction it left open ends with transactionLifetimeLimitSeconds)', { error: String((e as Error).message ?? e), code: mongoErrors.driverCode(e) });
+      return 0;
+    }
+    await markers.updateOne({ _id: sessionsDocId(this.mapping.options.name) }, { $pullAll: { ids } as never });
+    return ids.length;
   }
 
   /** Notes the session's `lsid.id` (known once it ran a command). */
@@ -126,7 +157,7 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
   }
 
   private async inTransaction<R>(fn: (tx: MongoTx) => Promise<R | null>): Promise<R | null> {
-    const session = this.own();
+    const session = await this.own();
     session.startTransaction({ readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' } });
     try {
       const r = await fn({ db: this.db, session });
@@ -316,3 +347,8 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
 }
 
 export { TRANSIENT_CODES };
+
+/** The markers-collection document listing the apply sessions' lsids of a connector. */
+export function sessionsDocId(connector: string): string {
+  return `sessions:${connector}`;
+}

@@ -149,6 +149,8 @@ export class MongoConnector implements Connector {
       }
       this.state = 'streaming';
       this.loop = this.run();
+      const killed = await this.applier.killEarlierSessions();
+      if (killed > 0) this.log.info('mongodb connector: killed the apply sessions of an earlier run (their open transactions are aborted)', { sessions: killed });
       await this.applier.start();
     } catch (e) {
       this.state = 'failed';

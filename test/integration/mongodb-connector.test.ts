@@ -216,6 +216,33 @@ describe('conflicts', () => {
   }, 120_000);
 });
 
+describe('a process killed in an apply transaction', () => {
+  test('the next start kills the sessions an earlier run recorded, so the transaction it left open does not block the realm for transactionLifetimeLimitSeconds', async () => {
+    await db.createCollection('orphan');
+    await db.collection<any>('orphan').insertOne({ _id: new Int32(1), label: 'one' });
+    const c = config('orphan', { realm: '/mongo/orphan', tables: { orphan: { type: 'Orphan' } }, schema: { orphan: { _id: 'int', label: 'string?' } } });
+    let connector = await start(c);
+    const r = await realm('/mongo/orphan');
+    r.write(() => (r.objectForPrimaryKey<Record<string, unknown>>('Orphan', 1)!.label = 'applied'));
+    await r.syncSession!.uploadAllLocalChanges(60_000);
+    await connector.quiesce(60_000);
+    await connector.stop();
+    // What a SIGKILLed life leaves behind: its session's transaction open on the apply position, its lsid recorded.
+    const dead = await target.client();
+    const session = dead.startSession();
+    session.startTransaction();
+    await dead.db(target.dbName).collection<any>('tributary_apply_positions').updateOne({ _id: 'orphan:/mongo/orphan' }, { $set: { txn: -1 } }, { session });
+    await dead.db(target.dbName).collection<any>('tributary_markers').updateOne({ _id: 'sessions:orphan' }, { $addToSet: { ids: session.id!.id } }, { upsert: true });
+    r.write(() => (r.objectForPrimaryKey<Record<string, unknown>>('Orphan', 1)!.label = 'after the crash'));
+    await r.syncSession!.uploadAllLocalChanges(60_000);
+    connector = await start(c);
+    await connector.quiesce(15_000); // far below the 60 s transaction lifetime that would otherwise free the position
+    expect(await db.collection<any>('orphan').findOne({ _id: 1 })).toEqual({ _id: 1, label: 'after the crash' });
+    await expect(session.commitTransaction()).rejects.toMatchObject({ code: 251 }); // NoSuchTransaction: it was aborted
+    await connector.stop();
+  }, 120_000);
+});
+
 describe('links', () => {
   test('a reference field with a link property: the link points at the referenced object, and setting it writes the referenced _id', async () => {
     await db.createCollection('lshop');
