@@ -1,4 +1,4 @@
-import type { ChangeStreamDocument, Document } from 'mongodb';
+import { BSON, type ChangeStreamDocument, type Document } from 'mongodb';
 import type { Realm } from '../../src/realm';
 import type { Logger } from '../../src/shared/logger';
 import type { CaptureProtection } from '../kit/conflict';
@@ -6,6 +6,7 @@ import { crashPoint } from '../kit/crash-points';
 import { keyText } from '../kit/keys';
 import type { PlacementRouter } from '../kit/placement';
 import type { RealmSink, UnresolvedLinks } from '../kit/realm-sink';
+import { TransactionBuffer } from '../kit/transaction-buffer';
 import type { Doc, ResolvedMapping, ResolvedTable } from './mapping';
 import { after, mongoPositionCodec, tokenPosition, type MongoPosition } from './position';
 import { typeOfValue } from './types';
@@ -29,6 +30,8 @@ export interface CaptureStatus {
   markers: number;
   /** Database re-loads after ChangeStreamHistoryLost (286). */
   resyncs: number;
+  /** Source transactions larger than `spillThreshold` events, buffered on disk while written. */
+  spilled: number;
   lastCommitTime: Date | null;
   oldestUnconfirmedCommitTime: Date | null;
   pendingAcks: number;
@@ -46,8 +49,58 @@ export interface CaptureNamespaces {
   ownPrefix: string;
 }
 
-/** The events of one source transaction. */
-export type SourceTransaction = ChangeEvent[];
+/**
+ * The events of one source transaction, in stream order: the first `threshold` in memory, the rest
+ * spilled to a temporary file as canonical Extended JSON (types kept) by the kit's
+ * TransactionBuffer, so memory stays bounded whatever the transaction's size; read back
+ * synchronously inside the realm writes, still one realm transaction per realm.
+ */
+export class EventGroup implements Iterable<ChangeEvent> {
+  private readonly head: ChangeEvent[] = [];
+  private spill: TransactionBuffer<string> | null = null;
+  private readonly colls = new Set<string | undefined>();
+  length = 0;
+  first!: ChangeEvent;
+  last!: ChangeEvent;
+  /** The transaction wrote this connector's apply position (it is the connector's own). */
+  wroteOwnPosition = false;
+
+  constructor(
+    private readonly threshold: number,
+    private readonly ns: { positions: string; ownPrefix: string },
+  ) {}
+
+  add(e: ChangeEvent): void {
+    if (this.length === 0) this.first = e;
+    this.last = e;
+    this.length++;
+    const coll = (e as { ns?: { coll?: string } }).ns?.coll;
+    this.colls.add(coll);
+    if (coll === this.ns.positions && String((e as { documentKey?: { _id?: unknown } }).documentKey?._id ?? '').startsWith(this.ns.ownPrefix)) this.wroteOwnPosition = true;
+    if (this.spill === null && this.head.length < this.threshold) this.head.push(e);
+    else (this.spill ??= new TransactionBuffer<string>(0)).add(BSON.EJSON.stringify(e as never, { relaxed: false }));
+  }
+
+  get spilled(): boolean {
+    return this.spill !== null;
+  }
+
+  /** Every event is in `coll`. */
+  onlyIn(coll: string): boolean {
+    return this.colls.size === 1 && this.colls.has(coll);
+  }
+
+  *[Symbol.iterator](): Iterator<ChangeEvent> {
+    yield* this.head;
+    if (this.spill) for (const text of this.spill.changes()) yield BSON.EJSON.parse(text, { relaxed: false }) as ChangeEvent;
+  }
+
+  dispose(): void {
+    this.spill?.dispose();
+  }
+}
+
+export type SourceTransaction = EventGroup;
 
 /** The (lsid, txnNumber) of an event in a multi-document transaction, or null. */
 export function transactionKey(e: ChangeEvent): string | null {
@@ -85,7 +138,7 @@ export class MongoCapture {
     start: MongoPosition,
     status?: Partial<CaptureStatus>,
   ) {
-    this.status = { transactions: 0, skippedOwn: 0, replayedSkipped: 0, markers: 0, resyncs: 0, lastCommitTime: null, oldestUnconfirmedCommitTime: null, pendingAcks: 0, ...status, processed: start, confirmed: start };
+    this.status = { transactions: 0, skippedOwn: 0, replayedSkipped: 0, markers: 0, resyncs: 0, spilled: 0, lastCommitTime: null, oldestUnconfirmedCommitTime: null, pendingAcks: 0, ...status, processed: start, confirmed: start };
   }
 
   drained(): Promise<void> {
@@ -93,22 +146,21 @@ export class MongoCapture {
   }
 
   private isOwn(tx: SourceTransaction): boolean {
-    if (transactionKey(tx[0]!) === null) return false;
-    return tx.some((e) => (e as { ns?: { coll?: string } }).ns?.coll === this.ns.positions && String((e as { documentKey?: { _id?: unknown } }).documentKey?._id ?? '').startsWith(this.ns.ownPrefix));
+    return transactionKey(tx.first) !== null && tx.wroteOwnPosition;
   }
 
   /** Handles one source transaction (its events in stream order). */
   handle(tx: SourceTransaction): void {
     if (this.ackError) throw this.ackError;
-    const last = tokenPosition(tx[tx.length - 1]!._id);
+    const last = tokenPosition(tx.last._id);
     const next = after(last);
-    const colls = tx.map((e) => (e as { ns?: { coll?: string } }).ns?.coll);
-    const time = (tx[0] as { wallTime?: Date }).wallTime ?? new Date();
+    const time = (tx.first as { wallTime?: Date }).wallTime ?? new Date();
     let touched: string[] = [];
-    if (colls.every((c) => c === this.ns.markers)) this.status.markers++;
+    if (tx.onlyIn(this.ns.markers)) this.status.markers++;
     else {
       this.status.transactions++;
       this.status.lastCommitTime = time;
+      if (tx.spilled) this.status.spilled++;
       if (this.echoGuard && this.isOwn(tx)) this.status.skippedOwn++;
       else touched = this.write(tx, last, next);
     }

@@ -47,6 +47,8 @@ export interface MongoConnectorConfig extends CommonConnectorConfig {
   idProperty?: string;
   /** Documents read per collection to infer undeclared fields' types (default 1000; 0: declared fields only). */
   sampleSize?: number;
+  /** Events of one source transaction kept in memory before the rest spills to a temporary file (default 5000). */
+  spillThreshold?: number;
   /** How long a change-stream getMore waits for new events (maxAwaitTimeMS, default 1000). */
   maxAwaitTimeMS?: number;
 }
@@ -56,6 +58,7 @@ export interface ResolvedOptions extends CommonOptions {
   database: string;
   idProperty: string;
   sampleSize: number;
+  spillThreshold: number;
   maxAwaitTimeMS: number;
   /** The connector's own collections (in `database`). */
   positionsCollection: string;
@@ -107,6 +110,7 @@ const schema = object({
   schema: declared,
   idProperty: withDefault(string({ pattern: PROPERTY, expected: 'a property name' }), '_id'),
   sampleSize: integer({ min: 0, default: 1000 }),
+  spillThreshold: integer({ default: 5000 }),
   maxAwaitTimeMS: integer({ default: 1000 }),
 });
 
@@ -129,6 +133,7 @@ export function validateConfig(input: unknown): MongoConnectorConfig & { resolve
     database: v.database,
     idProperty: v.idProperty,
     sampleSize: v.sampleSize,
+    spillThreshold: v.spillThreshold,
     maxAwaitTimeMS: v.maxAwaitTimeMS,
     positionsCollection: 'tributary_apply_positions',
     deadLettersCollection: 'tributary_dead_letters',

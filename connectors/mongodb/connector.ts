@@ -15,7 +15,7 @@ import { runStreamLoop } from '../kit/retry';
 import type { CommonConnectorStatus, ConnectorState } from '../kit/status';
 import { PositionWaiters } from '../kit/waiters';
 import { MongoApply } from './apply';
-import { MongoCapture, transactionKey, type CaptureStatus, type ChangeEvent } from './capture';
+import { EventGroup, MongoCapture, transactionKey, type CaptureStatus, type ChangeEvent } from './capture';
 import { clientOptions, redactUrl, validateConfig, type MongoConnectorConfig, type ResolvedOptions } from './config';
 import { positionId } from './dead-letters';
 import { classify, connectorError, fromDriverError, HISTORY_LOST, mongoCode } from './errors';
@@ -39,6 +39,8 @@ export interface MongoConnectorStatus extends CommonConnectorStatus {
   markers: number;
   /** Re-loads after the resume point fell out of the oplog (ChangeStreamHistoryLost, 286). */
   resyncs: number;
+  /** Source transactions of more than `spillThreshold` events (buffered on disk while written). */
+  spilledTransactions: number;
   indexedRows: number;
   /** Fields that did not fit their property, fields without one, schema conflicts of the sample. */
   fields: { unfit: number; unmapped: number; conflicts: FieldReport['conflicts'] };
@@ -215,10 +217,17 @@ export class MongoConnector implements Connector {
   /** Reads events, groups them into source transactions and hands each to capture. */
   private async consume(): Promise<void> {
     const stream = this.stream!;
-    let group: ChangeEvent[] = [];
+    const o = this.o;
+    const newGroup = () => new EventGroup(o.spillThreshold, { positions: o.positionsCollection, ownPrefix: positionId(o.name, '') });
+    let group = newGroup();
     const flush = () => {
-      if (group.length > 0) this.capture!.handle(group);
-      group = [];
+      const g = group;
+      group = newGroup();
+      try {
+        if (g.length > 0) this.capture!.handle(g);
+      } finally {
+        g.dispose();
+      }
     };
     for (;;) {
       if (this.stopping || this.halted) return;
@@ -229,7 +238,7 @@ export class MongoConnector implements Connector {
       } else if (group.length > 0 && stream.bufferedCount() === 0) {
         // The batch ended after the group: it is whole, unless the batch was cut right after it
         // (the postBatchResumeToken is then the last event's token) — ask once more.
-        const lastToken = (group[group.length - 1]!._id as { _data: string })._data;
+        const lastToken = (group.last._id as { _data: string })._data;
         if ((stream.resumeToken as { _data?: string } | null)?._data !== lastToken) {
           flush();
           continue;
@@ -242,8 +251,8 @@ export class MongoConnector implements Connector {
       } else ev = await stream.next();
       if (this.stopping || this.halted) return;
       const key = transactionKey(ev);
-      if (group.length > 0 && (key === null || key !== transactionKey(group[0]!))) flush();
-      group.push(ev);
+      if (group.length > 0 && (key === null || key !== transactionKey(group.first))) flush();
+      group.add(ev);
       if (key === null) flush();
     }
   }
@@ -381,6 +390,7 @@ export class MongoConnector implements Connector {
       confirmed: s?.confirmed ?? null,
       markers: s?.markers ?? 0,
       resyncs: s?.resyncs ?? 0,
+      spilledTransactions: s?.spilled ?? 0,
       indexedRows: this.router?.indexedRows ?? 0,
       fields: { unfit: r?.unfit ?? 0, unmapped: r?.unmapped ?? 0, conflicts: r?.conflicts ?? [] },
       lists: { ...(this.applier?.lists ?? { positional: 0, whole: 0 }) },

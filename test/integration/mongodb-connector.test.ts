@@ -243,6 +243,27 @@ describe('a process killed in an apply transaction', () => {
   }, 120_000);
 });
 
+describe('a large transaction', () => {
+  test('past spillThreshold its events spill to disk (types kept) and it is still one realm transaction per realm', async () => {
+    await db.createCollection('bulk');
+    const c = config('bulk', { realm: '/mongo/bulk/{zone}', spillThreshold: 5, tables: { bulk: { type: 'Bulk' } }, schema: { bulk: { _id: 'int', zone: 'int', n: 'int', x: 'double', d: 'decimal128?' } } });
+    const connector = await start(c);
+    const realms = [await realm('/mongo/bulk/1'), await realm('/mongo/bulk/2')];
+    const seen = realms.map(() => [] as number[]);
+    realms.forEach((r, i) => r.addListener('change', () => seen[i]!.push(r.objects('Bulk').length)));
+    const session = client.startSession();
+    await session.withTransaction(() => db.collection<any>('bulk').insertMany(Array.from({ length: 30 }, (_, i) => ({ _id: new Int32(i), zone: new Int32(1 + (i % 2)), n: Long.fromNumber(i), x: new Double(i), d: BsonDecimal.fromString(`${i}.5`) })), { session }));
+    await session.endSession();
+    await connector.quiesce(60_000);
+    for (const r of realms) await r.syncSession!.downloadAllServerChanges(60_000);
+    expect(seen).toEqual([[15], [15]]);
+    expect(connector.status()).toMatchObject({ spilledTransactions: 1 });
+    const o = realms[1]!.objectForPrimaryKey<Record<string, unknown>>('Bulk', 29)!;
+    expect({ n: o.n, x: o.x, d: String(o.d) }).toEqual({ n: 29, x: 29, d: '29.5' });
+    await connector.stop();
+  }, 120_000);
+});
+
 describe('links', () => {
   test('a reference field with a link property: the link points at the referenced object, and setting it writes the referenced _id', async () => {
     await db.createCollection('lshop');
