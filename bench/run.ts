@@ -8,6 +8,7 @@ const BENCHMARKS: Record<string, () => Promise<{ main: (argv: string[]) => Promi
   dequeuer: () => import('./dequeuer'),
   notifier: () => import('./notifier'),
   postgres: () => import('./postgres'),
+  mongodb: () => import('./mongodb'),
   sqlserver: () => import('./sqlserver'),
   'offline-merge': () => import('./offline-merge'),
   peers: () => import('./peers'),

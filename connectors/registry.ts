@@ -20,6 +20,16 @@ const TYPES: ConnectorType[] = [
     load: () => (require('./postgres/module') as typeof import('./postgres/module')).postgresModule,
   },
   {
+    type: 'mongodb',
+    description: 'MongoDB: change streams into realms (resume tokens kept in the realms), the Adapter stream back into collections in session transactions',
+    cli: {
+      status: "Print the connector's database side without starting it: apply positions per realm and dead letters in the mapped database.",
+      reset: 'Reset a stopped connector so its next start loads afresh: deletes its apply positions and its completed-load record (with the resume point) in the control realm. The realms keep serving clients meanwhile.',
+      resetConfirm: 'This deletes its apply positions and resume point; the next start reloads every collection.',
+    },
+    load: () => (require('./mongodb/module') as typeof import('./mongodb/module')).mongodbModule,
+  },
+  {
     type: 'sqlserver',
     aliases: ['mssql'],
     description: 'SQL Server: Change Tracking (CHANGETABLE polled) into realms, the Adapter stream back into tables',

@@ -200,3 +200,23 @@ test('commands a transaction may not run are OperationNotSupportedInTransaction'
     await session.abortTransaction().catch(() => undefined);
   });
 });
+
+describe('killSessions', () => {
+  test("aborts the sessions' open transactions at once: their documents are free, their commit is NoSuchTransaction", async () => {
+    await inSession(async (session) => {
+      session.startTransaction();
+      await db.collection<Loose>('accounts').updateOne({ _id: 'a' }, { $inc: { balance: -10 } }, { session });
+      await other.db('admin').command({ killSessions: [{ id: session.id!.id }] });
+      // Another transaction may write the document now (no WriteConflict with the killed one).
+      const s2 = other.startSession();
+      try {
+        await s2.withTransaction(() => outside().updateOne({ _id: 'a' }, { $inc: { balance: 1 } }, { session: s2 }));
+      } finally {
+        await s2.endSession();
+      }
+      const e = await rejection(session.commitTransaction());
+      expect(e.code).toBe(251);
+    });
+    expect((await outside().findOne({ _id: 'a' }))!.balance).toBe(101);
+  });
+});

@@ -13,7 +13,7 @@ import type { CommandContext } from './context';
 import { findAndModifyCommand } from './findandmodify';
 import { countCommand, distinctCommand, findCommand, getMoreCommand, killCursorsCommand } from './read-commands';
 import {
-  buildInfoCommand, configureFailPointCommand, connectionStatusCommand, endSessionsCommand, getParameterCommand,
+  buildInfoCommand, configureFailPointCommand, connectionStatusCommand, endSessionsCommand, killSessionsCommand, getParameterCommand,
   pingCommand, replSetGetStatusCommand,
 } from './server-commands';
 import { abortTransactionCommand, commitTransactionCommand } from './transaction-commands';
@@ -46,6 +46,7 @@ export const COMMANDS: ReadonlyMap<string, CommandSpec> = new Map<string, Comman
   ['replSetGetStatus', { run: replSetGetStatusCommand, adminOnly: true }],
   ['getParameter', { run: getParameterCommand, adminOnly: true }],
   ['endSessions', { run: endSessionsCommand }],
+  ['killSessions', { run: killSessionsCommand }],
   ['configureFailPoint', { run: configureFailPointCommand, adminOnly: true }],
   ['find', { run: findCommand, inTransaction: true, reads: true }],
   ['getMore', { run: getMoreCommand, inTransaction: true }],

@@ -1,6 +1,6 @@
 /**
  * Commands about the server itself: ping, buildInfo, connectionStatus, replSetGetStatus, getParameter
- * (featureCompatibilityVersion only), endSessions, configureFailPoint.
+ * (featureCompatibilityVersion only), endSessions, killSessions, configureFailPoint.
  */
 import { Long } from 'mongodb';
 import type { Document } from 'mongodb';
@@ -59,6 +59,18 @@ export function endSessionsCommand(ctx: CommandContext): Document {
   const ids = ctx.command.endSessions;
   if (!Array.isArray(ids)) fail('TypeMismatch', `BSON field 'endSessions.endSessions' must be an array of lsids`);
   ctx.state.sessions.endByIds(ids);
+  return {};
+}
+
+/**
+ * killSessions: the sessions' open transactions are aborted and the sessions forgotten, at once (as
+ * mongod kills their operations); an empty list kills every session.
+ */
+export function killSessionsCommand(ctx: CommandContext): Document {
+  const ids = ctx.command.killSessions;
+  if (!Array.isArray(ids)) fail('TypeMismatch', `BSON field 'killSessions.killSessions' must be an array of lsids`);
+  if (ids.length === 0) ctx.state.sessions.killAll();
+  else ctx.state.sessions.endByIds(ids);
   return {};
 }
 

@@ -85,6 +85,11 @@ export class SessionRegistry {
     this.sessions.delete(session.key);
   }
 
+  /** killSessions with an empty list: every session ends (open transactions aborted). */
+  killAll(): void {
+    for (const session of [...this.sessions.values()]) this.end(session);
+  }
+
   endByIds(ids: unknown[]): void {
     for (const lsid of ids) {
       const id = lsid !== null && typeof lsid === 'object' ? (lsid as Document).id : undefined;
