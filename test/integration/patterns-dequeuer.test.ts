@@ -110,15 +110,19 @@ describe.each(sources)('dequeuer from $name', ({ name, available, script, broker
       const landed = () => realms.reduce((n, r) => n + r.objects('Reading').length, 0);
       const args = ['--server', serverUrl, '--token', token, '--dir', path.join(work, 'consumer'), '--batch', '200', ...broker.args];
 
-      // Everything is published up front and each life of the consumer is killed after a short
-      // random time, so kills land mid-stream (fewer readings than published); there are two spare
-      // lives and at least KILLS of the kills must land mid-stream.
+      // Everything is published up front and each life of the consumer is killed once the readings
+      // have passed a random point of its share of the stream (progress, not time: a faster or
+      // slower consumer is killed at the same places), so kills land mid-stream (fewer readings
+      // than published); there are two spare lives and at least KILLS of the kills must land
+      // mid-stream.
       await broker.publish(Array.from({ length: TOTAL }, (_, i) => i));
       const midStream: boolean[] = [];
       const killedAt: number[] = [];
-      for (let k = 0; k < KILLS + 2; k++) {
+      const lives = KILLS + 2;
+      for (let k = 0; k < lives; k++) {
         child = await spawnScript(script, args);
-        await sleep(rng.int(50, 400));
+        const target = Math.floor((TOTAL * (k + 0.25 + rng.int(0, 500) / 1000)) / (lives + 1));
+        await waitUntil(() => landed() >= target, 60_000, `life ${k + 1} to bring the readings to ${target} (have ${landed()})`);
         await killHard(child);
         killedAt.push(landed());
         midStream.push(landed() < TOTAL);
