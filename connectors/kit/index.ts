@@ -20,7 +20,7 @@ export { defineConnectorModule, type ConnectorDefinition } from './module';
 export { PlacementRouter, placementPattern, resolvePlacement, templateColumns, type PlacedTable, type Placement, type PlacementRows, type ResolvedPlacement } from './placement';
 export { indexFromRealms } from './placement-index';
 export { controlRealmPath, STATE_TYPE, stateSchema, type PositionCodec } from './position';
-export { quiesce, type QuiesceParts } from './quiesce';
+export { quiesce, quiesceConnector, type QuiesceParts, type QuiesceStatus } from './quiesce';
 export { adapterReady, adminTokenOf, adminUserOf, clearLoadMark, ControlRealm, httpUrl, openAdapter, resetControlRealm } from './realm-side';
 export { normalizeShape, RealmSink, type PropertyShape, type RowLink, type SinkCodec, type SinkObserver, type SinkTable, type UnresolvedLinks } from './realm-sink';
 export { freshTransactions, rejectTransaction, type ApplyPositionStore, type RejectHost } from './reject';

@@ -40,3 +40,32 @@ export async function quiesce(parts: () => QuiesceParts, timeoutMs: number): Pro
     last = now;
   }
 }
+
+/** The status fields {@link quiesceConnector} compares between rounds. */
+export interface QuiesceStatus {
+  transactions: number;
+  apply: { applied: number; rejected: number } | null;
+}
+
+/**
+ * `quiesce` for a connector of the kit: its `caughtUp`, the parts `parts()` returns as they are
+ * now (they change across restarts), and settled once captured, applied and rejected transactions
+ * stay the same for a round.
+ */
+export function quiesceConnector(
+  connector: { caughtUp(timeoutMs: number): Promise<void>; status(): QuiesceStatus },
+  parts: () => Pick<QuiesceParts, 'adapter' | 'sink' | 'apply'>,
+  timeoutMs: number,
+): Promise<void> {
+  return quiesce(
+    () => ({
+      ...parts(),
+      caughtUp: (ms) => connector.caughtUp(ms),
+      progress: () => {
+        const s = connector.status();
+        return `${s.transactions}/${s.apply?.applied}/${s.apply?.rejected}`;
+      },
+    }),
+    timeoutMs,
+  );
+}

@@ -8,7 +8,7 @@ import { errorCodeOf } from '../kit/errors';
 import type { LoadProgress } from '../kit/load-progress';
 import { PlacementRouter, placementPattern } from '../kit/placement';
 import { indexFromRealms } from '../kit/placement-index';
-import { quiesce } from '../kit/quiesce';
+import { quiesceConnector } from '../kit/quiesce';
 import { adapterReady, adminUserOf, ControlRealm, openAdapter } from '../kit/realm-side';
 import { RealmSink } from '../kit/realm-sink';
 import { runStreamLoop } from '../kit/retry';
@@ -358,19 +358,7 @@ export class MongoConnector implements Connector {
   }
 
   async quiesce(timeoutMs = 120_000): Promise<void> {
-    await quiesce(
-      () => ({
-        caughtUp: (ms) => this.caughtUp(ms),
-        adapter: this.adapter,
-        sink: this.sink,
-        apply: this.applier,
-        progress: () => {
-          const s = this.status();
-          return `${s.transactions}/${s.apply?.applied}/${s.apply?.rejected}`;
-        },
-      }),
-      timeoutMs,
-    );
+    await quiesceConnector(this, () => ({ adapter: this.adapter, sink: this.sink, apply: this.applier }), timeoutMs);
   }
 
   status(): MongoConnectorStatus {

@@ -7,7 +7,7 @@ import type { Connector } from '../contract';
 import { errorCodeOf } from '../kit/errors';
 import type { LoadProgress } from '../kit/load-progress';
 import { controlRealmPath } from '../kit/position';
-import { quiesce } from '../kit/quiesce';
+import { quiesceConnector } from '../kit/quiesce';
 import { adapterReady, adminUserOf, ControlRealm, openAdapter, resetControlRealm } from '../kit/realm-side';
 import { runStreamLoop } from '../kit/retry';
 import type { CommonConnectorStatus, ConnectorState } from '../kit/status';
@@ -292,19 +292,7 @@ export class PostgresConnector implements Connector {
    * realms when the call is made is applied to PostgreSQL (and whatever that moved, in turn).
    */
   async quiesce(timeoutMs = 120_000): Promise<void> {
-    await quiesce(
-      () => ({
-        caughtUp: (ms) => this.caughtUp(ms),
-        adapter: this.adapter,
-        sink: this.sink,
-        apply: this.applier,
-        progress: () => {
-          const s = this.status();
-          return `${s.transactions}/${s.apply?.applied}/${s.apply?.rejected}`;
-        },
-      }),
-      timeoutMs,
-    );
+    await quiesceConnector(this, () => ({ adapter: this.adapter, sink: this.sink, apply: this.applier }), timeoutMs);
   }
 
   private newCapture(confirmed: Lsn): ChangeCapture {

@@ -8,7 +8,7 @@ import { errorCodeOf } from '../kit/errors';
 import type { LoadProgress } from '../kit/load-progress';
 import { indexFromRealms } from '../kit/placement-index';
 import { placementPattern } from '../kit/placement';
-import { quiesce } from '../kit/quiesce';
+import { quiesceConnector } from '../kit/quiesce';
 import { adapterReady, adminUserOf, ControlRealm, openAdapter, resetControlRealm } from '../kit/realm-side';
 import { runStreamLoop } from '../kit/retry';
 import type { CommonConnectorStatus, ConnectorState } from '../kit/status';
@@ -265,19 +265,7 @@ export class SqlServerConnector implements Connector {
   }
 
   async quiesce(timeoutMs = 120_000): Promise<void> {
-    await quiesce(
-      () => ({
-        caughtUp: (ms) => this.caughtUp(ms),
-        adapter: this.adapter,
-        sink: this.sink,
-        apply: this.applier,
-        progress: () => {
-          const s = this.status();
-          return `${s.transactions}/${s.apply?.applied}/${s.apply?.rejected}`;
-        },
-      }),
-      timeoutMs,
-    );
+    await quiesceConnector(this, () => ({ adapter: this.adapter, sink: this.sink, apply: this.applier }), timeoutMs);
   }
 
   status(): SqlServerConnectorStatus {
