@@ -113,6 +113,8 @@ export class PostgresConnector implements Connector {
   private readonly slotWatch: SlotWatch;
   /** Apply barriers waiting for capture to process their LSN. */
   private readonly barriers = new PositionWaiters<Lsn>(lsnCodec.compare);
+  /** `caughtUp()` callers, released as capture confirms positions (the sync server acknowledged). */
+  private readonly confirmations = new PositionWaiters<Lsn>(lsnCodec.compare);
   private timers: NodeJS.Timeout[] = [];
   private loop: Promise<void> | null = null;
   private serverVersion = 0;
@@ -213,7 +215,7 @@ export class PostgresConnector implements Connector {
       this.stopping = true;
       for (const t of this.timers) clearInterval(t);
       this.timers = [];
-      this.barriers.rejectAll(connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the connector failed to start'));
+      this.rejectWaiters(connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the connector failed to start'));
       await this.shutdown();
       throw e;
     }
@@ -233,13 +235,19 @@ export class PostgresConnector implements Connector {
     if (reconciled > 0) this.log.info('postgres connector: side-table lists made equal to their rows (changes while the connector was stopped)', { lists: reconciled });
   }
 
+  /** Fails every apply barrier and `caughtUp()` waiting (the connector failed or is stopping). */
+  private rejectWaiters(e: Error): void {
+    this.barriers.rejectAll(e);
+    this.confirmations.rejectAll(e);
+  }
+
   /** The apply side cannot write at all (CONNECTOR_APPLY_CONFIGURATION): the connector stops streaming and reports it. */
   private halt(e: Error): void {
     if (this.stopping || this.halted) return;
     this.halted = true;
     this.lastError = e;
     this.state = 'failed';
-    this.barriers.rejectAll(e);
+    this.rejectWaiters(e);
     void this.repl?.close();
   }
 
@@ -297,7 +305,10 @@ export class PostgresConnector implements Connector {
 
   private newCapture(confirmed: Lsn): ChangeCapture {
     const c = new ChangeCapture(this.mapping, this.sink!, this.router!, this.log, this.config.resolved.originName, confirmed, this.evolution, this.readback);
-    c.onConfirm = () => this.sendStatus();
+    c.onConfirm = (lsn) => {
+      this.sendStatus();
+      this.confirmations.reached(lsn);
+    };
     c.onProcessed = (lsn) => this.barriers.reached(lsn);
     if (this.config.resolved.conflict === 'realm-wins') c.protection = this.applier;
     c.onError = (e) => {
@@ -357,12 +368,13 @@ export class PostgresConnector implements Connector {
   async caughtUp(timeoutMs = 60_000): Promise<void> {
     const r = await (await this.controlSql()).query(`SELECT pg_logical_emit_message(true, '${CONTROL_PREFIX}marker', '')::text AS lsn`);
     const target = parseLsn(r.rows[0].lsn);
-    const deadline = Date.now() + timeoutMs;
-    while (!this.capture || this.capture.status.confirmed < target) {
-      if (this.state === 'failed') throw this.lastError ?? new TributaryError('CONNECTOR_SOURCE_FAILED', 'the connector failed');
-      if (Date.now() > deadline) throw new TributaryError('TIMEOUT', `the connector did not reach ${formatLsn(target)} in ${timeoutMs} ms (at ${formatLsn(this.capture?.status.confirmed ?? 0n)})`);
-      await new Promise((res) => setTimeout(res, 20));
-    }
+    if (this.state === 'failed') throw this.lastError ?? new TributaryError('CONNECTOR_SOURCE_FAILED', 'the connector failed');
+    if (this.capture && this.capture.status.confirmed >= target) return;
+    await this.confirmations.wait(
+      target,
+      timeoutMs,
+      () => new TributaryError('TIMEOUT', `the connector did not reach ${formatLsn(target)} in ${timeoutMs} ms (at ${formatLsn(this.capture?.status.confirmed ?? 0n)})`),
+    );
   }
 
   status(): PostgresConnectorStatus {
@@ -463,7 +475,7 @@ export class PostgresConnector implements Connector {
       clearTimeout(timer);
     }
     this.sendStatus();
-    this.barriers.rejectAll(connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the connector is stopping'));
+    this.rejectWaiters(connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the connector is stopping'));
     await this.applier?.stop();
     await this.shutdown();
     await this.loop?.catch(() => undefined);
