@@ -197,6 +197,54 @@ export class RealmSink<T extends SinkTable, Row, P> {
     this.positions.delete(path);
   }
 
+  /**
+   * Writes one source transaction into the realms it touches, one realm transaction each: `body`
+   * gets `realmFor(path)` (the realm, its transaction opened on first use; null for no path and
+   * for a realm that already holds `at`, a replay after a restart, counted in
+   * `counts.replayedSkipped`) and the links to resolve once everything is written; `beforeCommit`
+   * runs after those links are resolved. Each realm's commit carries `resumeFrom`. On a throw every
+   * realm transaction is cancelled and the error rethrown. Returns the paths written.
+   */
+  writeTransaction(
+    at: P,
+    resumeFrom: P,
+    counts: { replayedSkipped: number },
+    body: (realmFor: (path: string | null) => Realm | null, unresolved: UnresolvedLinks<T>) => void,
+    beforeCommit?: (realmFor: (path: string | null) => Realm | null) => void,
+  ): string[] {
+    const open = new Map<string, Realm>();
+    const skipped = new Set<string>();
+    const unresolved: UnresolvedLinks<T> = new Map();
+    const realmFor = (p: string | null): Realm | null => {
+      if (p === null || skipped.has(p)) return null;
+      let r = open.get(p);
+      if (r) return r;
+      if (this.holds(p, at)) {
+        skipped.add(p);
+        counts.replayedSkipped++;
+        return null;
+      }
+      r = this.realm(p);
+      r.beginTransaction();
+      open.set(p, r);
+      return r;
+    };
+    try {
+      body(realmFor, unresolved);
+      this.resolveLinks(unresolved); // links to rows written later in the transaction
+      beforeCommit?.(realmFor);
+      for (const [p, r] of open) {
+        this.writePosition(p, resumeFrom);
+        r.commitTransaction();
+      }
+    } catch (e) {
+      for (const r of open.values()) if (r.isInTransaction) r.cancelTransaction();
+      for (const p of open.keys()) this.forgetPosition(p);
+      throw e;
+    }
+    return [...open.keys()];
+  }
+
   /** Resolves when the server acknowledged everything written locally to `path`. */
   async uploaded(path: string, timeoutMs = 120_000): Promise<void> {
     await this.realm(path).syncSession?.uploadAllLocalChanges(timeoutMs);

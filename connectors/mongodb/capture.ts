@@ -223,38 +223,11 @@ export class MongoCapture {
 
   private write(tx: SourceTransaction, last: MongoPosition, next: MongoPosition): string[] {
     this.evolve(tx);
-    const open = new Map<string, Realm>();
-    const skipped = new Set<string>();
-    const unresolved: UnresolvedLinks<ResolvedTable> = new Map();
     this.protection?.resetProtection();
     if (this.pending !== this.protection) this.pending?.resetProtection();
-    const realmFor = (p: string | null): Realm | null => {
-      if (p === null || skipped.has(p)) return null;
-      let r = open.get(p);
-      if (r) return r;
-      if (this.sink.holds(p, last)) {
-        skipped.add(p);
-        this.status.replayedSkipped++;
-        return null;
-      }
-      r = this.sink.realm(p);
-      r.beginTransaction();
-      open.set(p, r);
-      return r;
-    };
-    try {
+    return this.sink.writeTransaction(last, next, this.status, (realmFor, unresolved) => {
       for (const e of tx) this.change(e, realmFor, unresolved);
-      this.sink.resolveLinks(unresolved);
-      for (const [p, r] of open) {
-        this.sink.writePosition(p, next);
-        r.commitTransaction();
-      }
-    } catch (err) {
-      for (const r of open.values()) if (r.isInTransaction) r.cancelTransaction();
-      for (const p of open.keys()) this.sink.forgetPosition(p);
-      throw err;
-    }
-    return [...open.keys()];
+    });
   }
 
   private change(e: ChangeEvent, realmFor: (p: string | null) => Realm | null, unresolved: UnresolvedLinks<ResolvedTable>): void {

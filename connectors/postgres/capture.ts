@@ -230,44 +230,23 @@ export class ChangeCapture {
    * paths. `own`: the connector's own transaction, without the changes apply wrote itself.
    */
   private apply(commitLsn: Lsn, buffer: TransactionBuffer, own: OwnWrites | null): string[] {
-    const open = new Map<string, Realm>();
-    const unresolved: UnresolvedLinks = new Map();
-    const skipped = new Set<string>();
     this.protection?.resetProtection();
-    const realmFor = (p: string | null): Realm | null => {
-      if (p === null || skipped.has(p)) return null;
-      let r = open.get(p);
-      if (r) return r;
-      if (this.sink.holds(p, commitLsn)) {
-        skipped.add(p); // already in this realm: a replay after restart
-        this.status.replayedSkipped++;
-        return null;
-      }
-      r = this.sink.realm(p);
-      r.beginTransaction();
-      open.set(p, r);
-      return r;
-    };
-    try {
-      for (const c of buffer.changes()) {
-        if (own) {
-          if (own.covers(c)) continue;
-          this.status.ownChanges++;
+    return this.sink.writeTransaction(
+      commitLsn,
+      commitLsn + 1n,
+      this.status,
+      (realmFor, unresolved) => {
+        for (const c of buffer.changes()) {
+          if (own) {
+            if (own.covers(c)) continue;
+            this.status.ownChanges++;
+          }
+          this.applyChange(c, realmFor, unresolved);
         }
-        this.applyChange(c, realmFor, unresolved);
-      }
-      this.sink.resolveLinks(unresolved); // links to rows written later in the transaction
-      this.router.lists.flush(realmFor, this.protection); // the lists of owners whose side rows changed, rebuilt once per transaction
-      for (const [p, r] of open) {
-        this.sink.writePosition(p, commitLsn + 1n);
-        r.commitTransaction();
-      }
-    } catch (e) {
-      for (const r of open.values()) if (r.isInTransaction) r.cancelTransaction();
-      for (const p of open.keys()) this.sink.forgetPosition(p);
-      throw e;
-    }
-    return [...open.keys()];
+      },
+      // The lists of owners whose side rows changed, rebuilt once per transaction.
+      (realmFor) => this.router.lists.flush(realmFor, this.protection),
+    );
   }
 
   private applyChange(c: Change, realmFor: (p: string | null) => Realm | null, unresolved: UnresolvedLinks): void {

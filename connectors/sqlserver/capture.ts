@@ -210,41 +210,14 @@ export class ChangeCapture {
   private write(c: Commit, applied: AppliedTotals): string[] {
     this.status.lastCommitTime = new Date();
     if (c.own) return [];
-    const open = new Map<string, Realm>();
-    const skipped = new Set<string>();
-    const unresolved: UnresolvedLinks<ResolvedTable> = new Map();
     this.hooks.protection?.resetProtection();
-    const realmFor = (p: string | null): Realm | null => {
-      if (p === null || skipped.has(p)) return null;
-      let r = open.get(p);
-      if (r) return r;
-      if (this.sink.holds(p, c.version)) {
-        skipped.add(p);
-        this.status.replayedSkipped++;
-        return null;
-      }
-      r = this.sink.realm(p);
-      r.beginTransaction();
-      open.set(p, r);
-      return r;
-    };
-    try {
+    return this.sink.writeTransaction(c.version, c.version + 1n, this.status, (realmFor, unresolved) => {
       for (const ch of c.changes) {
         if (ch.op === 'delete') this.remove(ch, realmFor);
         else this.upsert(ch, realmFor, unresolved, applied, Number(c.version));
       }
       for (const t of c.reloaded ?? []) this.removeMissing(t, c.changes, realmFor);
-      this.sink.resolveLinks(unresolved);
-      for (const [p, r] of open) {
-        this.sink.writePosition(p, c.version + 1n);
-        r.commitTransaction();
-      }
-    } catch (e) {
-      for (const r of open.values()) if (r.isInTransaction) r.cancelTransaction();
-      for (const p of open.keys()) this.sink.forgetPosition(p);
-      throw e;
-    }
-    return [...open.keys()];
+    });
   }
 
   private remove(ch: Change, realmFor: (p: string | null) => Realm | null): void {
