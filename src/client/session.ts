@@ -492,6 +492,8 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   private upload(): void {
     if (this.phase !== 'ready' || this.replica.isClosed) return;
     for (;;) {
+      // Nothing made since the last batch sent: no need to ask the history.
+      if (this.uploadedUpTo >= this.replica.lastClientVersion) return;
       const batch = this.replica.changesetsAfter(this.uploadedUpTo, this.uploadBatchBytes);
       if (batch.length === 0) return;
       const last = batch[batch.length - 1];

@@ -205,8 +205,9 @@ export class Replica extends ReplicaFile {
         clientVersion = this.meta.lastClientVersion + 1;
         const timestamp = this.clock.tick();
         this.stmt.historyInsert.run(clientVersion, timestamp, this.meta.downloadServerVersion, encodeChangeset(instructions));
-        this.setMeta('lastClientVersion', clientVersion);
-        this.setMeta('hlc', timestamp);
+        // Written with the other deferred values just before COMMIT, in one statement.
+        this.deferMeta('lastClientVersion', clientVersion);
+        this.deferMeta('hlc', timestamp);
       });
     } finally {
       if (this.activeWrite === w) this.activeWrite = null;

@@ -1,0 +1,129 @@
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { Instruction } from '../../src/changeset';
+import { REPLICA_FORMAT, Replica } from '../../src/store';
+import { Prng, testSeed } from '../helpers/prng';
+
+const schema: Instruction[] = [
+  { op: 'AddType', type: 'Item', primaryKey: 'id', properties: [{ name: 'id', type: 'string', optional: false }, { name: 'n', type: 'int', optional: false }] },
+  { op: 'AddType', type: 'Tag', primaryKey: 'id', properties: [{ name: 'id', type: 'string', optional: false }] },
+];
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trib-replica-format-'));
+});
+afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+/** Random keys (UUID-like): scattered in key order, which is what the format 2 layout is for. */
+function randomKey(rng: Prng): string {
+  return Array.from(rng.bytes(8), (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/**
+ * Rewrites a replica file into the format 1 layout as earlier versions wrote it: `objects`
+ * clustered by (type, key) with an `objects_order` index on (type, seq), and no `format` row.
+ */
+function downgradeToFormat1(file: string): void {
+  const db = new Database(file);
+  db.exec(`
+    BEGIN;
+    ALTER TABLE objects RENAME TO objects_new;
+    DROP INDEX objects_key;
+    CREATE TABLE objects (type TEXT NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (type, key)) WITHOUT ROWID;
+    CREATE INDEX objects_order ON objects (type, seq);
+    INSERT INTO objects (type, key, seq, data) SELECT type, key, seq, data FROM objects_new;
+    DROP TABLE objects_new;
+    DELETE FROM meta WHERE key = 'format';
+    COMMIT;`);
+  db.close();
+}
+
+function layout(file: string): { indexes: string[]; format: unknown } {
+  const db = new Database(file, { readonly: true });
+  try {
+    const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'objects' AND sql IS NOT NULL").pluck().all() as string[]).sort();
+    const format = db.prepare("SELECT value FROM meta WHERE key = 'format'").pluck().get();
+    return { indexes, format };
+  } finally {
+    db.close();
+  }
+}
+
+describe('replica file format', () => {
+  test('a new file records the current format and keeps objects in creation order whatever their keys', () => {
+    const rng = new Prng(testSeed('replica-format order'));
+    const file = path.join(dir, 'new.db');
+    const r = Replica.open({ path: file });
+    const model: string[] = [];
+    r.write((w) => w.apply(schema));
+    for (let round = 0; round < 20; round++) {
+      r.write((w) => {
+        for (let i = 0; i < 10; i++) {
+          if (model.length > 0 && rng.bool(0.2)) {
+            // Deleting and re-creating moves an object to the end, as in Realm.
+            const key = model.splice(rng.int(0, model.length - 1), 1)[0]!;
+            w.apply([{ op: 'Delete', type: 'Item', id: key }]);
+            if (rng.bool()) {
+              w.apply([{ op: 'Create', type: 'Item', id: key, values: { n: round } }]);
+              model.push(key);
+            }
+          } else {
+            const key = randomKey(rng);
+            w.apply([{ op: 'Create', type: 'Item', id: key, values: { n: round } }]);
+            model.push(key);
+          }
+        }
+      });
+    }
+    expect(r.objects('Item').map((o) => o.id)).toEqual(model);
+    expect(r.objectKeys('Item')).toEqual(model.map((k) => `s${k}`));
+    expect(r.count('Item')).toBe(model.length);
+    r.close();
+    expect(layout(file)).toEqual({ indexes: ['objects_key'], format: REPLICA_FORMAT });
+  });
+
+  test('a format 1 file is migrated on open: objects, order, cursors and history carry over', () => {
+    const rng = new Prng(testSeed('replica-format migration'));
+    const file = path.join(dir, 'old.db');
+    const keys = Array.from({ length: 50 }, () => randomKey(rng));
+    let r = Replica.open({ path: file });
+    r.setIdent(7, 99);
+    r.write((w) => w.apply(schema));
+    r.write((w) => w.apply(keys.map((id, n) => ({ op: 'Create', type: 'Item', id, values: { n } }))));
+    r.write((w) => w.apply([{ op: 'Create', type: 'Tag', id: 't1', values: {} }]));
+    const before = { items: r.objects('Item'), history: r.changesetsAfter(0), last: r.lastClientVersion };
+    r.close();
+    downgradeToFormat1(file);
+    expect(layout(file)).toEqual({ indexes: ['objects_order'], format: undefined });
+
+    r = Replica.open({ path: file });
+    expect(r.fileIdent).toBe(7);
+    expect(r.objects('Item')).toEqual(before.items);
+    expect(r.getObject('Item', keys[17]!)).toEqual(before.items[17]);
+    expect(r.objectKeys('Tag')).toEqual(['st1']);
+    expect(r.changesetsAfter(0)).toEqual(before.history);
+    expect(r.lastClientVersion).toBe(before.last);
+    // New objects go after the migrated ones; updates find migrated objects by key.
+    r.write((w) => w.apply([{ op: 'Create', type: 'Item', id: 'zz-new', values: { n: -1 } }, { op: 'Set', type: 'Item', id: keys[3]!, values: { n: 1000 } }]));
+    r.close();
+    expect(layout(file)).toEqual({ indexes: ['objects_key'], format: REPLICA_FORMAT });
+
+    r = Replica.open({ path: file });
+    expect(r.objectKeys('Item')).toEqual([...keys, 'zz-new'].map((k) => `s${k}`));
+    expect(r.getObject('Item', keys[3]!)?.values.n).toBe(1000);
+    r.close();
+  });
+
+  test('a file of a newer format is refused and left as it is', () => {
+    const file = path.join(dir, 'future.db');
+    Replica.open({ path: file }).close();
+    const db = new Database(file);
+    db.prepare("UPDATE meta SET value = ? WHERE key = 'format'").run(REPLICA_FORMAT + 1);
+    db.close();
+    expect(() => Replica.open({ path: file })).toThrow(expect.objectContaining({ code: 'STORAGE_FAILURE', message: expect.stringContaining(`format ${REPLICA_FORMAT + 1}`) }));
+    expect(layout(file).format).toBe(REPLICA_FORMAT + 1);
+  });
+});
