@@ -174,6 +174,9 @@ export class LazyReplica implements ReplicaHandle {
   putObject(type: string, record: ObjectRecord): void {
     this.replica.putObject(type, record);
   }
+  insertObject(type: string, record: ObjectRecord): boolean {
+    return this.replica.insertObject(type, record);
+  }
   deleteObject(type: string, id: ObjectKey): void {
     this.replica.deleteObject(type, id);
   }

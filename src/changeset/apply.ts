@@ -91,6 +91,16 @@ function applyOne(store: StateStore, ins: Instruction, observer?: ApplyObserver)
     case 'Create': {
       const schema = needType(store, ins.type);
       checkKey(schema, ins.id);
+      if (store.insertObject) {
+        // Most creates make a new object: try that first, in one statement, instead of a lookup
+        // that finds nothing followed by an insert. writeValues only validates and reads.
+        const fresh: ObjectRecord = { id: ins.id, values: {}, lists: {} };
+        writeValues(store, schema, fresh, ins.values);
+        if (store.insertObject(ins.type, fresh)) {
+          observer?.created?.(ins.type, ins.id);
+          return;
+        }
+      }
       let record = store.getObject(ins.type, ins.id);
       const created = !record;
       if (!record) record = { id: ins.id, values: {}, lists: {} };

@@ -26,6 +26,12 @@ export interface StateStore {
   getObject(type: string, id: ObjectKey): ObjectRecord | undefined;
   /** Inserts at the end of the type's creation order, or replaces in place. */
   putObject(type: string, record: ObjectRecord): void;
+  /**
+   * Optional: inserts `record` at the end of the creation order only if no object of `type` has
+   * its key, and says whether it did (false: nothing was written). Lets a create skip the lookup
+   * that would find nothing.
+   */
+  insertObject?(type: string, record: ObjectRecord): boolean;
   deleteObject(type: string, id: ObjectKey): void;
   /** The type's objects in local creation order. */
   objects(type: string): Iterable<ObjectRecord>;

@@ -60,6 +60,11 @@ export class ExtensionRegistry {
 
   // ---- pre-images ----------------------------------------------------------------------------
 
+  /** Whether a registered extension captures pre-images (then every write must tell it first). */
+  get capturesPreImages(): boolean {
+    return this.captures.length > 0;
+  }
+
   object(type: string, key: string, read: () => StoredRow | undefined): void {
     const captures = this.captures;
     if (captures.length === 0) return;

@@ -159,6 +159,26 @@ export abstract class ReplicaFile implements StateStore {
     this.remember(cacheKey, record);
   }
 
+  insertObject(type: string, record: ObjectRecord): boolean {
+    this.requireTransaction();
+    const key = keyString(record.id);
+    const cacheKey = type + '\u0000' + key;
+    if (this.recordCache.has(cacheKey)) return false;
+    if (this.extensions.capturesPreImages) {
+      // A pre-image capture is told before every write with the row as it was: the plain way.
+      if (this.getObject(type, record.id)) return false;
+      this.putObject(type, record);
+      return true;
+    }
+    const seq = this.meta.nextSeq;
+    if (this.stmt.objectInsertNew.run(type, key, seq, encodeRecord(record)).changes === 0) return false;
+    this.deferMeta('nextSeq', seq + 1);
+    this.dataCounter++;
+    this.absent.delete(cacheKey);
+    this.remember(cacheKey, record);
+    return true;
+  }
+
   deleteObject(type: string, id: ObjectKey): void {
     this.requireTransaction();
     const key = keyString(id);

@@ -14,6 +14,8 @@ const SQL = {
   objectRowsAll: 'SELECT type, key, seq, data FROM objects',
   objectUpdate: 'UPDATE objects SET data = ? WHERE type = ? AND key = ?',
   objectInsert: 'INSERT INTO objects (type, key, seq, data) VALUES (?, ?, ?, ?)',
+  /** Inserts unless the (type, key) exists (`changes` 0). */
+  objectInsertNew: 'INSERT INTO objects (type, key, seq, data) VALUES (?, ?, ?, ?) ON CONFLICT (type, key) DO NOTHING',
   objectDelete: 'DELETE FROM objects WHERE type = ? AND key = ?',
   objectsOfType: 'SELECT key, data FROM objects WHERE type = ? ORDER BY seq',
   keysOfType: 'SELECT key FROM objects WHERE type = ? ORDER BY seq',

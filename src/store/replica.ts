@@ -55,8 +55,16 @@ export class Replica extends ReplicaFile {
     this.clock.restore(this.meta.hlc);
   }
 
+  /**
+   * The newest local changesets as committed (a suffix of `history` ending at lastClientVersion,
+   * at most {@link RECENT_LOCAL} of them), so that the upload of a write just made does not read
+   * it back from the file. Emptied whenever the history may have changed otherwise.
+   */
+  private recentLocal: LocalChangeset[] = [];
+
   protected override rollbackAll(): void {
     this.trimmedTo = -1;
+    this.recentLocal = [];
     super.rollbackAll();
   }
 
@@ -194,6 +202,7 @@ export class Replica extends ReplicaFile {
 
   private commitLocal(w: LocalWrite, instructions: Instruction[]): number | undefined {
     let clientVersion: number | undefined;
+    let made: LocalChangeset | undefined;
     try {
       this.finish(() => {
         if (instructions.length === 0) return;
@@ -204,13 +213,20 @@ export class Replica extends ReplicaFile {
         }
         clientVersion = this.meta.lastClientVersion + 1;
         const timestamp = this.clock.tick();
-        this.stmt.historyInsert.run(clientVersion, timestamp, this.meta.downloadServerVersion, encodeChangeset(instructions));
+        const data = encodeChangeset(instructions);
+        this.stmt.historyInsert.run(clientVersion, timestamp, this.meta.downloadServerVersion, data);
+        made = { clientVersion, originTimestamp: timestamp, lastIntegratedServerVersion: this.meta.downloadServerVersion, data };
         // Written with the other deferred values just before COMMIT, in one statement.
         this.deferMeta('lastClientVersion', clientVersion);
         this.deferMeta('hlc', timestamp);
       });
     } finally {
       if (this.activeWrite === w) this.activeWrite = null;
+    }
+    if (made) {
+      const recent = this.recentLocal;
+      if (recent.length > 0 && recent[recent.length - 1]!.clientVersion !== made.clientVersion - 1) recent.length = 0;
+      if (recent.push(made) > RECENT_LOCAL) recent.shift();
     }
     this.committed({ origin: 'local', clientVersion });
     return clientVersion;
@@ -227,6 +243,16 @@ export class Replica extends ReplicaFile {
   changesetsAfter(after: number, maxBytes = Infinity): LocalChangeset[] {
     const out: LocalChangeset[] = [];
     let bytes = 0;
+    const recent = this.recentLocal;
+    if (recent.length > 0 && recent[0]!.clientVersion <= after + 1 && recent[recent.length - 1]!.clientVersion === this.meta.lastClientVersion) {
+      for (let i = Math.max(0, after + 1 - recent[0]!.clientVersion); i < recent.length; i++) {
+        const c = recent[i]!;
+        if (out.length > 0 && bytes + c.data.length > maxBytes) break;
+        bytes += c.data.length;
+        out.push(c);
+      }
+      return out;
+    }
     for (const row of this.stmt.historyAfter.iterate(after) as Iterable<HistoryRow>) {
       if (out.length > 0 && bytes + row.changeset.length > maxBytes) break;
       bytes += row.changeset.length;
@@ -342,6 +368,10 @@ export class Replica extends ReplicaFile {
     if (upTo > this.trimmedTo) {
       this.stmt.historyTrim.run(upTo);
       this.trimmedTo = upTo;
+      const recent = this.recentLocal;
+      let drop = 0;
+      while (drop < recent.length && recent[drop]!.clientVersion <= upTo) drop++;
+      if (drop > 0) recent.splice(0, drop);
     }
   }
 
@@ -357,6 +387,7 @@ export class Replica extends ReplicaFile {
       const local = this.pendingOriginals(this.meta.ackClientVersion);
       this.clearObjects();
       this.stmt.historyClear.run();
+      this.recentLocal = [];
       this.trimmedTo = -1;
       this.applyRemote(snapshot.instructions, 'snapshot');
       this.setMeta('downloadServerVersion', snapshot.serverVersion);
@@ -398,6 +429,9 @@ export class Replica extends ReplicaFile {
  * stand-in (admin-client's LazyReplica) can implement it without the SQLite internals.
  */
 export type ReplicaHandle = Pick<Replica, keyof Replica>;
+
+/** How many of the newest local changesets a replica keeps in memory for their upload. */
+const RECENT_LOCAL = 256;
 
 function checkCursor(ok: boolean, code: 'BAD_SERVER_VERSION' | 'BAD_CLIENT_VERSION', message: string): void {
   if (!ok) throw new TributaryError(code, message);

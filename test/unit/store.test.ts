@@ -5,6 +5,7 @@ import { canonicalState, decodeChangeset, MemoryState, apply, type Instruction }
 import { transform } from '../../src/merge';
 import { HLC_COUNTER_BITS } from '../../src/model';
 import { Replica, defaultReplicaPath, parseRealmUrl, parseServerUrl } from '../../src/store';
+import { Prng, testSeed } from '../helpers/prng';
 
 const schema: Instruction[] = [
   {
@@ -97,6 +98,77 @@ describe('Replica', () => {
     expect(r.count('Item')).toBe(3);
     r.close();
     expect(openReplica().objects('Item').map((o) => o.id)).toEqual([3, 2, 1]);
+  });
+
+  test('a create of an existing object updates it in place, whether the object is cached or only in the file', () => {
+    let r = openReplica();
+    r.write((w) => w.apply([...schema, create(1, 'a'), create(2, 'b')]));
+    r.write((w) => w.apply([{ op: 'Create', type: 'Item', id: 1, values: { n: 5 } }]));
+    expect(r.getObject('Item', 1)!.values).toEqual({ name: 'a', n: 5 });
+    r.close();
+    // Reopened: nothing is cached, the existing row is found through the insert's conflict.
+    r = openReplica();
+    const seen: string[] = [];
+    r.addExtension({ observer: { created: (t, id) => seen.push(`created ${t} ${id}`), modified: (t, id, p) => seen.push(`modified ${t} ${id} ${p}`) } });
+    r.write((w) => w.apply([{ op: 'Create', type: 'Item', id: 2, values: { name: 'b2' } }, create(3, 'c')]));
+    expect(seen).toEqual(['modified Item 2 name', 'created Item 3']);
+    expect(r.objects('Item').map((o) => [o.id, o.values.name])).toEqual([[1, 'a'], [2, 'b2'], [3, 'c']]);
+    expect(r.count('Item')).toBe(3);
+    // A create that fails validation writes nothing, existing or not.
+    expect(() => r.write((w) => w.apply([{ op: 'Create', type: 'Item', id: 4, values: { n: 'x' as never } }]))).toThrow();
+    expect(() => r.write((w) => w.apply([{ op: 'Create', type: 'Item', id: 1, values: { n: 'x' as never } }]))).toThrow();
+    expect(r.getObject('Item', 4)).toBeUndefined();
+    expect(r.getObject('Item', 1)!.values.n).toBe(5);
+  });
+
+  test('changesetsAfter answers the same from memory as from the file, across writes, trims, rollbacks and reopens (generated)', () => {
+    const rng = new Prng(testSeed('changesetsAfter'));
+    let r = openReplica('recent.db');
+    r.setIdent(5, 1);
+    r.write((w) => w.apply(schema));
+    const model = new Map<number, Instruction[]>([[1, schema]]);
+    let sv = 0;
+    let acked = 0;
+    let nextId = 1;
+    for (let step = 0; step < 400; step++) {
+      const dice = rng.next();
+      if (dice < 0.5) {
+        const ins = Array.from({ length: rng.int(1, 3) }, () => create(nextId++, 'x'.repeat(rng.int(0, 300))));
+        const cv = r.write((w) => {
+          w.apply(ins);
+          return w.commit();
+        })!;
+        model.set(cv, ins);
+      } else if (dice < 0.6) {
+        expect(() => r.write((w) => {
+          w.apply([create(nextId, 'never')]);
+          throw new Error('cancelled');
+        })).toThrow('cancelled');
+      } else if (dice < 0.75) {
+        const upTo = rng.int(acked, r.lastClientVersion);
+        sv++;
+        r.integrate({ serverVersion: sv, lastIntegratedClientVersion: upTo, latestServerVersion: sv, latestServerVersionSalt: 1, uploadClientVersion: upTo, uploadServerVersion: sv, changesets: [] });
+        acked = upTo;
+        for (const cv of [...model.keys()]) if (cv <= upTo) model.delete(cv);
+      } else if (dice < 0.78) {
+        r.close();
+        r = openReplica('recent.db');
+      } else {
+        const after = rng.int(acked, r.lastClientVersion);
+        const maxBytes = rng.bool(0.3) ? Infinity : rng.int(1, 1500);
+        const got = r.changesetsAfter(after, maxBytes);
+        const expected: number[] = [];
+        let bytes = 0;
+        for (const cv of [...model.keys()].filter((v) => v > after).sort((a, b) => a - b)) {
+          const size = r.changesetsAfter(cv - 1, 0)[0]!.data.length;
+          if (expected.length > 0 && bytes + size > maxBytes) break;
+          bytes += size;
+          expected.push(cv);
+        }
+        expect(got.map((c) => c.clientVersion)).toEqual(expected);
+        for (const c of got) expect(decodeChangeset(c.data)).toEqual(model.get(c.clientVersion));
+      }
+    }
   });
 
   test('the HLC is persisted: it never goes back across restarts, and observes downloads', () => {
