@@ -26,10 +26,10 @@ export interface SubmitOptions {
  * is undone alone and its promise rejects, the others commit. Every promise settles only after the
  * transaction is durable, so callers acknowledge nothing that could still be lost.
  *
- * better-sqlite3 commits synchronously, so "while a commit is running" never happens from
- * JavaScript's point of view; `extraTurns` (server option `groupCommitTurns`) lets the flush wait
- * that many more event-loop turns (setImmediate) after the first job, so uploads read from the
- * sockets in the next turns join the same commit.
+ * The SQLite driver commits synchronously and then waits for the fsync of its WAL off the event
+ * loop: jobs submitted during that wait form the next transaction. `extraTurns` (server option
+ * `groupCommitTurns`) lets the flush wait that many more event-loop turns (setImmediate) after
+ * the first job, so uploads read from the sockets in the next turns join the same commit.
  */
 export class CommitQueue {
   private queue: Job[] = [];

@@ -16,8 +16,9 @@ export type * from './account-types';
  * base version, the client files, the realm state through a per-realm cache) and write the
  * collected changes back in the same database transaction.
  *
- * Durability: when the promise of `write` resolves, the transaction is durable (SQLite:
- * WAL with synchronous=FULL). Acknowledgements are sent only after that.
+ * Durability: when the promise of `write` resolves, the transaction is durable (SQLite: the WAL
+ * fsync'd after the commit, off the event loop). Acknowledgements are sent only after that, and
+ * `read` sees only durable data, so nothing that could still be lost leaves the server.
  */
 export interface StorageDriver {
   readonly kind: string;
