@@ -16,6 +16,14 @@ export type ConnectionNotification = (newState: ConnectionState, oldState: Conne
 export interface SessionOptions {
   /** Upload batch size, soft (default 128 KiB; one changeset larger than it still goes alone). */
   uploadBatchBytes?: number;
+  /**
+   * UPLOAD messages sent and not yet acknowledged, at most (default 4). Local writes made while
+   * this many wait for their acknowledgement go up together in the next UPLOAD, when one is
+   * acknowledged: a client writing fast sends fewer, larger messages (one socket write and one
+   * server transaction for many changesets) instead of one per write; at a pace the server
+   * acknowledges in time, every write still goes up at once.
+   */
+  maxUploadsInFlight?: number;
   /** Client resets in a row (without a successful download in between) before giving up (default 3). */
   maxConsecutiveResets?: number;
   /** Where a progress callback's exception goes (default: dropped). */
@@ -51,6 +59,9 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   private readonly removeExtension: () => void;
   private closed = false;
   private readonly uploadBatchBytes: number;
+  private readonly maxUploadsInFlight: number;
+  /** The last client version of each UPLOAD of this binding not yet acknowledged, in order. */
+  private uploadsInFlight: number[] = [];
   private readonly maxConsecutiveResets: number;
   /** Counters for tests and metrics. */
   readonly stats = { binds: 0, uploads: 0, uploadedChangesets: 0, downloads: 0, resets: 0 };
@@ -85,6 +96,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
       },
     });
     this.uploadBatchBytes = options.uploadBatchBytes ?? 128 * 1024;
+    this.maxUploadsInFlight = Math.max(1, options.maxUploadsInFlight ?? 4);
     this.maxConsecutiveResets = options.maxConsecutiveResets ?? 3;
     this.connection = connectionFor();
     this.removeExtension = replica.addExtension({
@@ -372,6 +384,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
   private ready(): void {
     this.phase = 'ready';
     this.uploadedUpTo = this.replica.progress.acknowledged.clientVersion;
+    this.uploadsInFlight = [];
     this.upload();
     this.waiters.sendUnsent(this.sendMark);
   }
@@ -404,6 +417,13 @@ export class Session implements SyncSessionHandle, ConnectionClient {
     this.progress.downloaded(messages);
     const acked = this.replica.progress.acknowledged.clientVersion;
     if (acked > this.uploadedUpTo) this.uploadedUpTo = acked;
+    const inFlight = this.uploadsInFlight;
+    if (inFlight.length > 0 && inFlight[0]! <= acked) {
+      const full = inFlight.length >= this.maxUploadsInFlight;
+      while (inFlight.length > 0 && inFlight[0]! <= acked) inFlight.shift();
+      // Writes held back while the window was full go up now, together.
+      if (full) this.scheduleUpload();
+    }
     this.waiters.acknowledged(acked);
   }
 
@@ -494,6 +514,8 @@ export class Session implements SyncSessionHandle, ConnectionClient {
     for (;;) {
       // Nothing made since the last batch sent: no need to ask the history.
       if (this.uploadedUpTo >= this.replica.lastClientVersion) return;
+      // The window is full: what is left goes up when an acknowledgement frees a place.
+      if (this.uploadsInFlight.length >= this.maxUploadsInFlight) return;
       const batch = this.replica.changesetsAfter(this.uploadedUpTo, this.uploadBatchBytes);
       if (batch.length === 0) return;
       const last = batch[batch.length - 1];
@@ -513,6 +535,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
       this.stats.uploads++;
       this.stats.uploadedChangesets += batch.length;
       this.uploadedUpTo = last.clientVersion;
+      this.uploadsInFlight.push(last.clientVersion);
       this.replica.noteUploaded(last.clientVersion);
     }
   }

@@ -215,6 +215,29 @@ describe('sync', () => {
     expect(clients.reduce((n, r) => n + session(r).stats.resets, 0)).toBe(0);
   });
 
+  test('writes made faster than acknowledgements arrive go up together once maxUploadsInFlight UPLOADs wait', async () => {
+    const fast = await User.register(server.url, 'fast', 'pw-fast', { session: { maxUploadsInFlight: 1 } });
+    users.push(fast);
+    const a = openRealm(fast, '/~/tasks');
+    await a.syncSession!.uploadAllLocalChanges(10_000);
+    const before = { ...session(a).stats };
+    const n = 300;
+    for (let i = 0; i < n; i++) {
+      a.write(() => a.create('Task', { id: `t${i}`, title: `task ${i}` }));
+      // A turn between writes, as an app writing from events would: without the window, every
+      // write would go up in an UPLOAD of its own.
+      await new Promise((r) => setImmediate(r));
+    }
+    await a.syncSession!.uploadAllLocalChanges(10_000);
+    const uploads = session(a).stats.uploads - before.uploads;
+    expect(session(a).stats.uploadedChangesets - before.uploadedChangesets).toBe(n);
+    expect(uploads).toBeLessThan(n / 2);
+    // Every one of them reached the server, once and in order: another replica downloads them all.
+    const b = openRealm(fast, '/~/tasks');
+    await b.syncSession!.downloadAllServerChanges(10_000);
+    expect(b.objects<any>('Task').map((t) => t.id)).toEqual(Array.from({ length: n }, (_, i) => `t${i}`));
+  });
+
   test('a client opening later bootstraps from STATE and gets the same state', async () => {
     const alice = await register('alice');
     const a = openRealm(alice, '/~/bootstrap');
