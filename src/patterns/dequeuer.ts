@@ -206,10 +206,9 @@ export class Dequeuer<M extends SourceMessage = SourceMessage> {
         this.stats.duplicates += result.duplicates.length;
       }
       await Promise.all([...groups.keys()].map((p) => this.pool.upload(p, this.o.uploadTimeoutMs)));
-      for (const m of done) {
-        this.attempts.delete(m.id);
-        await source.ack(m);
-      }
+      for (const m of done) this.attempts.delete(m.id);
+      if (source.ackMany) await source.ackMany(done);
+      else for (const m of done) await source.ack(m);
       this.stats.skipped += skipped.length;
       this.stats.batches++;
       this.batchBackoff.reset();
