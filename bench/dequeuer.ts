@@ -6,15 +6,19 @@ import { AckPolicy, connect, nanos } from 'nats';
 import { User } from '../src/client';
 import { Dequeuer, JetStreamSource, RabbitMqSource, type MessageSource, type SourceMessage } from '../src/patterns';
 import { Server, readAdminToken, silentLogger } from '../src/server';
+import { startBenchServer } from './server-process';
 import { flag, fmt } from './stats';
 
 /**
  * Dequeuer throughput: messages/s from a broker into realms (batched transactions, ack after the
- * server's acknowledgement, ProcessedMessage per message) next to raw consumption of the same
+ * server's acknowledgement, a ProcessedBatch per realm per batch) next to raw consumption of the same
  * number of messages from the same broker through the same source adapter (receive + ack, no
  * writing), measured in the same run, for RabbitMQ and NATS JetStream.
  *
- *   npm run bench -- dequeuer [--messages 20000] [--batch 500] [--realms 4]
+ *   npm run bench -- dequeuer [--messages 20000] [--batch 500] [--realms 4] [--server-process]
+ *
+ * The sync server runs in this process (sharing its thread with the dequeuer) unless
+ * `--server-process` runs it as a `tributary serve` child, as in production.
  */
 const Reading = { name: 'Reading', properties: { messageId: 'string', sensor: 'string', seq: 'int', value: 'double' } };
 const AMQP_URL = process.env.TRIBUTARY_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -94,7 +98,7 @@ async function raw(source: MessageSource, n: number, batch: number): Promise<num
   return ms;
 }
 
-async function intoRealms(source: MessageSource, n: number, batch: number, realms: number, serverUrl: string, admin: User, dir: string): Promise<number> {
+async function intoRealms(source: MessageSource, n: number, batch: number, realms: number, serverUrl: string, admin: User, dir: string, prefix: string): Promise<number> {
   const dequeuer = new Dequeuer({
     serverUrl,
     adminUser: admin,
@@ -104,10 +108,11 @@ async function intoRealms(source: MessageSource, n: number, batch: number, realm
     batchSize: batch,
     map: (m: SourceMessage) => {
       const r = JSON.parse(Buffer.from(m.body).toString('utf8')) as { sensor: string; seq: number; value: number };
-      return { path: `/bench/${r.sensor}`, write: (realm) => realm.create('Reading', { messageId: m.id, sensor: r.sensor, seq: r.seq, value: r.value }) };
+      // Realms of each broker's own: the second run must not first download what the first wrote.
+      return { path: `/bench/${prefix}/${r.sensor}`, write: (realm) => realm.create('Reading', { messageId: m.id, sensor: r.sensor, seq: r.seq, value: r.value }) };
     },
   });
-  // Open (and create) the realms first so the timing is steady-state consumption.
+  // The first batch opens (and creates) the realms, inside the timing as before.
   await dequeuer.start();
   const start = performance.now();
   while (dequeuer.stats.applied < n) await new Promise((r) => setTimeout(r, 5));
@@ -122,11 +127,13 @@ export async function main(argv: string[]): Promise<void> {
   const batch = flag(argv, 'batch', 500);
   const realms = flag(argv, 'realms', 4);
   const dataPath = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-bench-dq-'));
-  const server = new Server({ dataPath, port: 0, logger: silentLogger });
-  await server.start();
+  const child = argv.includes('--server-process');
+  const serverData = child ? path.join(dataPath, 'server') : dataPath;
+  const server = child ? await startBenchServer(serverData) : new Server({ dataPath, port: 0, logger: silentLogger });
+  if (server instanceof Server) await server.start();
   const serverUrl = `realm://127.0.0.1:${server.port}`;
-  const admin = User.adminUser(readAdminToken(dataPath), server.url);
-  console.log(`${n} messages per run, batches of ${batch}, ${realms} target realms, in-process sync server (sqlite)`);
+  const admin = User.adminUser(readAdminToken(serverData), server.url);
+  console.log(`${n} messages per run, batches of ${batch}, ${realms} target realms, ${child ? 'sync server in a child process' : 'in-process sync server'} (sqlite)`);
   console.log('broker           raw consume+ack      into realms (ack after server ack)   ratio');
   try {
     for (const make of [rabbit, nats]) {
@@ -139,7 +146,7 @@ export async function main(argv: string[]): Promise<void> {
       }
       try {
         const rawMs = await raw(await broker.load(n), n, batch);
-        const realmMs = await intoRealms(await broker.load(n), n, batch, realms, serverUrl, admin, path.join(dataPath, `dq-${broker.name.replace(/\W/g, '')}`));
+        const realmMs = await intoRealms(await broker.load(n), n, batch, realms, serverUrl, admin, path.join(dataPath, `dq-${broker.name.replace(/\W/g, '')}`), broker.name.replace(/\W/g, ''));
         const rawRate = (n / rawMs) * 1000;
         const realmRate = (n / realmMs) * 1000;
         console.log(`${broker.name.padEnd(16)} ${fmt(rawRate, 0).padStart(8)} msg/s       ${fmt(realmRate, 0).padStart(8)} msg/s                       ${fmt(realmRate / rawRate, 3)}`);

@@ -108,6 +108,7 @@ export {
   HttpStatusError,
   PermanentError,
   PollHttpError,
+  ProcessedBatchSchema,
   ProcessedMessageSchema,
   DeadLetterSchema,
   PollerLeaseSchema,

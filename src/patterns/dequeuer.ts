@@ -6,7 +6,8 @@ import type { ObjectSchemaInput } from '../model';
 import type { Realm } from '../realm';
 import type { MessageSource, SourceMessage } from './message-source';
 import { RealmPool } from './realm-pool';
-import { DeadLetterSchema, ProcessedMessageSchema } from './schemas';
+import { DeadLetterSchema, ProcessedBatchSchema, ProcessedMessageSchema } from './schemas';
+import { ProcessedIndex } from './processed-index';
 import { quietLog, type PatternLogger } from './log';
 import * as path from 'node:path';
 
@@ -23,7 +24,7 @@ export interface DequeuerOptions<M extends SourceMessage = SourceMessage> {
   /** Local copies of the written realms; keep it across restarts (it holds writes not yet acknowledged). */
   directory: string;
   source: MessageSource<M>;
-  /** Object schemas of the target realms (`ProcessedMessage` is added). */
+  /** Object schemas of the target realms (`ProcessedBatch`, and `ProcessedMessage` of earlier versions, are added). */
   schema: ObjectSchemaInput[];
   /** message → target; `null` to acknowledge a message without writing anything. May throw (counts as a failed attempt). */
   map(message: M): DequeueTarget | null | undefined;
@@ -43,7 +44,7 @@ export interface DequeuerOptions<M extends SourceMessage = SourceMessage> {
   brokerDeadLetter?: boolean;
   /** Time limit for the server's acknowledgement of a batch (default 60 s); on expiry the batch is retried. */
   uploadTimeoutMs?: number;
-  /** `ProcessedMessage` rows older than this are deleted (default 7 days); a redelivery older than it would be applied again. */
+  /** `ProcessedBatch` records older than this are deleted (default 7 days); a redelivery older than it would be applied again. */
   processedRetentionMs?: number;
   log?: PatternLogger;
   signal?: AbortSignal;
@@ -93,6 +94,8 @@ export class Dequeuer<M extends SourceMessage = SourceMessage> {
   readonly stats: DequeuerStats = { received: 0, applied: 0, duplicates: 0, skipped: 0, retried: 0, deadLettered: 0, batches: 0, failedBatches: 0 };
   private readonly pool: RealmPool;
   private readonly deadLetters: RealmPool;
+  /** The duplicate check of each target realm, for the Realm instance it was made on. */
+  private readonly indexes = new Map<string, { realm: Realm; index: ProcessedIndex }>();
   private readonly attempts = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abort = new AbortController();
@@ -121,7 +124,7 @@ export class Dequeuer<M extends SourceMessage = SourceMessage> {
     };
     this.log = options.log ?? quietLog;
     this.batchBackoff = new Backoff(this.o.retry);
-    this.pool = new RealmPool({ realmUrl, adminUser: options.adminUser, directory: path.join(options.directory, 'realms'), schema: [...options.schema, ProcessedMessageSchema] });
+    this.pool = new RealmPool({ realmUrl, adminUser: options.adminUser, directory: path.join(options.directory, 'realms'), schema: [...options.schema, ProcessedBatchSchema, ProcessedMessageSchema] });
     this.deadLetters = new RealmPool({ realmUrl, adminUser: options.adminUser, directory: path.join(options.directory, 'dead-letters'), schema: [DeadLetterSchema] });
     options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
   }
@@ -166,6 +169,7 @@ export class Dequeuer<M extends SourceMessage = SourceMessage> {
       await Promise.allSettled([...this.inFlight]);
       await source.close().catch((e) => this.log.error('dequeuer: closing the source failed', { source: source.name, error: e }));
       this.pool.close();
+      this.indexes.clear();
       this.deadLetters.close();
     }
   }
@@ -197,19 +201,19 @@ export class Dequeuer<M extends SourceMessage = SourceMessage> {
       for (const [realmPath, group] of groups) {
         // The duplicate check must see what other runtimes (or an earlier incarnation with another
         // local file) recorded: download first on first use and whenever the broker says "maybe seen".
-        if (group.some((e) => e.message.redelivered)) await this.pool.download(realmPath, this.o.uploadTimeoutMs);
+        const redelivered = group.some((e) => e.message.redelivered);
+        if (redelivered) await this.pool.download(realmPath, this.o.uploadTimeoutMs);
         else await this.pool.ready(realmPath, this.o.uploadTimeoutMs);
-        const result = this.writeGroup(this.pool.get(realmPath), group);
+        const result = this.writeGroup(this.pool.get(realmPath), this.index(realmPath, redelivered), group);
         done.push(...result.applied, ...result.duplicates);
         failures.push(...result.failures);
         this.stats.applied += result.applied.length;
         this.stats.duplicates += result.duplicates.length;
       }
       await Promise.all([...groups.keys()].map((p) => this.pool.upload(p, this.o.uploadTimeoutMs)));
-      for (const m of done) {
-        this.attempts.delete(m.id);
-        await source.ack(m);
-      }
+      for (const m of done) this.attempts.delete(m.id);
+      if (source.ackMany) await source.ackMany(done);
+      else for (const m of done) await source.ack(m);
       this.stats.skipped += skipped.length;
       this.stats.batches++;
       this.batchBackoff.reset();
@@ -232,8 +236,22 @@ export class Dequeuer<M extends SourceMessage = SourceMessage> {
     }
   }
 
+  /** The duplicate check of a realm, brought up to date with what downloads brought (always after one we asked for). */
+  private index(realmPath: string, downloaded: boolean): ProcessedIndex {
+    const realm = this.pool.get(realmPath);
+    const entry = this.indexes.get(realmPath);
+    if (!entry || entry.realm !== realm) {
+      const index = new ProcessedIndex(realm);
+      this.indexes.set(realmPath, { realm, index });
+      return index;
+    }
+    if (downloaded) entry.index.refresh();
+    else entry.index.refreshIfStale();
+    return entry.index;
+  }
+
   /** One transaction for a realm's messages; a message whose write throws is taken out and the rest written again. */
-  private writeGroup(realm: Realm, group: { message: M; target: DequeueTarget }[]): { applied: M[]; duplicates: M[]; failures: Failure<M>[] } {
+  private writeGroup(realm: Realm, index: ProcessedIndex, group: { message: M; target: DequeueTarget }[]): { applied: M[]; duplicates: M[]; failures: Failure<M>[] } {
     const failures: Failure<M>[] = [];
     let pending = group;
     for (;;) {
@@ -242,18 +260,19 @@ export class Dequeuer<M extends SourceMessage = SourceMessage> {
       let current: M | null = null;
       try {
         realm.write(() => {
-          const at = new Date();
+          const ids = new Set<string>();
           for (const { message, target } of pending) {
-            if (realm.objectForPrimaryKey('ProcessedMessage', message.id)) {
+            if (ids.has(message.id) || index.has(message.id)) {
               duplicates.push(message);
               continue;
             }
             current = message;
             target.write(realm);
-            realm.create('ProcessedMessage', { id: message.id, source: this.options.source.name, at });
             current = null;
+            ids.add(message.id);
             applied.push(message);
           }
+          if (ids.size > 0) index.record(this.options.source.name, [...ids], new Date());
         });
         return { applied, duplicates, failures };
       } catch (error) {
@@ -319,11 +338,9 @@ export class Dequeuer<M extends SourceMessage = SourceMessage> {
     const cutoff = new Date(now - this.o.processedRetentionMs);
     for (const p of this.pool.paths) {
       try {
-        const realm = this.pool.get(p);
-        const old = realm.objects('ProcessedMessage').filtered('at < $0', cutoff);
-        if (old.length > 0) realm.write(() => realm.delete(old));
+        this.index(p, false).prune(cutoff);
       } catch (error) {
-        this.log.warn?.('dequeuer: pruning ProcessedMessage failed', { path: p, error });
+        this.log.warn?.('dequeuer: pruning ProcessedBatch failed', { path: p, error });
       }
     }
   }

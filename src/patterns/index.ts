@@ -2,7 +2,7 @@ export { Dequeuer, type DequeuerOptions, type DequeuerStats, type DequeueTarget 
 export { MessageBuffer, type MessageSource, type SourceMessage } from './message-source';
 export { RabbitMqSource, type RabbitMqSourceOptions, type RabbitMqMessage } from './sources/rabbitmq';
 export { JetStreamSource, type JetStreamSourceOptions, type JetStreamMessage } from './sources/nats-jetstream';
-export { ProcessedMessageSchema, DeadLetterSchema } from './schemas';
+export { ProcessedBatchSchema, ProcessedMessageSchema, DeadLetterSchema } from './schemas';
 export { RealmPool } from './realm-pool';
 export type { PatternLogger } from './log';
 export { Fetcher, type FetcherOptions, type FetcherStats } from './fetcher';

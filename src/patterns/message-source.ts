@@ -34,6 +34,13 @@ export interface MessageSource<M extends SourceMessage = SourceMessage> {
   receive(max: number, waitMs: number, signal?: AbortSignal): Promise<M[]>;
   /** Done with it: the broker forgets the message. */
   ack(message: M): Promise<void> | void;
+  /**
+   * Optional: done with all of these. A source may acknowledge cumulatively where its broker can
+   * (RabbitMQ's `multiple`), as long as nothing it was not given here or in an earlier `ack` is
+   * covered; acknowledgements it holds back for that reason it sends later or on `close()`.
+   * Without it the dequeuer calls `ack` for each.
+   */
+  ackMany?(messages: readonly M[]): Promise<void> | void;
   /** Not done: deliver it again later (after `delayMs` where the broker supports it). */
   retry(message: M, delayMs: number): Promise<void> | void;
   /** Give up on it: to the broker's dead-letter route when one is configured, else dropped. */

@@ -1,13 +1,25 @@
 import type { ObjectSchemaInput } from '../model';
 
 /**
- * Written in the same transaction as a dequeued message's data, keyed by the message id: a
- * redelivered message finds it and is acknowledged without being applied again.
+ * What the dequeuer wrote per message before `ProcessedBatch` (keyed by the message id). It no
+ * longer writes it; realms that hold such rows are still checked against them, and they are
+ * pruned by age as before.
  */
 export const ProcessedMessageSchema: ObjectSchemaInput = {
   name: 'ProcessedMessage',
   primaryKey: 'id',
   properties: { id: 'string', source: 'string', at: 'date' },
+};
+
+/**
+ * One per transaction the dequeuer wrote into a realm, in the same transaction as the messages'
+ * data: `ids` is the JSON array of the ids of the messages applied there. A redelivered message
+ * whose id a batch lists is acknowledged without being applied again (see `ProcessedIndex`).
+ */
+export const ProcessedBatchSchema: ObjectSchemaInput = {
+  name: 'ProcessedBatch',
+  primaryKey: 'id',
+  properties: { id: 'string', source: 'string', ids: 'string', at: 'date' },
 };
 
 /** A message given up after `maxAttempts`, kept in the dead-letter realm for a person to look at. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type * as amqp from 'amqplib';
 import { MessageBuffer, type MessageSource, type SourceMessage } from '../message-source';
+import { AckWindow } from './ack-window';
 import { TributaryError } from '../../errors';
 
 export interface RabbitMqSourceOptions {
@@ -34,6 +35,7 @@ export class RabbitMqSource implements MessageSource<RabbitMqMessage> {
   private connection: amqp.ChannelModel | null = null;
   private channel: amqp.Channel | null = null;
   private readonly buffer = new MessageBuffer<RabbitMqMessage>();
+  private readonly window = new AckWindow();
   private failure: Error | null = null;
 
   constructor(private readonly options: RabbitMqSourceOptions) {
@@ -58,7 +60,10 @@ export class RabbitMqSource implements MessageSource<RabbitMqMessage> {
     }
     await channel.prefetch(this.options.prefetch ?? 1000);
     await channel.consume(this.options.queue, (raw) => {
-      if (raw) this.buffer.push(toMessage(raw));
+      if (raw) {
+        this.window.delivered(raw.fields.deliveryTag);
+        this.buffer.push(toMessage(raw));
+      }
       else {
         this.failure = new TributaryError('CONNECTOR_SOURCE_UNAVAILABLE', `${this.name}: the broker cancelled the consumer`);
         this.buffer.close();
@@ -74,24 +79,53 @@ export class RabbitMqSource implements MessageSource<RabbitMqMessage> {
 
   ack(message: RabbitMqMessage): void {
     this.channel!.ack(message.raw);
+    this.settled(message, 'settled');
+  }
+
+  /**
+   * Acknowledges cumulatively (`basic.ack` with `multiple`): one frame up to the end of the
+   * settled prefix of deliveries; those after a delivery still being worked on go with a later one.
+   */
+  ackMany(messages: readonly RabbitMqMessage[]): void {
+    const channel = this.channel!;
+    let upTo = 0;
+    for (const m of messages) upTo = Math.max(upTo, this.window.settle(m.raw.fields.deliveryTag, 'acknowledge'));
+    if (upTo > 0) channel.ack(tagged(upTo), true);
   }
 
   retry(message: RabbitMqMessage): void {
     this.channel!.nack(message.raw, false, true);
+    this.settled(message, 'settled');
   }
 
   reject(message: RabbitMqMessage): void {
     this.channel!.nack(message.raw, false, false);
+    this.settled(message, 'settled');
+  }
+
+  private settled(message: RabbitMqMessage, how: 'settled'): void {
+    const upTo = this.window.settle(message.raw.fields.deliveryTag, how);
+    if (upTo > 0) this.channel!.ack(tagged(upTo), true);
   }
 
   async close(): Promise<void> {
     this.buffer.close();
+    // Acknowledged but waiting behind a delivery never settled (it is requeued by the close).
+    const channel = this.channel;
+    if (channel) for (const tag of this.window.takeUnsent()) channel.ack(tagged(tag));
     const connection = this.connection;
     this.connection = null;
     this.channel = null;
-    // Closing the channel requeues whatever we did not settle.
+    // Closing the channel requeues whatever we did not settle. The channel first: its close goes
+    // after the acknowledgements just queued on it, which a connection close could overtake.
+    if (channel) await channel.close().catch(() => undefined);
     if (connection) await connection.close().catch(() => undefined);
   }
+}
+
+/** What amqplib's ack reads of a message: its delivery tag. */
+function tagged(deliveryTag: number): amqp.Message {
+  return { fields: { deliveryTag } } as amqp.Message;
 }
 
 function toMessage(raw: amqp.ConsumeMessage): RabbitMqMessage {
