@@ -25,6 +25,8 @@ import { flag, fmt, percentile } from './stats';
  *    carrying its wall-clock time; a client's collection listener records each arrival. Baseline:
  *    the same paced commits (on an unmapped twin table) read by `pg_recvlogical` on a pipe.
  *
+ * `--only p2r|r2p|latency` runs one of the three (to profile one direction).
+ *
  * Everything started here is stopped in `finally` and on SIGINT/SIGTERM (the cluster also has its
  * own watchdog). Only the connector's public API is used (constructor, start, stop, caughtUp,
  * status, and `quiesce` when it exists).
@@ -255,6 +257,8 @@ interface Options {
   seconds: number;
   disk: boolean;
   timeoutMs: number;
+  /** `--only p2r|r2p|latency`: run just that part (the others are skipped, their rows not printed). */
+  only: 'p2r' | 'r2p' | 'latency' | null;
 }
 
 interface Context {
@@ -474,7 +478,16 @@ function parseOptions(argv: string[]): Options {
     seconds: flag(argv, 'seconds', quick ? 2 : 10),
     disk: argv.includes('--disk'),
     timeoutMs: quick ? 120_000 : 600_000,
+    only: onlyPart(argv),
   };
+}
+
+function onlyPart(argv: string[]): Options['only'] {
+  const i = argv.indexOf('--only');
+  if (i < 0) return null;
+  const v = argv[i + 1];
+  if (v === 'p2r' || v === 'r2p' || v === 'latency') return v;
+  throw new Error('--only expects p2r (PostgreSQL → realm), r2p (realm → PostgreSQL) or latency');
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -544,26 +557,34 @@ export async function main(argv: string[]): Promise<void> {
 
     const throughput: Throughput[] = [];
     const phase = (name: string) => console.log(`  ${name} …`);
-    phase(`PostgreSQL → realm, ${o.tx}-row transactions`);
-    throughput.push(await databaseToRealm(ctx, 'p2r_small', 'RowSmall', o.tx));
-    phase(`PostgreSQL → realm, ${o.largeTx}-row transactions`);
-    throughput.push(await databaseToRealm(ctx, 'p2r_large', 'RowLarge', o.largeTx));
-    phase('realm → PostgreSQL');
-    throughput.push(await realmToDatabase(ctx));
-    phase('commit → client latency');
-    const latency = await commitToClient(ctx);
+    const runs = (part: NonNullable<Options['only']>) => o.only === null || o.only === part;
+    if (runs('p2r')) {
+      phase(`PostgreSQL → realm, ${o.tx}-row transactions`);
+      throughput.push(await databaseToRealm(ctx, 'p2r_small', 'RowSmall', o.tx));
+      phase(`PostgreSQL → realm, ${o.largeTx}-row transactions`);
+      throughput.push(await databaseToRealm(ctx, 'p2r_large', 'RowLarge', o.largeTx));
+    }
+    if (runs('r2p')) {
+      phase('realm → PostgreSQL');
+      throughput.push(await realmToDatabase(ctx));
+    }
+    let latency: { ours: Latency; raw: Latency } | null = null;
+    if (runs('latency')) {
+      phase('commit → client latency');
+      latency = await commitToClient(ctx);
+    }
     const s = connector.status();
 
     console.log('');
     for (const t of throughput) console.log(`${t.label}: ${t.note}`);
     const l = (x: Latency) => [...x.latencies].sort((a, b) => a - b);
-    const [ours, raw] = [l(latency.ours), l(latency.raw)];
-    console.log(`commit → client: ${ours.length} one-row commits at ${fmt(latency.ours.rate, 0)}/s (pg_recvlogical run: ${fmt(latency.raw.rate, 0)}/s); max ${fmt(ours[ours.length - 1], 1)} ms (raw ${fmt(raw[raw.length - 1], 1)} ms)`);
+    const [ours, raw] = latency ? [l(latency.ours), l(latency.raw)] : [[], []];
+    if (latency) console.log(`commit → client: ${ours.length} one-row commits at ${fmt(latency.ours.rate, 0)}/s (pg_recvlogical run: ${fmt(latency.raw.rate, 0)}/s); max ${fmt(ours[ours.length - 1], 1)} ms (raw ${fmt(raw[raw.length - 1], 1)} ms)`);
     console.log(`connector: ${s.transactions} source transactions captured, ${s.skippedOwnTransactions} own skipped, state ${s.state}, last error ${s.lastError ?? 'none'}`);
     console.log('');
     console.log('                                            connector          raw    ratio');
     for (const t of throughput) console.log(`${t.label.padEnd(42)} ${fmt(t.ours, 0).padStart(10)} ${fmt(t.raw, 0).padStart(12)}   ${fmt(t.ours / t.raw, 3)}`);
-    for (const p of [50, 95, 99]) {
+    for (const p of latency ? [50, 95, 99] : []) {
       const a = percentile(ours, p);
       const b = percentile(raw, p);
       console.log(`${`commit → client p${p} (ms)`.padEnd(42)} ${fmt(a, 2).padStart(10)} ${fmt(b, 2).padStart(12)}   ${fmt(a / b, 2)}`);
