@@ -8,8 +8,8 @@ import { User } from '../src/client';
 import { Realm } from '../src/realm';
 import { readAdminToken } from '../src/server';
 import { findPostgresBin, startTestCluster, stopTestCluster, type TestCluster } from '../test/helpers/postgres-cluster';
-import { startBenchServer } from './server-process';
-import { flag, fmt, percentile } from './stats';
+import { startBenchServer, type BenchServer } from './server-process';
+import { cpuMs, flag, fmt, percentile } from './stats';
 
 /**
  * The PostgreSQL connector (connectors/postgres) against raw PostgreSQL paths measured in the same
@@ -271,6 +271,7 @@ interface Context {
   client: User;
   dir: string;
   realmUrl: string;
+  server: BenchServer;
 }
 
 interface Throughput {
@@ -343,6 +344,34 @@ async function databaseToRealm(ctx: Context, table: string, type: string, txSize
   };
 }
 
+/** CPU time (user + system, ms) of the cluster's postmaster and its children (backends, walsenders), from /proc; NaN without it. */
+function clusterCpuMs(cluster: TestCluster): number {
+  try {
+    const postmaster = Number(fs.readFileSync(path.join(cluster.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    let total = 0;
+    for (const pid of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let fields: string[];
+      try {
+        fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      } catch {
+        continue; // exited meanwhile
+      }
+      if (Number(pid) === postmaster || Number(fields[1]) === postmaster) total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    }
+    return total;
+  } catch {
+    return NaN;
+  }
+}
+
+/** From now on, the CPU used by this process (client and connector), the server child and PostgreSQL, as text. */
+function cpuMeter(ctx: Context): () => string {
+  const from = { bench: cpuMs(), server: ctx.server.cpuMs(), pg: clusterCpuMs(ctx.cluster) };
+  const s = (ms: number) => `${fmt(ms / 1000, 2)} s`;
+  return () => `CPU: this process ${s(cpuMs() - from.bench)}, server ${s(ctx.server.cpuMs() - from.server)}, PostgreSQL ${s(clusterCpuMs(ctx.cluster) - from.pg)}`;
+}
+
 /** Until PostgreSQL holds `count` rows of `table`: polled, so the figure does not depend on connector internals. */
 async function waitForRows(ctx: Context, table: string, count: number): Promise<void> {
   const rows = async () => Number((await ctx.sql.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
@@ -384,6 +413,7 @@ async function realmToDatabase(ctx: Context): Promise<Throughput> {
   }
   const rawSeconds = (performance.now() - rawStart) / 1000;
 
+  const cpu = cpuMeter(ctx);
   const start = performance.now();
   for (let id = 1; id <= o.rows; id += o.tx) {
     realm.write(() => {
@@ -394,6 +424,7 @@ async function realmToDatabase(ctx: Context): Promise<Throughput> {
   const written = performance.now();
   await waitForRows(ctx, 'r2p', o.rows + 1);
   const seconds = (performance.now() - start) / 1000;
+  const used = cpu();
   const settledBy = await settle(ctx);
   const settled = (performance.now() - start) / 1000;
   realm.close();
@@ -404,7 +435,7 @@ async function realmToDatabase(ctx: Context): Promise<Throughput> {
     label: `realm → PostgreSQL, ${o.tx}-object tx (rows/s)`,
     ours: o.rows / seconds,
     raw: o.rows / rawSeconds,
-    note: `${o.rows} objects: writing took ${fmt((written - start) / 1000, 2)} s, all in PostgreSQL at ${fmt(seconds, 2)} s (${settledBy} returned at ${fmt(settled, 2)} s); raw INSERTs ${fmt(rawSeconds, 2)} s; apply status ${JSON.stringify(ctx.connector.status().apply)}`,
+    note: `${o.rows} objects: writing took ${fmt((written - start) / 1000, 2)} s, all in PostgreSQL at ${fmt(seconds, 2)} s (${settledBy} returned at ${fmt(settled, 2)} s); raw INSERTs ${fmt(rawSeconds, 2)} s; until all were in PostgreSQL ${used}; apply status ${JSON.stringify(ctx.connector.status().apply)}`,
   };
 }
 
@@ -553,7 +584,7 @@ export async function main(argv: string[]): Promise<void> {
     );
     await connector.start();
     res.add('connector', () => connector.stop());
-    const ctx: Context = { o, res, cluster, dbUrl, sql, connector, client, dir, realmUrl };
+    const ctx: Context = { o, res, cluster, dbUrl, sql, connector, client, dir, realmUrl, server };
 
     const throughput: Throughput[] = [];
     const phase = (name: string) => console.log(`  ${name} …`);
