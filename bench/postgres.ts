@@ -8,8 +8,8 @@ import { User } from '../src/client';
 import { Realm } from '../src/realm';
 import { readAdminToken } from '../src/server';
 import { findPostgresBin, startTestCluster, stopTestCluster, type TestCluster } from '../test/helpers/postgres-cluster';
-import { startBenchServer } from './server-process';
-import { flag, fmt, percentile } from './stats';
+import { startBenchServer, type BenchServer } from './server-process';
+import { cpuMs, flag, fmt, percentile } from './stats';
 
 /**
  * The PostgreSQL connector (connectors/postgres) against raw PostgreSQL paths measured in the same
@@ -24,6 +24,8 @@ import { flag, fmt, percentile } from './stats';
  * 3. Commit → client latency: one-row transactions at `--rate`/s for `--seconds`, each row
  *    carrying its wall-clock time; a client's collection listener records each arrival. Baseline:
  *    the same paced commits (on an unmapped twin table) read by `pg_recvlogical` on a pipe.
+ *
+ * `--only p2r|r2p|latency` runs one of the three (to profile one direction).
  *
  * Everything started here is stopped in `finally` and on SIGINT/SIGTERM (the cluster also has its
  * own watchdog). Only the connector's public API is used (constructor, start, stop, caughtUp,
@@ -255,6 +257,8 @@ interface Options {
   seconds: number;
   disk: boolean;
   timeoutMs: number;
+  /** `--only p2r|r2p|latency`: run just that part (the others are skipped, their rows not printed). */
+  only: 'p2r' | 'r2p' | 'latency' | null;
 }
 
 interface Context {
@@ -267,6 +271,7 @@ interface Context {
   client: User;
   dir: string;
   realmUrl: string;
+  server: BenchServer;
 }
 
 interface Throughput {
@@ -339,6 +344,34 @@ async function databaseToRealm(ctx: Context, table: string, type: string, txSize
   };
 }
 
+/** CPU time (user + system, ms) of the cluster's postmaster and its children (backends, walsenders), from /proc; NaN without it. */
+function clusterCpuMs(cluster: TestCluster): number {
+  try {
+    const postmaster = Number(fs.readFileSync(path.join(cluster.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    let total = 0;
+    for (const pid of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(pid)) continue;
+      let fields: string[];
+      try {
+        fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      } catch {
+        continue; // exited meanwhile
+      }
+      if (Number(pid) === postmaster || Number(fields[1]) === postmaster) total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    }
+    return total;
+  } catch {
+    return NaN;
+  }
+}
+
+/** From now on, the CPU used by this process (client and connector), the server child and PostgreSQL, as text. */
+function cpuMeter(ctx: Context): () => string {
+  const from = { bench: cpuMs(), server: ctx.server.cpuMs(), pg: clusterCpuMs(ctx.cluster) };
+  const s = (ms: number) => `${fmt(ms / 1000, 2)} s`;
+  return () => `CPU: this process ${s(cpuMs() - from.bench)}, server ${s(ctx.server.cpuMs() - from.server)}, PostgreSQL ${s(clusterCpuMs(ctx.cluster) - from.pg)}`;
+}
+
 /** Until PostgreSQL holds `count` rows of `table`: polled, so the figure does not depend on connector internals. */
 async function waitForRows(ctx: Context, table: string, count: number): Promise<void> {
   const rows = async () => Number((await ctx.sql.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
@@ -380,6 +413,7 @@ async function realmToDatabase(ctx: Context): Promise<Throughput> {
   }
   const rawSeconds = (performance.now() - rawStart) / 1000;
 
+  const cpu = cpuMeter(ctx);
   const start = performance.now();
   for (let id = 1; id <= o.rows; id += o.tx) {
     realm.write(() => {
@@ -390,6 +424,7 @@ async function realmToDatabase(ctx: Context): Promise<Throughput> {
   const written = performance.now();
   await waitForRows(ctx, 'r2p', o.rows + 1);
   const seconds = (performance.now() - start) / 1000;
+  const used = cpu();
   const settledBy = await settle(ctx);
   const settled = (performance.now() - start) / 1000;
   realm.close();
@@ -400,7 +435,7 @@ async function realmToDatabase(ctx: Context): Promise<Throughput> {
     label: `realm → PostgreSQL, ${o.tx}-object tx (rows/s)`,
     ours: o.rows / seconds,
     raw: o.rows / rawSeconds,
-    note: `${o.rows} objects: writing took ${fmt((written - start) / 1000, 2)} s, all in PostgreSQL at ${fmt(seconds, 2)} s (${settledBy} returned at ${fmt(settled, 2)} s); raw INSERTs ${fmt(rawSeconds, 2)} s; apply status ${JSON.stringify(ctx.connector.status().apply)}`,
+    note: `${o.rows} objects: writing took ${fmt((written - start) / 1000, 2)} s, all in PostgreSQL at ${fmt(seconds, 2)} s (${settledBy} returned at ${fmt(settled, 2)} s); raw INSERTs ${fmt(rawSeconds, 2)} s; until all were in PostgreSQL ${used}; apply status ${JSON.stringify(ctx.connector.status().apply)}`,
   };
 }
 
@@ -474,7 +509,16 @@ function parseOptions(argv: string[]): Options {
     seconds: flag(argv, 'seconds', quick ? 2 : 10),
     disk: argv.includes('--disk'),
     timeoutMs: quick ? 120_000 : 600_000,
+    only: onlyPart(argv),
   };
+}
+
+function onlyPart(argv: string[]): Options['only'] {
+  const i = argv.indexOf('--only');
+  if (i < 0) return null;
+  const v = argv[i + 1];
+  if (v === 'p2r' || v === 'r2p' || v === 'latency') return v;
+  throw new Error('--only expects p2r (PostgreSQL → realm), r2p (realm → PostgreSQL) or latency');
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -540,30 +584,38 @@ export async function main(argv: string[]): Promise<void> {
     );
     await connector.start();
     res.add('connector', () => connector.stop());
-    const ctx: Context = { o, res, cluster, dbUrl, sql, connector, client, dir, realmUrl };
+    const ctx: Context = { o, res, cluster, dbUrl, sql, connector, client, dir, realmUrl, server };
 
     const throughput: Throughput[] = [];
     const phase = (name: string) => console.log(`  ${name} …`);
-    phase(`PostgreSQL → realm, ${o.tx}-row transactions`);
-    throughput.push(await databaseToRealm(ctx, 'p2r_small', 'RowSmall', o.tx));
-    phase(`PostgreSQL → realm, ${o.largeTx}-row transactions`);
-    throughput.push(await databaseToRealm(ctx, 'p2r_large', 'RowLarge', o.largeTx));
-    phase('realm → PostgreSQL');
-    throughput.push(await realmToDatabase(ctx));
-    phase('commit → client latency');
-    const latency = await commitToClient(ctx);
+    const runs = (part: NonNullable<Options['only']>) => o.only === null || o.only === part;
+    if (runs('p2r')) {
+      phase(`PostgreSQL → realm, ${o.tx}-row transactions`);
+      throughput.push(await databaseToRealm(ctx, 'p2r_small', 'RowSmall', o.tx));
+      phase(`PostgreSQL → realm, ${o.largeTx}-row transactions`);
+      throughput.push(await databaseToRealm(ctx, 'p2r_large', 'RowLarge', o.largeTx));
+    }
+    if (runs('r2p')) {
+      phase('realm → PostgreSQL');
+      throughput.push(await realmToDatabase(ctx));
+    }
+    let latency: { ours: Latency; raw: Latency } | null = null;
+    if (runs('latency')) {
+      phase('commit → client latency');
+      latency = await commitToClient(ctx);
+    }
     const s = connector.status();
 
     console.log('');
     for (const t of throughput) console.log(`${t.label}: ${t.note}`);
     const l = (x: Latency) => [...x.latencies].sort((a, b) => a - b);
-    const [ours, raw] = [l(latency.ours), l(latency.raw)];
-    console.log(`commit → client: ${ours.length} one-row commits at ${fmt(latency.ours.rate, 0)}/s (pg_recvlogical run: ${fmt(latency.raw.rate, 0)}/s); max ${fmt(ours[ours.length - 1], 1)} ms (raw ${fmt(raw[raw.length - 1], 1)} ms)`);
+    const [ours, raw] = latency ? [l(latency.ours), l(latency.raw)] : [[], []];
+    if (latency) console.log(`commit → client: ${ours.length} one-row commits at ${fmt(latency.ours.rate, 0)}/s (pg_recvlogical run: ${fmt(latency.raw.rate, 0)}/s); max ${fmt(ours[ours.length - 1], 1)} ms (raw ${fmt(raw[raw.length - 1], 1)} ms)`);
     console.log(`connector: ${s.transactions} source transactions captured, ${s.skippedOwnTransactions} own skipped, state ${s.state}, last error ${s.lastError ?? 'none'}`);
     console.log('');
     console.log('                                            connector          raw    ratio');
     for (const t of throughput) console.log(`${t.label.padEnd(42)} ${fmt(t.ours, 0).padStart(10)} ${fmt(t.raw, 0).padStart(12)}   ${fmt(t.ours / t.raw, 3)}`);
-    for (const p of [50, 95, 99]) {
+    for (const p of latency ? [50, 95, 99] : []) {
       const a = percentile(ours, p);
       const b = percentile(raw, p);
       console.log(`${`commit → client p${p} (ms)`.padEnd(42)} ${fmt(a, 2).padStart(10)} ${fmt(b, 2).padStart(12)}   ${fmt(a / b, 2)}`);

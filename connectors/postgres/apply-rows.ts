@@ -149,8 +149,12 @@ export class RowWriter {
     return existing;
   }
 
-  /** Column → parameter for every mapped column of the object's current state. */
-  rowOf(path: string, t: ResolvedTable, obj: Record<string, unknown>, props: Set<string> | 'all'): Map<string, { value: unknown; property: string; also?: string }> {
+  /**
+   * Column → parameter for every mapped column of the object's current state; `read` holds the
+   * column properties as read once from `obj` (`readColumns`: each read of a Realm object's
+   * property looks its record up again).
+   */
+  rowOf(path: string, t: ResolvedTable, obj: Record<string, unknown>, props: Set<string> | 'all', read: Record<string, unknown> = readColumns(t, obj)): Map<string, { value: unknown; property: string; also?: string }> {
     const out = new Map<string, { value: unknown; property: string; also?: string }>();
     for (const c of t.columns) {
       if (t.keyColumns.includes(c.column) || c.generated) continue; // the key is written from the object's key; PostgreSQL computes generated columns
@@ -158,7 +162,7 @@ export class RowWriter {
         this.warnOnce(`conv:${t.table}.${c.column}`, `column ${t.table}.${c.column} has a toRealm converter without fromRealm; it is not written back`, { path });
         continue;
       }
-      const v = obj[c.property];
+      const v = read[c.property];
       let value: unknown;
       if (c.type.list) value = v === null || v === undefined ? null : Array.from(v as Iterable<unknown>, (e) => toParam(c.fromRealm ? c.fromRealm(e) : e));
       else value = toParam(c.fromRealm ? c.fromRealm(v) : v);
@@ -284,7 +288,10 @@ export class RowWriter {
 
   async insertRows(sql: Client, path: string, t: ResolvedTable, list: { o: Touched; obj: Record<string, unknown> }[], fills: Fill[]): Promise<void> {
     this.lastTable = t.table;
-    const rows = list.map(({ o, obj }) => ({ o, obj, row: this.rowOf(path, t, obj, o.props), before: realmValues(t, obj) }));
+    const rows = list.map(({ o, obj }) => {
+      const read = readColumns(t, obj);
+      return { o, obj, row: this.rowOf(path, t, obj, o.props, read), before: realmValues(t, read) };
+    });
     for (const { o } of rows) this.warnUnknownProperties(path, o);
     const cols = [...t.keyColumns, ...rows[0].row.keys()];
     const perStatement = Math.max(1, Math.floor(30_000 / cols.length)); // PostgreSQL takes at most 65,535 parameters
@@ -316,14 +323,16 @@ export class RowWriter {
         if (stored) this.stored.push({ o, obj, row: stored });
       }
     }
-    for (const { o, obj } of rows) await this.finishObject(sql, path, o, obj);
+    if (t.lists?.length) for (const { o, obj } of rows) await this.finishObject(sql, path, o, obj);
+    else for (const { o } of rows) this.router.remember(t, o.key, path); // finishObject without side lists, and without an await per row
   }
 
   async updateRow(sql: Client, path: string, o: Touched, obj: Record<string, unknown>, preimage: RawRow | undefined, fills: Fill[]): Promise<void> {
     const t = o.table;
     this.lastTable = t.table;
     this.warnUnknownProperties(path, o);
-    const row = this.rowOf(path, t, obj, o.props);
+    const read = readColumns(t, obj);
+    const row = this.rowOf(path, t, obj, o.props, read);
     const update = [...row].filter(([, v]) => o.props === 'all' || o.props.has(v.property) || (v.also !== undefined && o.props.has(v.also)));
     if (update.length > 0) {
       // A counter column only incremented in this batch is written as `n = n + δ`: concurrent database increments add up.
@@ -333,14 +342,14 @@ export class RowWriter {
       const sets = update.map(([column, v], n) => (delta(column, v.property) !== null ? `${quote(column)} = ${quote(column)} + $${n + 1}` : `${quote(column)} = $${n + 1}`));
       const params = update.map(([column, v]) => delta(column, v.property) ?? v.value);
       const w = this.keyWhere(t, o.key, update.length + 1);
-      const before = realmValues(t, obj);
+      const before = realmValues(t, read);
       const r = (await sql.query({ text: `UPDATE ${t.qualified} SET ${sets.join(', ')} WHERE ${w.clause}${this.returning(t)}`, values: [...params, ...w.params], types: TEXT } as never)) as unknown as { rows: RawRow[] };
       this.wrote(t, o.key, 'w');
       this.noteStored(t, o.key, before, r.rows[0], new Set(update.map(([column]) => column)), preimage, fills);
       if (r.rows[0]) this.stored.push({ o, obj, row: r.rows[0] });
     } else if (preimage) {
       // Nothing to write (only generated properties, or key-column links, were set): the row's values win.
-      if (t.generated.some((c) => o.props === 'all' || o.props.has(c.property))) this.noteStored(t, o.key, realmValues(t, obj), preimage, new Set(), undefined, fills);
+      if (t.generated.some((c) => o.props === 'all' || o.props.has(c.property))) this.noteStored(t, o.key, realmValues(t, read), preimage, new Set(), undefined, fills);
       this.stored.push({ o, obj, row: preimage });
     }
     await this.finishObject(sql, path, o, obj);
@@ -352,11 +361,18 @@ export class RowWriter {
   }
 }
 
-/** An object's column values as the realm holds them (lists copied), keyed by property. */
-function realmValues(t: ResolvedTable, obj: Record<string, unknown>): Record<string, unknown> {
+/** An object's column properties, each read once, keyed by property (lists are the live lists). */
+function readColumns(t: ResolvedTable, obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const c of t.columns) out[c.property] = obj[c.property];
+  return out;
+}
+
+/** An object's column values as the realm holds them (lists copied), keyed by property, from `readColumns`. */
+function realmValues(t: ResolvedTable, read: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const c of t.columns) {
-    const v = obj[c.property];
+    const v = read[c.property];
     out[c.property] = c.type.list ? Array.from((v ?? []) as Iterable<unknown>) : v;
   }
   return out;

@@ -132,6 +132,8 @@ export abstract class ReplicaFile implements StateStore {
     const cacheKey = type + '\u0000' + key;
     const cached = this.recordCache.get(cacheKey);
     if (cached) return cached;
+    // Looked up and missing earlier in this transaction, and not put since: creating an object reads it twice or more.
+    if (this.absent.has(cacheKey)) return undefined;
     const row = this.stmt.objectGet.get(type, key) as { data: Uint8Array } | undefined;
     if (!row) {
       // A create usually follows: it can insert without first trying an update.
@@ -222,6 +224,7 @@ export abstract class ReplicaFile implements StateStore {
     return (this.stmt.countOfType.get(type) as { n: number }).n;
   }
 
+  /** Caches a record (evicting the oldest eighth when the cache is full: {@link evictOldest}). */
   private remember(cacheKey: string, record: ObjectRecord): void {
     if (this.recordCache.size >= this.cacheSize && !this.recordCache.has(cacheKey)) this.evictOldest();
     this.recordCache.set(cacheKey, record);

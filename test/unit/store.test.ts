@@ -90,6 +90,17 @@ describe('Replica', () => {
     expect(r.historySize).toBe(0);
   });
 
+  test('objects past the record cache are read back from the file, before and after they are evicted', () => {
+    const r = Replica.open({ path: path.join(dir, 'small-cache.db'), cacheSize: 16 });
+    opened.push(r);
+    r.write((w) => w.apply(schema));
+    for (let i = 0; i < 100; i += 10) r.write((w) => w.apply(Array.from({ length: 10 }, (_, k) => create(i + k, `n${i + k}`))));
+    r.write((w) => w.apply([{ op: 'Set', type: 'Item', id: 0, values: { name: 'zero' } }]));
+    for (let i = 0; i < 100; i++) expect(r.getObject('Item', i)?.values.name).toBe(i === 0 ? 'zero' : `n${i}`);
+    expect(r.objects('Item')).toHaveLength(100);
+    expect(r.getObject('Item', 100)).toBeUndefined();
+  });
+
   test('objects come in local creation order; re-creating moves to the end', () => {
     const r = openReplica();
     r.write((w) => w.apply([...schema, create(3, 'c'), create(1, 'a'), create(2, 'b')]));
