@@ -341,9 +341,9 @@ export abstract class ReplicaFile implements StateStore {
   private readonly deferred = new Set<MetaKey>();
 
   /**
-   * Changes a meta value in memory; it is written with the next commit (or before a savepoint,
-   * which reloads meta when it rolls back). For values written often that need no transaction of
-   * their own: the creation sequence, the informational upload cursor.
+   * Changes a meta value in memory; it is written with the next commit (a savepoint that rolls
+   * back restores the pending values it started with). For values written often that need no
+   * transaction of their own: the creation sequence, the cursors, the informational upload cursor.
    */
   protected deferMeta<K extends MetaKey>(key: K, value: Meta[K]): void {
     if (this.meta[key] === value) return;
@@ -384,7 +384,9 @@ export abstract class ReplicaFile implements StateStore {
 
   /** Runs `fn` atomically inside the open transaction (a savepoint). */
   protected atomically<T>(fn: () => T): T {
-    this.flushDeferredMeta();
+    // Meta values changed in memory and not yet written stay unwritten (a write of many objects
+    // would otherwise rewrite `nextSeq` once per object); a rollback puts them back as they were.
+    const pending = this.deferred.size > 0 ? [...this.deferred].map((key) => [key, this.meta[key]] as const) : null;
     const name = `sp${++this.savepoints}`;
     this.db.exec(`SAVEPOINT ${name}`);
     try {
@@ -396,6 +398,10 @@ export abstract class ReplicaFile implements StateStore {
       this.db.exec(`RELEASE ${name}`);
       // In-memory caches may hold mutated records: rebuild them from the (rolled back) file.
       this.reloadFromFile();
+      if (pending) {
+        for (const [key, value] of pending) (this.meta as Record<MetaKey, unknown>)[key] = value;
+        for (const [key] of pending) this.deferred.add(key);
+      }
       throw e;
     } finally {
       this.savepoints--;

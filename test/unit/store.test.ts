@@ -182,6 +182,24 @@ describe('Replica', () => {
     }
   });
 
+  test('a failed apply inside a write keeps the creation sequence of the applies before it (written once, at commit)', () => {
+    let r = openReplica('seq.db');
+    r.write((w) => w.apply(schema));
+    r.write((w) => {
+      w.apply([create(1, 'a')]);
+      w.apply([create(2, 'b')]);
+      // Fails after the sequence moved on in memory: the savepoint's rollback must restore it.
+      expect(() => w.apply([create(3, 'c'), { op: 'Create', type: 'Item', id: 4, values: { n: 'x' as never } }])).toThrow();
+      w.apply([create(5, 'e')]);
+    });
+    expect(r.objects('Item').map((o) => o.id)).toEqual([1, 2, 5]);
+    r.close();
+    r = openReplica('seq.db');
+    // A sequence number handed out twice would collide in the (type, seq) key here.
+    r.write((w) => w.apply([create(6, 'f'), create(7, 'g')]));
+    expect(r.objects('Item').map((o) => o.id)).toEqual([1, 2, 5, 6, 7]);
+  });
+
   test('the HLC is persisted: it never goes back across restarts, and observes downloads', () => {
     let now = 1_000_000;
     const a = openReplica('c.db', () => now);
