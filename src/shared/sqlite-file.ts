@@ -19,12 +19,9 @@ export function preparePrivateDatabaseFile(file: string): void {
     fs.closeSync(fd);
   }
   for (const suffix of ['-wal', '-shm']) {
-    try {
-      const mode = fs.statSync(file + suffix).mode & 0o777;
-      if (mode & 0o077) fs.chmodSync(file + suffix, mode & 0o700);
-    } catch {
-      // not there yet; SQLite creates it with the database file's permissions
-    }
+    // Not there yet (a new file): SQLite creates it with the database file's permissions.
+    const stat = fs.statSync(file + suffix, { throwIfNoEntry: false });
+    if (stat && stat.mode & 0o077) fs.chmodSync(file + suffix, stat.mode & 0o700);
   }
 }
 
@@ -48,7 +45,5 @@ export interface LockableDatabase {
  * Call right after opening, before `journal_mode = WAL` (WAL then keeps its index in memory).
  */
 export function takeExclusiveLock(db: LockableDatabase): void {
-  db.pragma('busy_timeout = 0');
-  db.pragma('locking_mode = EXCLUSIVE');
-  db.exec('BEGIN IMMEDIATE; COMMIT');
+  db.exec('PRAGMA busy_timeout = 0; PRAGMA locking_mode = EXCLUSIVE; BEGIN IMMEDIATE; COMMIT');
 }

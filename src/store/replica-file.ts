@@ -50,13 +50,13 @@ export abstract class ReplicaFile implements StateStore {
     try {
       // One process per replica file, by the operating system's lock (gone when the process is).
       if (onDisk) takeExclusiveLock(this.db);
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL'); // until the first transaction picks its level
-      this.db.pragma('busy_timeout = 5000');
-      // Fewer, larger checkpoints (each one fsyncs the database file; by default one came every
-      // thousand pages, a few hundred small commits), and the WAL cut back to 4 MiB after each.
-      this.db.pragma('wal_autocheckpoint = 4000');
-      this.db.pragma('journal_size_limit = 4194304');
+      // In one call (each pragma() prepares a statement: 80 µs of every open for six of them).
+      // synchronous: FULL until the first transaction picks its level. Fewer, larger checkpoints
+      // (each one fsyncs the database file; by default one came every thousand pages, a few
+      // hundred small commits), and the WAL cut back to 4 MiB after each.
+      this.db.exec(
+        'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 4000; PRAGMA journal_size_limit = 4194304;',
+      );
       openReplicaSchema(this.db);
     } catch (e) {
       this.db.close();

@@ -59,19 +59,18 @@ CREATE TABLE IF NOT EXISTS history (
  * format than this code knows is left alone, for the caller to refuse).
  */
 export function openReplicaSchema(db: Database.Database): number {
-  const hasMeta = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").get() !== undefined;
-  const recorded = hasMeta ? (db.prepare("SELECT value FROM meta WHERE key = 'format'").pluck().get() as number | undefined) : undefined;
-  if (recorded !== undefined && recorded > REPLICA_FORMAT) return recorded;
-  const format1 = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'objects_order'").get() !== undefined;
-  db.transaction(() => {
-    if (format1) {
-      db.exec(`ALTER TABLE objects RENAME TO objects_format1; DROP INDEX objects_order;`);
-      db.exec(OBJECTS_DDL);
-      db.exec('INSERT INTO objects (type, seq, key, data) SELECT type, seq, key, data FROM objects_format1; DROP TABLE objects_format1;');
-    }
-    db.exec(REPLICA_DDL);
-    if (recorded !== REPLICA_FORMAT) db.prepare("INSERT INTO meta (key, value) VALUES ('format', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(REPLICA_FORMAT);
-  }).immediate();
+  const names = new Set(db.prepare("SELECT name FROM sqlite_master WHERE name IN ('meta', 'objects_order')").pluck().all() as string[]);
+  const recorded = names.has('meta') ? (db.prepare("SELECT value FROM meta WHERE key = 'format'").pluck().get() as number | undefined) : undefined;
+  // Current already (every reopen): nothing to create or migrate.
+  if (recorded !== undefined && recorded >= REPLICA_FORMAT) return recorded;
+  // One exec, one transaction: a new file's tables (or format 1's objects moved over) and its format.
+  const migrate = names.has('objects_order')
+    ? `ALTER TABLE objects RENAME TO objects_format1; DROP INDEX objects_order; ${OBJECTS_DDL}
+       INSERT INTO objects (type, seq, key, data) SELECT type, seq, key, data FROM objects_format1; DROP TABLE objects_format1;`
+    : '';
+  db.exec(`BEGIN IMMEDIATE; ${migrate} ${REPLICA_DDL}
+    INSERT INTO meta (key, value) VALUES ('format', ${REPLICA_FORMAT}) ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+    COMMIT;`);
   return REPLICA_FORMAT;
 }
 

@@ -31,8 +31,25 @@ const SQL = {
 
 export type ReplicaStatements = { readonly [K in keyof typeof SQL]: Database.Statement };
 
+/**
+ * The statements, each prepared on first use and kept: opening a replica prepared all of them,
+ * a third of a millisecond per file, most of it for statements a short-lived replica never runs
+ * (1,000 clients connecting spent 0.3 s of CPU in it).
+ */
 export function prepareStatements(db: Database.Database): ReplicaStatements {
-  return Object.fromEntries(Object.entries(SQL).map(([name, sql]) => [name, db.prepare(sql)])) as ReplicaStatements;
+  const statements = {} as Record<keyof typeof SQL, Database.Statement>;
+  for (const name of Object.keys(SQL) as (keyof typeof SQL)[]) {
+    Object.defineProperty(statements, name, {
+      enumerable: true,
+      configurable: true,
+      get() {
+        const statement = db.prepare(SQL[name]);
+        Object.defineProperty(statements, name, { value: statement, enumerable: true, writable: false });
+        return statement;
+      },
+    });
+  }
+  return statements;
 }
 
 /** A row of `history`. */
