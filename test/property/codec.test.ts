@@ -1,4 +1,5 @@
-import { decodeChangeset, encodeChangeset, type Instruction } from '../../src/changeset';
+import { changesetInstructionCount, decodeChangeset, encodeChangeset, type Instruction } from '../../src/changeset';
+import { Reader } from '../../src/changeset/codec-binary';
 import { randomChangeset, randomInstruction, randomString } from '../helpers/codec-samples';
 import { Prng, testSeed } from '../helpers/prng';
 
@@ -33,6 +34,32 @@ describe('changeset encoding properties', () => {
       const both = encodeChangeset([a, b]).length;
       // Header (2 bytes) is paid once; interning can only make the pair smaller than separate encodings.
       expect(both).toBeLessThanOrEqual(encodeChangeset([a]).length + encodeChangeset([b]).length - 2);
+    }
+  });
+
+  it('counts the instructions of a changeset from its header, and refuses a header Reader would refuse', () => {
+    const rng = new Prng(seed + 3);
+    for (let i = 0; i < 1000; i++) {
+      const cs = randomChangeset(rng, 40);
+      expect(changesetInstructionCount(encodeChangeset(cs))).toBe(cs.length);
+    }
+    // Arbitrary headers: the same answer as reading the version byte and the varint with a Reader.
+    const viaReader = (bytes: Uint8Array): number => {
+      try {
+        const r = new Reader(bytes, 'BAD_CHANGESET');
+        if (r.u8() !== encodeChangeset([])[0]) return -1;
+        return r.uvarint();
+      } catch {
+        return -1;
+      }
+    };
+    const version = encodeChangeset([])[0]!;
+    for (let i = 0; i < 5000; i++) {
+      const bytes = rng.bytes(rng.int(0, 11));
+      if (bytes.length > 0 && rng.bool(0.8)) bytes[0] = version;
+      // Long runs of continuation bytes and trailing zeros, where the varint rules bite.
+      for (let k = 1; k < bytes.length; k++) if (rng.bool(0.3)) bytes[k] = rng.pick([0x80, 0xff, 0x00, 0x81]);
+      expect(changesetInstructionCount(bytes)).toBe(viaReader(bytes));
     }
   });
 });
