@@ -43,38 +43,43 @@ function bad(message: string): never {
   throw new TributaryError('INVALID_ARGUMENT', message);
 }
 
-function writeFields(w: Writer, fields: FieldList, msg: Record<string, unknown>, where: string): void {
+/** Where a bad field is, for the error message only (not built while encoding). */
+function fieldPath(where: string, index: number, name: string): string {
+  return `${where}${index >= 0 ? `[${index}]` : ''}.${name}`;
+}
+
+function writeFields(w: Writer, fields: FieldList, msg: Record<string, unknown>, where: string, index = -1): void {
   for (const [name, kind] of fields) {
     const v = msg[name];
-    const at = `${where}.${name}`;
     if (typeof kind === 'object') {
-      if (!Array.isArray(v)) bad(`${at} must be an array`);
+      if (!Array.isArray(v)) bad(`${fieldPath(where, index, name)} must be an array`);
       w.uvarint(v.length);
-      v.forEach((item, i) => writeFields(w, kind.list, item as Record<string, unknown>, `${at}[${i}]`));
+      const inner = fieldPath(where, index, name);
+      for (let i = 0; i < v.length; i++) writeFields(w, kind.list, v[i] as Record<string, unknown>, inner, i);
       continue;
     }
     switch (kind) {
       case 'uint':
-        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) bad(`${at} must be a non-negative safe integer, got ${String(v)}`);
+        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) bad(`${fieldPath(where, index, name)} must be a non-negative safe integer, got ${String(v)}`);
         w.uvarint(v);
         break;
       case 'bool':
-        if (typeof v !== 'boolean') bad(`${at} must be a boolean`);
+        if (typeof v !== 'boolean') bad(`${fieldPath(where, index, name)} must be a boolean`);
         w.u8(v ? 1 : 0);
         break;
       case 'path':
       case 'token':
       case 'text':
-        if (typeof v !== 'string') bad(`${at} must be a string`);
+        if (typeof v !== 'string') bad(`${fieldPath(where, index, name)} must be a string`);
         w.string(v);
         break;
       case 'bytes':
-        if (!(v instanceof Uint8Array)) bad(`${at} must be a Uint8Array`);
+        if (!(v instanceof Uint8Array)) bad(`${fieldPath(where, index, name)} must be a Uint8Array`);
         w.bytes(v);
         break;
       case 'action': {
         const i = ERROR_ACTIONS.indexOf(v as (typeof ERROR_ACTIONS)[number]);
-        if (i < 0) bad(`${at} must be one of ${ERROR_ACTIONS.join(', ')}`);
+        if (i < 0) bad(`${fieldPath(where, index, name)} must be one of ${ERROR_ACTIONS.join(', ')}`);
         w.u8(i);
         break;
       }
