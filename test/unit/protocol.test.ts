@@ -50,7 +50,12 @@ describe('message round trips', () => {
   it('names the bad field, inside lists with its index, when encoding fails', () => {
     const rng = new Prng(seed + 11);
     const upload = randomClientMessage(rng, 'UPLOAD') as Extract<ClientMessage, { type: 'UPLOAD' }>;
-    const changesets = Array.from({ length: 4 }, (_, i) => ({ clientVersion: i + 1, lastIntegratedServerVersion: 0, originTimestamp: 1, data: new Uint8Array([1]) }));
+    const changesets: Extract<ClientMessage, { type: 'UPLOAD' }>['changesets'] = Array.from({ length: 4 }, (_, i) => ({
+      clientVersion: i + 1,
+      lastIntegratedServerVersion: 0,
+      originTimestamp: 1,
+      data: new Uint8Array([1]) as Uint8Array,
+    }));
     changesets[2] = { ...changesets[2]!, data: 'not bytes' as unknown as Uint8Array };
     expect(() => encodeClientMessage({ ...upload, changesets })).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT', message: 'UPLOAD.changesets[2].data must be a Uint8Array' }),
