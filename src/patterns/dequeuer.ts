@@ -168,8 +168,9 @@ export class Dequeuer<M extends SourceMessage = SourceMessage> {
     } finally {
       await Promise.allSettled([...this.inFlight]);
       await source.close().catch((e) => this.log.error('dequeuer: closing the source failed', { source: source.name, error: e }));
-      this.pool.close();
+      for (const { index } of this.indexes.values()) index.close();
       this.indexes.clear();
+      this.pool.close();
       this.deadLetters.close();
     }
   }
@@ -241,6 +242,9 @@ export class Dequeuer<M extends SourceMessage = SourceMessage> {
     const realm = this.pool.get(realmPath);
     const entry = this.indexes.get(realmPath);
     if (!entry || entry.realm !== realm) {
+      // The realm was closed and opened again: the old index's extension must not stay behind on
+      // a replica another Realm of the same file may still share.
+      entry?.index.close();
       const index = new ProcessedIndex(realm);
       this.indexes.set(realmPath, { realm, index });
       return index;

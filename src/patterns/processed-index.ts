@@ -41,8 +41,11 @@ export class ProcessedIndex {
   /** Set while this index writes the realm itself (its changes are indexed as they are made). */
   private own = false;
 
+  /** Unregisters this index's extension (idempotent; closing the replica does it too). */
+  readonly close: () => void;
+
   constructor(private readonly realm: Realm) {
-    realm._replica.addExtension({
+    this.close = realm._replica.addExtension({
       observer: {
         created: (type) => this.touched(type),
         deleted: (type) => this.touched(type),
