@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { summarize } from '../stats';
 import type { BystanderConfig } from './bystander';
@@ -126,6 +127,9 @@ export async function offlineMerge(
     // bystander's room is created). During: every round trip that overlapped the merge.
     result.idle = stats(rtts.filter(([t, rtt]) => t >= idleFrom + 500 && t + rtt <= mergeFrom).map(([, rtt]) => rtt));
     result.during = stats(rtts.filter(([t, rtt]) => t < mergeTo && t + rtt > mergeFrom).map(([, rtt]) => rtt));
+    // BENCH_DUMP_RTT: a file to write the bystander's samples to, with the merge's start and end
+    // (epoch ms), to line its slow round trips up with the server's stalls.
+    if (process.env.BENCH_DUMP_RTT) fs.writeFileSync(process.env.BENCH_DUMP_RTT, JSON.stringify({ mergeFrom, mergeTo, rtts }));
   } catch (e) {
     result.error ??= (e as Error).message;
   } finally {

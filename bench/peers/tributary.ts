@@ -99,7 +99,9 @@ export class TributarySystem implements PeerSystem {
   }
 
   private startServer(dataDir: string): Promise<ServerChild> {
-    return startServerChild(compiledCli(), ['serve', '--port', '0', '--address', '127.0.0.1', '--data', dataDir]);
+    // BENCH_TRIBUTARY_ARGS: extra `tributary serve` options, e.g. "--upload-slice-ms 4".
+    const extra = (process.env.BENCH_TRIBUTARY_ARGS ?? '').split(' ').filter(Boolean);
+    return startServerChild(compiledCli(), ['serve', '--port', '0', '--address', '127.0.0.1', '--data', dataDir, ...extra]);
   }
 
   async deploy(): Promise<TributaryDeployment> {

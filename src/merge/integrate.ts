@@ -153,6 +153,8 @@ export class UploadIntegration {
         const seen = access.getReciprocal(this.fileIdent, e.version) ?? e.instructions;
         this.index.add(this.entries.length, footprintOf(seen, new LinkResolver(this.lookup, [seen])));
         this.entries.push({ version: e.version, originFileIdent: e.originFileIdent, originTimestamp: e.originTimestamp, instructions: seen, changed: false });
+        // Checked per entry, not per chunk: a chunk of big entries could outlast a short slice.
+        if (more && !more()) break;
       }
       if (more && !more() && this.loadedThrough < latest) return false;
     }

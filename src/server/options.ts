@@ -53,7 +53,7 @@ export const SERVER_OPTIONS = {
   maxBodyBytes: { kind: 'bytes', default: 64 * 1024, min: 256, description: 'Largest HTTP request body (POST /auth).' },
   downloadBatchBytes: {
     kind: 'bytes',
-    default: 1024 * 1024,
+    default: 256 * 1024,
     min: 1,
     description: 'Soft size bound of one DOWNLOAD (and of one STATE segment); a single larger changeset is still sent alone.',
   },
@@ -106,7 +106,7 @@ export const SERVER_OPTIONS = {
   },
   uploadSliceMs: {
     kind: 'integer',
-    default: 8,
+    default: 2,
     min: 1,
     max: 10_000,
     description:

@@ -386,6 +386,9 @@ export class Session implements RealmListener, AccessHolder {
           this.flushMarks();
           // Caught up with what the read saw: newer versions wake the pump again (`wanted`).
           if (serverVersion >= batch.latestVersion) break;
+          // One batch per turn of the event loop: a long catch-up never holds up other sessions
+          // for more than the encoding of one DOWNLOAD.
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
     } catch (e) {

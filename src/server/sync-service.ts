@@ -211,7 +211,11 @@ export class SyncService {
     progress: { clientVersion: number; serverVersion: number },
     guard?: { failed: boolean },
   ): Promise<number> {
-    for (const c of changesets) this.clock.observe(c.originTimestamp);
+    let newest = 0;
+    for (const c of changesets) if (c.originTimestamp > newest) newest = c.originTimestamp;
+    // The clock only moves forward: observing the newest is observing all, unless that one is
+    // refused as too far ahead, when the others still count.
+    if (changesets.length > 0 && !this.clock.observe(newest)) for (const c of changesets) this.clock.observe(c.originTimestamp);
     const key = `${realmId}:${fileIdent}`;
     // This client's uploads integrate strictly in the order they arrived: one whose turn has not
     // come waits for the one ahead of it, however the commit queue orders their jobs.

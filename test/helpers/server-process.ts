@@ -211,6 +211,23 @@ export class RawSyncClient {
     return this.next((m) => m.type === type && (session === undefined || !('session' in m) || m.session === session), timeoutMs);
   }
 
+  /** The next whole STATE of a session: its segments, in order, with their data joined. */
+  async nextState(session: number, timeoutMs?: number): Promise<Extract<ServerMessage, { type: 'STATE' }>> {
+    const parts: Extract<ServerMessage, { type: 'STATE' }>[] = [];
+    do {
+      const m = await this.nextOf('STATE', session, timeoutMs);
+      if (m.segment !== parts.length) throw new Error(`STATE segment ${m.segment} arrived where ${parts.length} was due`);
+      parts.push(m);
+    } while (!parts[parts.length - 1]!.last);
+    const data = new Uint8Array(parts.reduce((n, p) => n + p.data.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      data.set(p.data, at);
+      at += p.data.length;
+    }
+    return { ...parts[parts.length - 1]!, segment: 0, data };
+  }
+
   close(): void {
     this.ws.close();
   }

@@ -129,7 +129,7 @@ test('a big offline upload is merged in slices while another realm keeps committ
   }
   const check = await session('/slices/shared');
   check.c.send({ type: 'STATE_REQUEST', session: 1 });
-  const snapshot = await check.c.nextOf('STATE', 1);
+  const snapshot = await check.c.nextState(1);
   const server_ = new MemoryState();
   apply(server_, decodeChangeset(snapshot.data));
   expect(canonicalState(server_)).toEqual(canonicalState(state));
@@ -176,7 +176,7 @@ test('UPLOADs streamed back to back, each sliced, while another session commits:
 
   const check = await session('/slices/stream');
   check.c.send({ type: 'STATE_REQUEST', session: 1 });
-  const snapshot = await check.c.nextOf('STATE', 1);
+  const snapshot = await check.c.nextState(1);
   const state = new MemoryState();
   apply(state, decodeChangeset(snapshot.data));
   const items = [...state.objects('Item')];

@@ -1,5 +1,5 @@
 import { Instruction, MemoryState, apply } from '../../src/changeset';
-import { MemoryHistory, integrateDownload, integrateUpload } from '../../src/merge';
+import { MemoryHistory, UploadIntegration, integrateDownload, integrateUpload } from '../../src/merge';
 
 const SCHEMA: Instruction[] = [
   {
@@ -122,5 +122,27 @@ describe('integrateDownload', () => {
     const pending = [{ clientVersion: 1, originTimestamp: 40, instructions: [{ op: 'Delete', type: 'Person', id: 2 }] as Instruction[] }];
     const r = integrateDownload(9, pending, incoming(0, [{ op: 'Set', type: 'Person', id: 1, values: { best: 2 } }]), state);
     expect(r.apply).toEqual([{ op: 'Set', type: 'Person', id: 1, values: { best: null } }]);
+  });
+});
+
+describe('UploadIntegration.load with a deadline', () => {
+  test('stops at the first entry past the deadline, not at the end of a storage chunk', () => {
+    const { history } = server();
+    for (let v = 1; v <= 100; v++) history.append({ originFileIdent: 3, clientVersion: v, originTimestamp: v, instructions: set(v) });
+    // Entries are read in chunks of 256; each loaded entry asks for its reciprocal copy once.
+    let reads = 0;
+    const getReciprocal = history.getReciprocal.bind(history);
+    history.getReciprocal = (fileIdent, version) => {
+      reads++;
+      return getReciprocal(fileIdent, version);
+    };
+    const merge = new UploadIntegration(7, 256);
+    merge.use(history);
+    let budget = 5;
+    expect(merge.load(0, () => --budget > 0)).toBe(false);
+    expect(reads).toBe(5);
+    // Later calls go on from there and read each entry once.
+    while (!merge.load(0, () => true));
+    expect(reads).toBe(100);
   });
 });

@@ -1,0 +1,117 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { WebSocket } from 'ws';
+import { encodeChangeset } from '../../src/changeset/codec';
+import type { Instruction } from '../../src/changeset/instructions';
+import { readAdminToken, Server, silentLogger } from '../../src/server';
+import { RawSyncClient } from '../helpers/server-process';
+
+// A client catching up on a long history is sent its DOWNLOADs one per turn of the event loop, so
+// other sessions' work runs between them: a catch-up never holds the server for longer than the
+// encoding of one DOWNLOAD (issue 11, "the server never stalls").
+
+const SCHEMA: Instruction = {
+  op: 'AddType',
+  type: 'Item',
+  primaryKey: 'id',
+  properties: [
+    { name: 'id', type: 'int', optional: false },
+    { name: 'label', type: 'string', optional: false },
+  ],
+};
+const DOWNLOAD_CODE = 0x12;
+
+let dataPath: string;
+let server: Server;
+const clients: RawSyncClient[] = [];
+const originalSend = WebSocket.prototype.send;
+
+beforeEach(async () => {
+  dataPath = fs.mkdtempSync(path.join(os.tmpdir(), 'tributary-download-turns-'));
+  server = new Server({ dataPath, port: 0, address: '127.0.0.1', logger: silentLogger, downloadBatchBytes: 2048, maxBufferedBytes: 64 * 1024 * 1024 });
+  await server.start();
+});
+
+afterEach(async () => {
+  WebSocket.prototype.send = originalSend;
+  for (const c of clients.splice(0)) c.close();
+  await server.stop();
+  fs.rmSync(dataPath, { recursive: true, force: true });
+});
+
+async function bound(realmPath: string) {
+  const c = await RawSyncClient.connect(`${server.url.replace('http', 'ws')}/sync`, readAdminToken(dataPath));
+  clients.push(c);
+  c.send({ type: 'BIND', session: 1, path: realmPath, needIdent: true });
+  const ident = await c.nextOf('IDENT', 1);
+  return { c, ident };
+}
+
+test('a long catch-up goes out one DOWNLOAD per event-loop turn, and another session round-trips meanwhile', async () => {
+  const { c: writer, ident: wi } = await bound('/turns/shared');
+  writer.send({ type: 'IDENT', session: 1, fileIdent: wi.fileIdent, fileSalt: wi.fileSalt, serverVersion: 0, lastIntegratedClientVersion: 0, latestServerVersion: 0, latestServerVersionSalt: 0 });
+  await writer.nextOf('DOWNLOAD', 1);
+  const COUNT = 300;
+  writer.send({
+    type: 'UPLOAD',
+    session: 1,
+    progressClientVersion: COUNT,
+    progressServerVersion: 0,
+    changesets: Array.from({ length: COUNT }, (_, k) => ({
+      clientVersion: k + 1,
+      lastIntegratedServerVersion: 0,
+      originTimestamp: k + 1,
+      data: encodeChangeset([...(k === 0 ? [SCHEMA] : []), { op: 'Create', type: 'Item', id: k, values: { label: `item ${k} `.padEnd(200, '.') } }]),
+    })),
+  });
+  await writer.next((m) => m.type === 'DOWNLOAD' && m.uploadClientVersion === COUNT);
+  const { c: bystander, ident: bi } = await bound('/turns/other');
+  bystander.send({ type: 'IDENT', session: 1, fileIdent: bi.fileIdent, fileSalt: bi.fileSalt, serverVersion: 0, lastIntegratedClientVersion: 0, latestServerVersion: 0, latestServerVersionSalt: 0 });
+  await bystander.nextOf('DOWNLOAD', 1);
+
+  // Turns of this process's event loop (the server runs in it), and the turn each DOWNLOAD that
+  // carries changesets was handed to its socket in.
+  let turn = 0;
+  let counting = true;
+  const tick = () => {
+    turn++;
+    if (counting) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const sends: { socket: WebSocket; turn: number }[] = [];
+  WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
+    if (data instanceof Uint8Array && data[0] === DOWNLOAD_CODE && data.length > 512) sends.push({ socket: this, turn });
+    return (originalSend as (...a: unknown[]) => void).call(this, data, ...rest);
+  } as typeof WebSocket.prototype.send;
+
+  const { c: reader, ident: ri } = await bound('/turns/shared');
+  let caughtUp = false;
+  const done = reader.next((m) => m.type === 'DOWNLOAD' && m.serverVersion === COUNT, 60_000).then(() => (caughtUp = true));
+  reader.send({ type: 'IDENT', session: 1, fileIdent: ri.fileIdent, fileSalt: ri.fileSalt, serverVersion: 0, lastIntegratedClientVersion: 0, latestServerVersion: 0, latestServerVersionSalt: 0 });
+  // The bystander writes while the reader catches up: each write acknowledged before the next.
+  let acked = 0;
+  await reader.nextOf('DOWNLOAD', 1);
+  while (!caughtUp && acked < 50) {
+    const v = acked + 1;
+    bystander.send({
+      type: 'UPLOAD',
+      session: 1,
+      progressClientVersion: v,
+      progressServerVersion: 0,
+      changesets: [{ clientVersion: v, lastIntegratedServerVersion: 0, originTimestamp: v, data: encodeChangeset(v === 1 ? [SCHEMA] : [{ op: 'Create', type: 'Item', id: v, values: { label: 'b' } }]) }],
+    });
+    await bystander.next((m) => m.type === 'DOWNLOAD' && m.uploadClientVersion === v);
+    acked = v;
+  }
+  await done;
+  counting = false;
+
+  // The reader's socket is the one most DOWNLOADs went to; each of them went out in a turn of its own.
+  const bySocket = new Map<WebSocket, number[]>();
+  for (const s of sends) bySocket.set(s.socket, [...(bySocket.get(s.socket) ?? []), s.turn]);
+  const readerTurns = [...bySocket.values()].sort((a, b) => b.length - a.length)[0]!;
+  expect(readerTurns.length).toBeGreaterThan(20);
+  expect(new Set(readerTurns).size).toBe(readerTurns.length);
+  expect(acked).toBeGreaterThan(0);
+});
