@@ -128,16 +128,47 @@ export function cloneValue<V extends Value>(v: V): V {
   return v;
 }
 
-const HEX = '0123456789abcdef';
+/** The last key minted in this process: its millisecond and random part (monotonic keys). */
+let mintedMs = -1;
+let mintedRandom = 0;
+const RANDOM_SPAN = 2 ** 48;
 
 /**
- * Mints a key for an object whose type has no primary key: `_` followed by 24 random hex digits
- * (96 bits). Random keys, unlike (file ident, sequence) pairs, can be minted offline before the
- * server has assigned a file ident, and never need to change.
+ * Mints a key for an object whose type has no primary key: `_` followed by 24 hex digits, 12 of
+ * the current time in milliseconds and 12 (48 bits) random. Random keys, unlike (file ident,
+ * sequence) pairs, can be minted offline before the server has assigned a file ident, and never
+ * need to change.
+ *
+ * The time comes first so that keys minted one after another sort one after another (as a ULID
+ * or an ObjectId does): inserting them into a replica's key index appends to its last page
+ * instead of touching a random page per object (with 75,000 objects present, a transaction of 125
+ * new ones wrote 638 KiB of WAL with fully random keys, 64 KiB with these). Within one
+ * millisecond (or if the clock steps back) the random part of the previous key is incremented, so
+ * keys of one process never repeat or go backwards; two processes collide only by drawing the same
+ * 48 random bits in the same millisecond.
  */
-export function mintObjectKey(randomBytes: (n: number) => Uint8Array): string {
-  const bytes = randomBytes(12);
-  let s = '_';
-  for (const b of bytes) s += HEX[b >> 4] + HEX[b & 15];
-  return s;
+export function mintObjectKey(randomBytes: (n: number) => Uint8Array, now: number = Date.now()): string {
+  let ms = Math.floor(now);
+  let random: number;
+  if (ms <= mintedMs && mintedRandom + 1 < RANDOM_SPAN) {
+    ms = mintedMs;
+    random = mintedRandom + 1;
+  } else {
+    if (ms <= mintedMs) ms = mintedMs + 1; // the random part ran out within one millisecond
+    const b = randomBytes(6);
+    random = ((b[0]! * 256 + b[1]!) * 65536 + (b[2]! * 256 + b[3]!)) * 65536 + (b[4]! * 256 + b[5]!);
+  }
+  mintedMs = ms;
+  mintedRandom = random;
+  return '_' + hex12(ms) + hex12(random);
+}
+
+/** Two hex digits for each byte value. */
+const HEX_BYTE = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
+/** The low 48 bits of `n` (a non-negative safe integer) as 12 hex digits. */
+function hex12(n: number): string {
+  const hi = Math.floor(n / 0x1000000) % 0x1000000;
+  const lo = n % 0x1000000;
+  return HEX_BYTE[hi >>> 16]! + HEX_BYTE[(hi >>> 8) & 255]! + HEX_BYTE[hi & 255]! + HEX_BYTE[lo >>> 16]! + HEX_BYTE[(lo >>> 8) & 255]! + HEX_BYTE[lo & 255]!;
 }
