@@ -48,6 +48,12 @@ export interface CaptureStatus {
   lastCommitTime: Date | null;
   /** When the last confirmed poll started (ms since the epoch; 0: none yet). */
   confirmedAt: number;
+  /**
+   * The number (its `polls` count at its start) of the last poll that finished and was confirmed.
+   * A poll numbered above `polls` as read at some moment started after it, so its schema check saw
+   * every column added before that moment (a DDL has no Change Tracking version of its own).
+   */
+  confirmedPoll: number;
   pendingAcks: number;
   intervalMs: number;
 }
@@ -87,7 +93,7 @@ export class ChangeCapture {
     reloads: number,
   ) {
     this.tables = [...mapping.loadOrder];
-    this.status = { processed: start, confirmed: start, transactions: 0, skippedOwn: 0, replayedSkipped: 0, reloads, ownChanges: 0, polls: 0, lastCommitTime: null, confirmedAt: 0, pendingAcks: 0, intervalMs: mapping.options.pollIntervalMs };
+    this.status = { processed: start, confirmed: start, transactions: 0, skippedOwn: 0, replayedSkipped: 0, reloads, ownChanges: 0, polls: 0, lastCommitTime: null, confirmedAt: 0, confirmedPoll: 0, pendingAcks: 0, intervalMs: mapping.options.pollIntervalMs };
   }
 
   /** Polls now instead of at the next interval. */
@@ -125,13 +131,14 @@ export class ChangeCapture {
 
   /** One poll; true when it found commits. */
   async poll(): Promise<boolean> {
-    this.status.polls++;
+    const number = ++this.status.polls;
     const startedAt = Date.now();
     const since = this.status.processed;
     if (this.hooks.schemaCheck) await this.hooks.schemaCheck(sqlOn(this.pool));
     const read = await inTransaction(this.pool, 'SNAPSHOT', (db) => this.read(db, since));
     if (read.version <= since) {
       this.status.confirmedAt = startedAt;
+      this.status.confirmedPoll = number;
       return false;
     }
     // Every version is one commit to a change-tracked table; the own ones are known by their marker rows.
@@ -149,6 +156,7 @@ export class ChangeCapture {
     this.status.pendingAcks = 0;
     this.status.confirmed = read.version;
     this.status.confirmedAt = startedAt;
+    this.status.confirmedPoll = number;
     return read.commits.length > 0;
   }
 

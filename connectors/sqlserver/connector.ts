@@ -254,9 +254,12 @@ export class SqlServerConnector implements Connector {
   async caughtUp(timeoutMs = 60_000): Promise<void> {
     const pool = this.pool;
     if (!pool || !this.capture) throw connectorError('CONNECTOR_SOURCE_UNAVAILABLE', 'the connector is not running');
+    // A poll that starts after this line also runs its schema check after it: a column added
+    // before the call (ALTER TABLE has no Change Tracking version) is mapped and backfilled too.
+    const pollsBefore = this.capture.status.polls;
     const target = (await this.currentVersion(sqlOn(pool))) ?? 0n;
     const deadline = Date.now() + timeoutMs;
-    while (this.capture.status.confirmed < target) {
+    while (this.capture.status.confirmed < target || this.capture.status.confirmedPoll <= pollsBefore) {
       if (this.state === 'failed') throw this.lastError ?? new TributaryError('CONNECTOR_SOURCE_FAILED', 'the connector failed');
       if (Date.now() > deadline) throw new TributaryError('TIMEOUT', `the connector did not reach Change Tracking version ${target} in ${timeoutMs} ms (at ${this.capture.status.confirmed})`);
       this.capture.pollNow();

@@ -63,7 +63,7 @@ export function startFeed(initial: ProductItem[]): Promise<Feed> {
   );
 }
 
-export function productPoller(o: { serverUrl: string; adminUser: User; directory: string; feedUrl: string; intervalMs: number; path?: string }): Poller<ProductItem> {
+export function productPoller(o: { serverUrl: string; adminUser: User; directory: string; feedUrl: string; intervalMs: number; leaseMs?: number; path?: string }): Poller<ProductItem> {
   return new Poller<ProductItem>({
     serverUrl: o.serverUrl,
     adminUser: o.adminUser,
@@ -74,6 +74,7 @@ export function productPoller(o: { serverUrl: string; adminUser: User; directory
     type: 'Product',
     poll: httpJsonSource<ProductItem>(o.feedUrl, (json) => json.products),
     intervalMs: o.intervalMs,
+    leaseMs: o.leaseMs,
   });
 }
 

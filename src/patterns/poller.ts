@@ -70,7 +70,8 @@ type Role = 'holder' | 'follower';
  * active poller per target across runtimes.
  *
  * The lease is a `PollerLease {target, owner, leaseUntil}` object in the same realm. A runtime
- * claims it when it is free or expired (writing owner and expiry, waiting for the server's ack,
+ * claims it when it is free or expired — another runtime's lease only once a download confirms the
+ * expiry, so a replica behind the holder's renewals does not take over — (writing owner and expiry, waiting for the server's ack,
  * then confirming after `confirmDelayMs` that the converged value names it); the holder renews it
  * with every poll, and a graceful `stop()` releases it.
  *
@@ -189,10 +190,21 @@ export class Poller<Item extends Record<string, unknown> = Record<string, unknow
   /** Holds the lease after this (claiming or renewing it), or returns false. */
   private async hold(): Promise<boolean> {
     const realm = this.realm;
-    const now = Date.now();
-    const lease = this.lease(realm);
-    const mine = lease && this.owner.isMe(lease.owner);
-    const free = !lease || !lease.owner || this.owner.isEarlierIncarnation(lease.owner) || !(lease.leaseUntil instanceof Date) || lease.leaseUntil.getTime() <= now;
+    let now = Date.now();
+    let lease = this.lease(realm);
+    let mine = lease && this.owner.isMe(lease.owner);
+    let free = this.isFree(lease, now);
+    if (!mine && free && lease?.owner && !this.owner.isEarlierIncarnation(lease.owner)) {
+      // Another runtime's lease looks expired here: the replica may only be behind its renewals.
+      // Decide on the server's state, not a stale copy (under load a download can lag the holder's
+      // renewals by more than the lease, and a claim on that view would take over a live holder).
+      await this.pool.download(this.options.path, this.o.syncTimeoutMs);
+      if (this.stopped) return false;
+      now = Date.now();
+      lease = this.lease(realm);
+      mine = lease && this.owner.isMe(lease.owner);
+      free = this.isFree(lease, now);
+    }
     if (!mine && !free) {
       if (this.role === 'holder') {
         this.stats.lostClaims++;
@@ -220,6 +232,10 @@ export class Poller<Item extends Record<string, unknown> = Record<string, unknow
     this.stats.lostClaims++;
     this.role = 'follower';
     return false;
+  }
+
+  private isFree(lease: any, now: number): boolean {
+    return !lease || !lease.owner || this.owner.isEarlierIncarnation(lease.owner) || !(lease.leaseUntil instanceof Date) || lease.leaseUntil.getTime() <= now;
   }
 
   /** One poll and its write; false on failure (logged, and recorded in the lease). */

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { demo, productPoller, startFeed, type Feed, type ProductItem } from '../../examples/poller';
 import { User } from '../../src/client';
+import type { Realm } from '../../src/realm';
 import { Notifier, type ChangeEvent } from '../../src/notifier';
 import type { Poller } from '../../src/patterns';
 import { adminFixture, type AdminFixture } from '../helpers/admin-runtime';
@@ -65,8 +66,11 @@ test('only changed items are written: counted by the notifier across inserts, 30
 test('two runtimes on one target poll once per interval between them; a stopped holder is taken over', async () => {
   feed = await startFeed(products(5));
   const interval = 250;
+  // The lease outlasts eight intervals: a renewal's acknowledgement needs the server's fsync, which a
+  // loaded CI disk can hold for several hundred ms, and a holder whose renewals are not durable
+  // within the lease rightly loses it. Stopping releases the lease, so the hand-over is still prompt.
   const mk = (name: string) =>
-    productPoller({ serverUrl: fx.realmUrl, adminUser: User.adminUser(fx.adminToken, fx.server.url), directory: path.join(fx.dir, name), feedUrl: feed.url, intervalMs: interval });
+    productPoller({ serverUrl: fx.realmUrl, adminUser: User.adminUser(fx.adminToken, fx.server.url), directory: path.join(fx.dir, name), feedUrl: feed.url, intervalMs: interval, leaseMs: 8 * interval });
   const a = mk('runtime-a');
   const b = mk('runtime-b');
   pollers.push(a, b);
@@ -95,4 +99,31 @@ test('two runtimes on one target poll once per interval between them; a stopped 
   await waitUntil(() => other.isActive && other.stats.polls > otherPolls, 10_000, 'the other runtime to take over');
   const n = feed.requests.length;
   await waitUntil(() => feed.requests.length >= n + 3, 10_000, 'polling to go on');
+});
+
+test("a runtime whose replica lags the holder's renewals does not claim the lease: it confirms the expiry with the server first", async () => {
+  feed = await startFeed(products(3));
+  const interval = 150;
+  const mk = (name: string) =>
+    productPoller({ serverUrl: fx.realmUrl, adminUser: User.adminUser(fx.adminToken, fx.server.url), directory: path.join(fx.dir, name), feedUrl: feed.url, intervalMs: interval });
+  const a = mk('holder');
+  pollers.push(a);
+  await a.start();
+  await waitUntil(() => a.isActive, 10_000, 'the first runtime to hold the lease');
+  const b = mk('lagging');
+  pollers.push(b);
+  await b.start();
+  const lease = () => (b as unknown as { pool: { get(p: string): Realm } }).pool.get('/catalog');
+  // Cut the second runtime off: its copy of the lease stops at the renewal it has now.
+  lease().syncSession!.pause();
+  const seen = lease().objectForPrimaryKey<{ leaseUntil: Date }>('PollerLease', 'product-feed')!.leaseUntil.getTime();
+  const aPolls = a.stats.polls;
+  // The holder keeps renewing on the server well past the expiry the paused copy shows (lease: 3 intervals).
+  await waitUntil(() => Date.now() > seen + 2 * interval && a.stats.polls >= aPolls + 8, 15_000, 'the paused copy to look expired for a while');
+  expect(b.stats.claims).toBe(0);
+  lease().syncSession!.resume();
+  await lease().syncSession!.downloadAllServerChanges(10_000);
+  const after = a.stats.polls;
+  await waitUntil(() => a.stats.polls >= after + 4, 10_000, 'four more polls by the holder');
+  expect({ claims: b.stats.claims, bActive: b.isActive, aActive: a.isActive, aLost: a.stats.lostClaims }).toEqual({ claims: 0, bActive: false, aActive: true, aLost: 0 });
 });

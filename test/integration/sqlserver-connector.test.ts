@@ -161,6 +161,23 @@ describe('sqlserver connector', () => {
     expect((connector.status() as Status).schema).toMatchObject({ propertiesAdded: 1, backfilled: 2 });
   });
 
+  test('a column added with no row changed after it is backfilled before quiesce returns (the DDL has no Change Tracking version)', async () => {
+    const { server, exec } = await f.server();
+    await exec('CREATE TABLE dbo.widget (id int NOT NULL PRIMARY KEY, name nvarchar(50) NULL)');
+    await exec('ALTER TABLE dbo.widget ENABLE CHANGE_TRACKING');
+    await exec("INSERT INTO dbo.widget (id, name) VALUES (1, N'one'), (2, N'two')");
+    const connector = await f.start(f.config(server, 'ddl_only', { realm: '/ddl-only', tables: { widget: { type: 'Widget' } } }));
+    const realm = await f.client('/ddl-only');
+    await connector.quiesce(60_000); // idle: the poll interval backs off
+    const polls = (connector.status() as Status).polls;
+    await exec('ALTER TABLE dbo.widget ADD weight int NOT NULL DEFAULT 5');
+    await connector.quiesce(60_000);
+    expect((connector.status() as Status).polls).toBeGreaterThan(polls);
+    expect((connector.status() as Status).schema).toMatchObject({ propertiesAdded: 1, backfilled: 2 });
+    await realm.syncSession!.downloadAllServerChanges(60_000);
+    expect([...realm.objects<{ id: number; weight: number }>('Widget')].map((w) => [w.id, w.weight]).sort()).toEqual([[1, 5], [2, 5]]);
+  });
+
   test('composite keys: one realm key in the documented text form, both ways; compositeKey builds it', async () => {
     const { server, exec } = await f.server();
     await exec('CREATE TABLE dbo.stock (region nvarchar(10) NOT NULL, sku int NOT NULL, qty int NULL, PRIMARY KEY (region, sku))');
