@@ -232,6 +232,13 @@ export class Fetcher {
     const backoff = new Backoff(this.o.retry);
     for (;;) {
       if (this.stopped) return;
+      if (request.isValid() && request.status === 'in-progress' && request.owner && !this.owner.isMe(request.owner) && !this.owner.isEarlierIncarnation(request.owner)) {
+        // Another runtime's lease looks expired here: confirm it with the server first. The holder
+        // extends its lease through a back-off, and a replica that has not seen that yet would
+        // start the next attempt while the holder waits to make it.
+        await this.pool.download(realmPath);
+        if (this.stopped || !request.isValid()) return;
+      }
       const claim = this.claim(realm, request);
       if (!claim) {
         await this.pool.upload(realmPath); // a request closed for running out of attempts

@@ -1,7 +1,8 @@
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { demo } from '../../examples/fetcher';
-import { fetchRequestSchema } from '../../src/patterns';
+import { Fetcher, fetchRequestSchema } from '../../src/patterns';
+import type { Realm } from '../../src/realm';
 import { adminFixture, type AdminFixture } from '../helpers/admin-runtime';
 import { Prng, testSeed } from '../helpers/prng';
 import { killHard, sleep, spawnScript, waitUntil, type ChildRun } from './patterns-support';
@@ -147,3 +148,46 @@ test('flaky API, runtime SIGKILLed mid-call three times: every request ends fina
     await api.close();
   }
 }, 120_000);
+
+test("a runtime whose replica has not seen a lease extended over a back-off does not take the request over: it confirms the expiry first", async () => {
+  const realmPath = fx.userPath('fetch-lag');
+  // Another runtime (played by this test) holds the request, with a lease about to run out.
+  const holder = fx.open(realmPath, [fetchRequestSchema()]);
+  const firstLease = Date.now() + 400;
+  holder.write(() => holder.create('FetchRequest', { id: 'r1', url: 'http://127.0.0.1:9/never', status: 'in-progress', owner: 'other-runtime#1', leaseUntil: new Date(firstLease), attempts: 1 }));
+  await fx.upload(holder);
+  const calls: string[] = [];
+  const fetcher = new Fetcher({
+    serverUrl: fx.realmUrl,
+    adminUser: fx.admin,
+    directory: path.join(fx.dir, 'lagging-fetcher'),
+    path: `^${realmPath}$`,
+    timeoutMs: 200,
+    leaseMarginMs: 100,
+    sweepIntervalMs: 50,
+    call: async (request) => {
+      calls.push(request.id);
+      return 'called';
+    },
+  });
+  try {
+    await fetcher.start();
+    const inside = fetcher as unknown as { pool: { get(p: string): Realm }; paths: Set<string> };
+    const replica = () => inside.pool.get(realmPath);
+    await waitUntil(() => inside.paths.has(realmPath) && !!replica().objectForPrimaryKey('FetchRequest', 'r1'), 15_000, 'the fetcher to see the request');
+    // Cut the fetcher off; the holder backs off and extends its lease meanwhile.
+    replica().syncSession!.pause();
+    holder.write(() => (holder.objectForPrimaryKey<{ leaseUntil: Date }>('FetchRequest', 'r1')!.leaseUntil = new Date(Date.now() + 60_000)));
+    await fx.upload(holder);
+    // The fetcher's copy shows the first lease expired: its sweep takes the request up.
+    await waitUntil(() => Date.now() > firstLease && fetcher.inFlight === 1, 15_000, 'the sweep to pick the request up');
+    replica().syncSession!.resume();
+    await waitUntil(() => fetcher.inFlight === 0, 15_000, 'the fetcher to settle the request');
+    await holder.syncSession!.downloadAllServerChanges(15_000);
+    const r = holder.objectForPrimaryKey<{ owner: string; status: string; attempts: number }>('FetchRequest', 'r1')!;
+    expect({ calls, owner: r.owner, status: r.status, attempts: r.attempts }).toEqual({ calls: [], owner: 'other-runtime#1', status: 'in-progress', attempts: 1 });
+  } finally {
+    await fetcher.stop();
+    holder.close();
+  }
+});
