@@ -78,6 +78,9 @@ export class LazyReplica implements ReplicaHandle {
     if (this.current && !this.current.isClosed) return this.current;
     const r = Replica.open(this.options);
     for (const reg of this.registrations) reg.remove = r.addExtension(reg.extension);
+    r.onCommitFailure((e) => {
+      for (const l of [...this.commitFailureListeners]) l(e);
+    });
     this.current = r;
     this.onOpenChange?.(true);
     return r;
@@ -96,6 +99,18 @@ export class LazyReplica implements ReplicaHandle {
   }
   get isInWrite(): boolean {
     return this.current?.isInWrite ?? false;
+  }
+  get hasPendingCommit(): boolean {
+    return this.current?.hasPendingCommit ?? false;
+  }
+  commitPending(): void {
+    this.current?.commitPending();
+  }
+
+  private readonly commitFailureListeners = new Set<(error: Error) => void>();
+  onCommitFailure(listener: (error: Error) => void): () => void {
+    this.commitFailureListeners.add(listener);
+    return () => this.commitFailureListeners.delete(listener);
   }
 
   addExtension(extension: ReplicaExtension): () => void {

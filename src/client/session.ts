@@ -107,8 +107,14 @@ export class Session implements SyncSessionHandle, ConnectionClient {
         }
       },
     });
+    // Downloaded changes the disk refused to commit went back, cursors included: ask again from there.
+    this.removeCommitFailure = replica.onCommitFailure((e) => {
+      if (!this.closed) this.localFailure(e);
+    });
     this.connection.attach(this);
   }
+
+  private readonly removeCommitFailure: () => void;
 
   get state(): SyncSessionState {
     return this.state_;
@@ -246,6 +252,7 @@ export class Session implements SyncSessionHandle, ConnectionClient {
     this.state_ = 'inactive';
     if (this.rebindTimer) clearTimeout(this.rebindTimer);
     this.removeExtension();
+    this.removeCommitFailure();
     this.progress.clear();
     this.connection.detach(this);
     this.waiters.rejectAll(new TributaryError('REALM_CLOSED', 'the session was closed'));

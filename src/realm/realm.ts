@@ -87,6 +87,12 @@ export interface RealmConfiguration {
    */
   durability?: Durability;
   /**
+   * How long (ms) downloaded changes may wait to be committed together (default 5; 0: each
+   * download commits at once). They are visible at once either way; a process crash may take back
+   * the last few ms of them, and they are downloaded again. See docs/client.md, "Durability".
+   */
+  downloadCommitDelayMs?: number;
+  /**
    * Where this realm reports what it cannot throw to a caller: an exception from a change
    * listener (caught, so the other listeners still run and the commit stands) is logged at error
    * level with the error. Default: dropped (Tributary never writes to the console itself; pass
@@ -223,7 +229,11 @@ export class Realm {
     if (config.durability !== undefined && config.durability !== 'normal' && config.durability !== 'full') {
       throw new TributaryError('INVALID_ARGUMENT', `durability must be 'normal' or 'full', not ${String(config.durability)}`);
     }
-    this.shared = acquireReplica(path, (p) => Replica.open({ path: p, durability: config.durability }));
+    const delay = config.downloadCommitDelayMs;
+    if (delay !== undefined && !(Number.isFinite(delay) && delay >= 0 && delay <= 60_000)) {
+      throw new TributaryError('INVALID_ARGUMENT', `downloadCommitDelayMs must be a number of ms from 0 to 60000, not ${String(delay)}`);
+    }
+    this.shared = acquireReplica(path, (p) => Replica.open({ path: p, durability: config.durability, downloadCommitDelayMs: delay }));
     this.notifications = new Notifications(
       this.shared.tracker,
       this,

@@ -8,7 +8,7 @@ import type { ExtensionStorage, ReplicaExtension, StoredRow } from './extension'
 import { ExtensionRegistry } from './extension-registry';
 import { META_DEFAULTS, REPLICA_FORMAT, openReplicaSchema, type Meta, type MetaKey } from './replica-schema';
 import { prepareStatements, type ReplicaStatements } from './replica-statements';
-import type { CommitEvent, CommitOrigin, ReplicaOptions } from './replica-types';
+import { DEFAULT_DOWNLOAD_COMMIT_DELAY_MS, type CommitEvent, type CommitOrigin, type ReplicaOptions } from './replica-types';
 
 /**
  * The storage half of a replica: one SQLite file (WAL; fsync per write only with durability 'full') holding the object and
@@ -37,6 +37,18 @@ export abstract class ReplicaFile implements StateStore {
   private synchronous: 'FULL' | 'NORMAL' = 'FULL';
   /** Whether a local write fsyncs (ReplicaOptions.durability 'full'). */
   private readonly fsyncWrites: boolean;
+  /** ReplicaOptions.downloadCommitDelayMs: how long downloaded changes may wait for their COMMIT. */
+  private readonly downloadCommitDelayMs: number;
+  /**
+   * Download transactions finished but not yet committed: the SQLite transaction stays open, and
+   * the next transaction continues it (inside a savepoint) until one commits it — a local write,
+   * any transaction that is not a download's, or the timer. Null when nothing waits.
+   */
+  private pendingCommit: { timer: NodeJS.Timeout | null } | null = null;
+  /** The current transaction runs inside {@link pendingCommit}'s (a savepoint named `tx`). */
+  private joined = false;
+  /** The current transaction is a download's that may leave its COMMIT to later. */
+  private deferCommit = false;
 
   protected constructor(options: ReplicaOptions) {
     this.path = options.path;
@@ -65,6 +77,7 @@ export abstract class ReplicaFile implements StateStore {
     }
     this.cacheSize = options.cacheSize ?? 10_000;
     this.fsyncWrites = options.durability === 'full';
+    this.downloadCommitDelayMs = options.downloadCommitDelayMs ?? DEFAULT_DOWNLOAD_COMMIT_DELAY_MS;
     this.stmt = prepareStatements(this.db);
     this.meta = this.loadMeta();
     if (this.meta.format !== REPLICA_FORMAT) {
@@ -314,25 +327,111 @@ export abstract class ReplicaFile implements StateStore {
    * default they are in the WAL when write() returns, which a process crash cannot undo.
    */
   protected begin(durable: boolean): void {
-    this.setSynchronous(durable && this.fsyncWrites ? 'FULL' : 'NORMAL');
-    this.db.exec('BEGIN IMMEDIATE');
+    this.deferCommit = !durable && this.downloadCommitDelayMs > 0;
+    // A write that must reach the disk first commits what waits in the WAL's normal way.
+    if (this.pendingCommit && durable && this.fsyncWrites) this.commitPending();
+    if (this.pendingCommit) {
+      // Continue the waiting transaction: this one commits it, or stays undoable on its own.
+      this.db.exec('SAVEPOINT tx');
+      this.joined = true;
+    } else {
+      this.setSynchronous(durable && this.fsyncWrites ? 'FULL' : 'NORMAL');
+      this.db.exec('BEGIN IMMEDIATE');
+    }
     this.inTransaction = true;
   }
 
-  /** Runs `fn` in the open transaction and commits it; on a throw rolls everything back. */
+  /**
+   * Runs `fn` in the open transaction and commits it; on a throw rolls everything back (only this
+   * transaction's part when it continued a waiting one). A download's transaction may leave the
+   * COMMIT to later (ReplicaOptions.downloadCommitDelayMs): its changes are in effect at once, for
+   * reads and notifications alike, and on disk within the delay.
+   */
   protected finish<T>(fn: () => T): T {
     try {
       const result = fn();
       this.flushDeferredMeta();
-      this.db.exec('COMMIT');
+      if (this.joined) this.db.exec('RELEASE tx');
+      this.joined = false;
+      if (this.deferCommit) {
+        this.pendingCommit ??= { timer: null };
+        this.pendingCommit.timer ??= setTimeout(() => this.commitPendingLater(), this.downloadCommitDelayMs);
+      } else {
+        const continued = this.pendingCommit !== null;
+        this.clearPending();
+        try {
+          this.db.exec('COMMIT');
+        } catch (e) {
+          if (continued) this.lostPending(e);
+          throw e;
+        }
+      }
       return result;
     } catch (e) {
       this.rollbackAll();
       throw e;
     } finally {
       this.inTransaction = false;
+      this.deferCommit = false;
       this.absent.clear();
     }
+  }
+
+  /** Whether downloaded changes wait for their COMMIT (they are in effect, not yet in the WAL). */
+  get hasPendingCommit(): boolean {
+    return this.pendingCommit !== null;
+  }
+
+  /** Commits the downloaded changes that wait for it, now (between transactions only). */
+  commitPending(): void {
+    if (!this.pendingCommit || this.inTransaction) return;
+    this.clearPending();
+    try {
+      this.db.exec('COMMIT');
+    } catch (e) {
+      // Not committed: the waiting changes are rolled back (and downloaded again).
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.reloadFromFile();
+      const error = new TributaryError('STORAGE_FAILURE', `cannot commit downloaded changes to ${this.path}: ${(e as Error).message}`, { cause: e });
+      this.lostPending(error);
+      throw error;
+    }
+  }
+
+  private commitPendingLater(): void {
+    if (!this.pendingCommit) return;
+    this.pendingCommit.timer = null;
+    // A write transaction is open (a realm.beginTransaction() across turns): its end commits.
+    if (this.inTransaction || this.closed) return;
+    try {
+      this.commitPending();
+    } catch {
+      // Told to the commit-failure listeners (the sync session binds again from the file's cursors).
+    }
+  }
+
+  private readonly commitFailureListeners = new Set<(error: Error) => void>();
+
+  /**
+   * Calls `listener` when downloaded changes that waited for their COMMIT were rolled back instead
+   * (the disk refused the commit): the replica's cursors went back with them, so whoever downloads
+   * into it must ask the server again from there. Returns the unsubscribe.
+   */
+  onCommitFailure(listener: (error: Error) => void): () => void {
+    this.commitFailureListeners.add(listener);
+    return () => this.commitFailureListeners.delete(listener);
+  }
+
+  private lostPending(error: unknown): void {
+    const e = error instanceof Error ? error : new Error(String(error));
+    queueMicrotask(() => {
+      for (const l of [...this.commitFailureListeners]) l(e);
+    });
+  }
+
+  private clearPending(): void {
+    if (this.pendingCommit?.timer) clearTimeout(this.pendingCommit.timer);
+    this.pendingCommit = null;
   }
 
   /** Keys this transaction looked up and found missing (cleared with it). */
@@ -376,7 +475,17 @@ export abstract class ReplicaFile implements StateStore {
   }
 
   protected rollbackAll(): void {
-    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    if (this.joined && this.db.inTransaction) {
+      // Only this transaction's part: the downloaded changes it continued stay, still waiting.
+      this.db.exec('ROLLBACK TO tx');
+      this.db.exec('RELEASE tx');
+      this.pendingCommit ??= { timer: null };
+      this.pendingCommit.timer ??= setTimeout(() => this.commitPendingLater(), this.downloadCommitDelayMs);
+    } else {
+      this.clearPending();
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    }
+    this.joined = false;
     this.inTransaction = false;
     this.savepoints = 0;
     this.reloadFromFile();
@@ -424,6 +533,15 @@ export abstract class ReplicaFile implements StateStore {
 
   close(): void {
     if (this.closed) return;
+    // Downloaded changes still waiting are committed (a write left open is rolled back by close).
+    if (this.pendingCommit && !this.inTransaction) {
+      try {
+        this.commitPending();
+      } catch {
+        // Rolled back: downloaded again at the next open.
+      }
+    }
+    this.clearPending();
     this.closed = true;
     this.extensions.clear();
     this.db.close();
