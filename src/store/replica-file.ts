@@ -40,13 +40,11 @@ export abstract class ReplicaFile implements StateStore {
   /** ReplicaOptions.downloadCommitDelayMs: how long downloaded changes may wait for their COMMIT. */
   private readonly downloadCommitDelayMs: number;
   /**
-   * Download transactions finished but not yet committed: the SQLite transaction stays open, and
-   * the next transaction continues it (inside a savepoint) until one commits it — a local write,
-   * any transaction that is not a download's, or the timer. Null when nothing waits.
+   * Download transactions finished but not yet committed: the SQLite transaction stays open and
+   * the next download's continues it, until the timer, or any other transaction (a local write,
+   * a bind, a snapshot), which commits them first. Null when nothing waits.
    */
   private pendingCommit: { timer: NodeJS.Timeout | null } | null = null;
-  /** The current transaction runs inside {@link pendingCommit}'s (a savepoint named `tx`). */
-  private joined = false;
   /** The current transaction is a download's that may leave its COMMIT to later. */
   private deferCommit = false;
 
@@ -328,43 +326,37 @@ export abstract class ReplicaFile implements StateStore {
    */
   protected begin(durable: boolean): void {
     this.deferCommit = !durable && this.downloadCommitDelayMs > 0;
-    // A write that must reach the disk first commits what waits in the WAL's normal way.
-    if (this.pendingCommit && durable && this.fsyncWrites) this.commitPending();
     if (this.pendingCommit) {
-      // Continue the waiting transaction: this one commits it, or stays undoable on its own.
-      this.db.exec('SAVEPOINT tx');
-      this.joined = true;
-    } else {
-      this.setSynchronous(durable && this.fsyncWrites ? 'FULL' : 'NORMAL');
-      this.db.exec('BEGIN IMMEDIATE');
+      // Another download continues the waiting transaction. Anything else commits it first: a
+      // savepoint held across a local write would keep SQLite's statement journal growing (it
+      // spills to a file past 64 KiB), and a write that throws must not take the downloads along.
+      if (this.deferCommit) {
+        this.inTransaction = true;
+        return;
+      }
+      this.commitPending();
     }
+    this.setSynchronous(durable && this.fsyncWrites ? 'FULL' : 'NORMAL');
+    this.db.exec('BEGIN IMMEDIATE');
     this.inTransaction = true;
   }
 
   /**
-   * Runs `fn` in the open transaction and commits it; on a throw rolls everything back (only this
-   * transaction's part when it continued a waiting one). A download's transaction may leave the
-   * COMMIT to later (ReplicaOptions.downloadCommitDelayMs): its changes are in effect at once, for
-   * reads and notifications alike, and on disk within the delay.
+   * Runs `fn` in the open transaction and commits it; on a throw rolls everything back. A
+   * download's transaction may leave the COMMIT to later (ReplicaOptions.downloadCommitDelayMs):
+   * its changes are in effect at once, for reads and notifications alike, and on disk within the
+   * delay. A download that throws rolls back the downloads waiting with it too: the session that
+   * gets the throw binds again from the cursors the file has.
    */
   protected finish<T>(fn: () => T): T {
     try {
       const result = fn();
       this.flushDeferredMeta();
-      if (this.joined) this.db.exec('RELEASE tx');
-      this.joined = false;
       if (this.deferCommit) {
         this.pendingCommit ??= { timer: null };
         this.pendingCommit.timer ??= setTimeout(() => this.commitPendingLater(), this.downloadCommitDelayMs);
       } else {
-        const continued = this.pendingCommit !== null;
-        this.clearPending();
-        try {
-          this.db.exec('COMMIT');
-        } catch (e) {
-          if (continued) this.lostPending(e);
-          throw e;
-        }
+        this.db.exec('COMMIT');
       }
       return result;
     } catch (e) {
@@ -475,17 +467,8 @@ export abstract class ReplicaFile implements StateStore {
   }
 
   protected rollbackAll(): void {
-    if (this.joined && this.db.inTransaction) {
-      // Only this transaction's part: the downloaded changes it continued stay, still waiting.
-      this.db.exec('ROLLBACK TO tx');
-      this.db.exec('RELEASE tx');
-      this.pendingCommit ??= { timer: null };
-      this.pendingCommit.timer ??= setTimeout(() => this.commitPendingLater(), this.downloadCommitDelayMs);
-    } else {
-      this.clearPending();
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-    }
-    this.joined = false;
+    this.clearPending();
+    if (this.db.inTransaction) this.db.exec('ROLLBACK');
     this.inTransaction = false;
     this.savepoints = 0;
     this.reloadFromFile();

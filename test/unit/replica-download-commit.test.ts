@@ -64,18 +64,18 @@ test('downloads are in effect at once and committed together within the delay', 
   expect(ids(open({}, 'r.db'))).toEqual([1, 2, 3, 4]);
 });
 
-test('a local write commits the downloads waiting before it, with itself', () => {
+test('a local write commits the downloads waiting before it first', () => {
   const r = open({ downloadCommitDelayMs: 60_000 });
   r.setIdent(3, 1);
   r.integrate(download(1));
   r.integrate(download(2));
   r.write((w) => w.apply([create(100, 'mine')]));
   expect(r.hasPendingCommit).toBe(false);
-  // Its base is the cursor the downloads left, committed with it.
+  // Its base is the cursor the downloads left, committed before it.
   expect(r.changesetsAfter(0).at(-1)!.lastIntegratedServerVersion).toBe(2);
 });
 
-test('a local write that throws undoes only itself: the downloads before it stay, and are committed later', () => {
+test('a local write that throws undoes only itself: the downloads before it stay (committed)', () => {
   const r = open({ downloadCommitDelayMs: 60_000 });
   r.setIdent(3, 1);
   r.integrate(download(1));
@@ -88,8 +88,9 @@ test('a local write that throws undoes only itself: the downloads before it stay
   ).toThrow('changed my mind');
   expect(ids(r)).toEqual([1, 2]);
   expect(r.progress.download.serverVersion).toBe(2);
-  expect(r.hasPendingCommit).toBe(true);
+  expect(r.hasPendingCommit).toBe(false);
   r.integrate(download(3));
+  expect(r.hasPendingCommit).toBe(true);
   r.commitPending();
   expect(r.hasPendingCommit).toBe(false);
   r.close();
@@ -98,7 +99,7 @@ test('a local write that throws undoes only itself: the downloads before it stay
   expect(again.progress.download.serverVersion).toBe(3);
 });
 
-test("with durability 'full' a local write commits the waiting downloads before its own fsync'd transaction", () => {
+test("with durability 'full' too a local write commits the waiting downloads before its own fsync'd transaction", () => {
   const r = open({ downloadCommitDelayMs: 60_000, durability: 'full' });
   r.setIdent(3, 1);
   r.integrate(download(1));
@@ -148,4 +149,17 @@ test('kill -9 before the delayed commit: the downloads and their cursor go back 
   expect(ids(b)).toEqual([1, 2, 100]);
   expect(b.progress.download.serverVersion).toBe(2);
   expect(b.changesetsAfter(0).map((c) => c.lastIntegratedServerVersion)).toEqual([2]);
+});
+
+test('a download that fails rolls back the downloads waiting with it; the file keeps the last committed cursor', () => {
+  const r = open({ downloadCommitDelayMs: 60_000 });
+  r.setIdent(3, 1);
+  r.integrate(download(1));
+  r.commitPending();
+  r.integrate(download(2));
+  // Version 4 names a server version behind the cursor of the batch before: refused.
+  expect(() => r.integrate({ ...download(4), serverVersion: 1, latestServerVersion: 1 })).toThrow();
+  expect(r.hasPendingCommit).toBe(false);
+  expect(ids(r)).toEqual([1]);
+  expect(r.progress.download.serverVersion).toBe(1);
 });
