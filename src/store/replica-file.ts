@@ -45,6 +45,8 @@ export abstract class ReplicaFile implements StateStore {
    * a bind, a snapshot), which commits them first. Null when nothing waits.
    */
   private pendingCommit: { timer: NodeJS.Timeout | null } | null = null;
+  /** The current download continues {@link pendingCommit}'s transaction, inside a savepoint. */
+  private joined = false;
   /** The current transaction is a download's that may leave its COMMIT to later. */
   private deferCommit = false;
 
@@ -328,9 +330,12 @@ export abstract class ReplicaFile implements StateStore {
     this.deferCommit = !durable && this.downloadCommitDelayMs > 0;
     if (this.pendingCommit) {
       // Another download continues the waiting transaction. Anything else commits it first: a
-      // savepoint held across a local write would keep SQLite's statement journal growing (it
-      // spills to a file past 64 KiB), and a write that throws must not take the downloads along.
+      // savepoint held across a local write would keep SQLite's statement journal growing with
+      // every page the write touches (it spills to a file past 64 KiB).
       if (this.deferCommit) {
+        // Undoable on its own: a download that fails changes nothing, as when it commits alone.
+        this.db.exec('SAVEPOINT download');
+        this.joined = true;
         this.inTransaction = true;
         return;
       }
@@ -345,13 +350,15 @@ export abstract class ReplicaFile implements StateStore {
    * Runs `fn` in the open transaction and commits it; on a throw rolls everything back. A
    * download's transaction may leave the COMMIT to later (ReplicaOptions.downloadCommitDelayMs):
    * its changes are in effect at once, for reads and notifications alike, and on disk within the
-   * delay. A download that throws rolls back the downloads waiting with it too: the session that
-   * gets the throw binds again from the cursors the file has.
+   * delay. A download that throws changes nothing, as when it commits alone (it continues the
+   * waiting transaction under a savepoint).
    */
   protected finish<T>(fn: () => T): T {
     try {
       const result = fn();
       this.flushDeferredMeta();
+      if (this.joined) this.db.exec('RELEASE download');
+      this.joined = false;
       if (this.deferCommit) {
         this.pendingCommit ??= { timer: null };
         this.pendingCommit.timer ??= setTimeout(() => this.commitPendingLater(), this.downloadCommitDelayMs);
@@ -467,8 +474,15 @@ export abstract class ReplicaFile implements StateStore {
   }
 
   protected rollbackAll(): void {
-    this.clearPending();
-    if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    if (this.joined && this.db.inTransaction) {
+      // A download that continued waiting ones: only its own part goes; they still wait.
+      this.db.exec('ROLLBACK TO download');
+      this.db.exec('RELEASE download');
+    } else {
+      this.clearPending();
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    }
+    this.joined = false;
     this.inTransaction = false;
     this.savepoints = 0;
     this.reloadFromFile();
