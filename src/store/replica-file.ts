@@ -361,7 +361,8 @@ export abstract class ReplicaFile implements StateStore {
       this.joined = false;
       if (this.deferCommit) {
         this.pendingCommit ??= { timer: null };
-        this.pendingCommit.timer ??= setTimeout(() => this.commitPendingLater(), this.downloadCommitDelayMs);
+        // Unref'd: a program that ends without close() is not kept alive for it (what it loses is downloaded again).
+        this.pendingCommit.timer ??= setTimeout(() => this.commitPendingLater(), this.downloadCommitDelayMs).unref();
       } else {
         this.db.exec('COMMIT');
       }
