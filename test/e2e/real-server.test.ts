@@ -129,7 +129,14 @@ test('SIGKILL of the server mid-stream: acknowledged uploads survive exactly onc
       w.increment(w.objectForPrimaryKey('Counter', 'c'), 'total', 1);
     });
     if (i % 5 === 0) await new Promise((r) => setImmediate(r));
-    if (!killed && i >= total / 3 && w._replica.progress.acknowledged.clientVersion > firstVersion + 20) {
+    if (!killed && i >= total / 3) {
+      // A third written: kill once 20 are acknowledged (a loaded machine may not have them yet,
+      // so wait for them here), while two thirds are still to be written.
+      const deadline = Date.now() + 30_000;
+      while (w._replica.progress.acknowledged.clientVersion <= firstVersion + 20) {
+        if (Date.now() > deadline) throw new Error('20 writes were not acknowledged within 30 s');
+        await new Promise((r) => setTimeout(r, 5));
+      }
       ackedAtKill = w._replica.progress.acknowledged.clientVersion;
       killed = server.kill('SIGKILL');
     }
