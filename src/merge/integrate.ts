@@ -33,6 +33,17 @@ export interface ServerHistoryAccess {
   setReciprocal(fileIdent: number, version: number, instructions: Instruction[]): void;
   /** Drops reciprocal entries with version <= `upTo` (the client has acknowledged them). */
   trimReciprocal(fileIdent: number, upTo: number): void;
+  /**
+   * The upload journal of `fileIdent`: its changesets, as uploaded, whose merge changed history
+   * entries as that client sees them, with client version > `afterClientVersion`, oldest first, at
+   * most `limit`. Stored reciprocal copies plus the journal replayed over them give the client's
+   * current reciprocal copies (see {@link UploadIntegration}).
+   */
+  journaled(fileIdent: number, afterClientVersion: number, limit: number): JournaledUpload[];
+  /** Appends to the upload journal of `fileIdent` (client versions ascend). */
+  journal(fileIdent: number, upload: JournaledUpload): void;
+  /** Empties the upload journal of `fileIdent`. */
+  clearJournal(fileIdent: number): void;
   /** Appends and returns the new version (latestVersion()+1); records lastIntegratedClientVersion. */
   append(entry: Omit<HistoryEntry, 'version'>): number;
 }
@@ -42,6 +53,13 @@ export interface UploadedChangeset {
   lastIntegratedServerVersion: number;
   originTimestamp: number;
   instructions: Instruction[];
+  /** `instructions` as encoded by the client, when at hand: the journal stores it without encoding again. */
+  data?: Uint8Array;
+}
+
+/** An uploaded changeset in the upload journal: as uploaded, with the version it was appended as. */
+export interface JournaledUpload extends UploadedChangeset {
+  version: number;
 }
 
 export interface IntegrateResult {
@@ -66,6 +84,9 @@ export interface IntegrateResult {
  * `schema` tells the merge which properties are links (see {@link SchemaLookup}); when omitted and
  * `access` is itself a state store (has `getSchema`), the server state is used.
  *
+ * Each call builds the client's merge state afresh (replaying its upload journal); to integrate
+ * many changesets of one client, keep one {@link UploadIntegration}.
+ *
  * @example
  * const { version, instructions } = integrateUpload(tx, fileIdent, upload);
  * if (version !== undefined) apply(tx, instructions);
@@ -85,9 +106,7 @@ interface SeenEntry {
   originFileIdent: number;
   originTimestamp: number;
   instructions: Instruction[];
-  changed: boolean;
 }
-
 
 /**
  * The uploads of client file `fileIdent`, integrated in order (PROTOCOL.md §5): each changeset is
@@ -96,18 +115,28 @@ interface SeenEntry {
  *
  * The entries are read and indexed by footprint once and kept, and a changeset is transformed only
  * past the entries whose footprint meets its own (every other pair transforms to itself), so the
- * work follows the pairs that touch the same objects, not n·m. The reciprocal copies stay in
- * memory; {@link flush} writes the changed ones in the caller's transaction.
+ * work follows the pairs that touch the same objects, not n·m.
+ *
+ * The reciprocal copies stay in memory and are never written back. What makes them durable is the
+ * upload journal: every changeset whose merge changed an entry is journaled as uploaded, in the
+ * transaction that appends it. An instance built later (after a restart, a failed transaction or
+ * the end of the session) reads the stored copies and replays the journal over them, which gives
+ * exactly the copies the lost instance held (the merge is deterministic, and the schema it
+ * consults only ever grows). Once the client's uploads are based past every journaled version, no
+ * later upload can meet those copies again, and {@link flush} empties the journal. A merge of n
+ * offline changesets against m entries on the same objects thus writes n journal rows, not the
+ * changed copies again after every slice (up to n·m/objects rows).
  *
  * One instance may serve many transactions of the same client (a big upload integrated in slices,
  * or one UPLOAD after another): call {@link use} with each transaction's access, {@link load}
- * (which reads only entries appended since, and can stop at a deadline), then {@link integrate}
- * and {@link flush}. After a transaction that failed or rolled back, drop the instance.
+ * (which reads only entries appended since, replays the journal the first time, and can stop at a
+ * deadline), then {@link integrate} and {@link flush}. After a transaction that failed or rolled
+ * back, drop the instance.
  *
  * @example
  * const merge = new UploadIntegration(fileIdent);
  * merge.use(tx, state);
- * merge.load(upload[0].lastIntegratedServerVersion);
+ * while (!merge.load(upload[0].lastIntegratedServerVersion, inTime)) await nextSlice();
  * for (const c of upload) { const r = merge.integrate(c); if (r.version !== undefined) apply(state, r.instructions); }
  * merge.flush();
  */
@@ -118,14 +147,16 @@ export class UploadIntegration {
   private readonly entries: (SeenEntry | null)[] = [];
   private start = 0;
   private readonly index = new FootprintIndex();
-  /** Entries whose reciprocal copy changed since the last flush, in the order they first changed. */
-  private dirty: SeenEntry[] = [];
   /** The newest version examined (own entries included); null before the first load. */
   private loadedThrough: number | null = null;
   /** The highest base of an integrated changeset: reciprocal copies at or below it are not needed. */
   private base = -1;
+  /** Client version of the last journal row replayed; null once the journal is replayed (or when there was none). */
+  private replayedThrough: number | null = null;
+  /** The newest version a journaled changeset was appended as; null while the journal is empty. */
+  private journalThrough: number | null = null;
 
-  /** `loadChunk`: entries read per storage query while loading (default 256). */
+  /** `loadChunk`: entries (and journal rows) read per storage query while loading (default 256). */
   constructor(
     private readonly fileIdent: number,
     private readonly loadChunk = 256,
@@ -138,13 +169,19 @@ export class UploadIntegration {
   }
 
   /**
-   * Reads the entries after `base` (first call) or appended since the last call, with this
-   * client's reciprocal copies, and indexes them. With `more`, stops when it returns false and
-   * returns false itself if entries remain; otherwise returns true once everything is loaded.
+   * Reads the entries after `base` (first call; from further back when the journal needs them) or
+   * appended since the last call, with this client's stored reciprocal copies, indexes them, and
+   * the first time replays the client's upload journal over them. With `more`, stops when it
+   * returns false and returns false itself if work remains; otherwise returns true once everything
+   * is loaded.
    */
   load(base: number, more?: () => boolean): boolean {
     const access = this.bound();
-    if (this.loadedThrough === null) this.loadedThrough = base;
+    if (this.loadedThrough === null) {
+      const first = access.journaled(this.fileIdent, 0, 1)[0];
+      this.loadedThrough = first ? Math.min(base, first.lastIntegratedServerVersion) : base;
+      this.replayedThrough = first ? 0 : null;
+    }
     const latest = access.latestVersion();
     while (this.loadedThrough < latest) {
       for (const e of access.entriesAfter(this.loadedThrough, this.loadChunk)) {
@@ -152,11 +189,24 @@ export class UploadIntegration {
         if (e.originFileIdent === this.fileIdent) continue; // causally before later uploads
         const seen = access.getReciprocal(this.fileIdent, e.version) ?? e.instructions;
         this.index.add(this.entries.length, footprintOf(seen, new LinkResolver(this.lookup, [seen])));
-        this.entries.push({ version: e.version, originFileIdent: e.originFileIdent, originTimestamp: e.originTimestamp, instructions: seen, changed: false });
+        this.entries.push({ version: e.version, originFileIdent: e.originFileIdent, originTimestamp: e.originTimestamp, instructions: seen });
         // Checked per entry, not per chunk: a chunk of big entries could outlast a short slice.
         if (more && !more()) break;
       }
       if (more && !more() && this.loadedThrough < latest) return false;
+    }
+    while (this.replayedThrough !== null) {
+      const rows = access.journaled(this.fileIdent, this.replayedThrough, this.loadChunk);
+      if (rows.length === 0) {
+        this.replayedThrough = null;
+        break;
+      }
+      for (const row of rows) {
+        this.merge(row, row.version);
+        this.replayedThrough = row.clientVersion;
+        this.journalThrough = row.version;
+        if (more && !more()) return false;
+      }
     }
     return true;
   }
@@ -172,19 +222,36 @@ export class UploadIntegration {
   integrate(upload: UploadedChangeset): IntegrateResult {
     const access = this.bound();
     if (upload.clientVersion <= access.lastIntegratedClientVersion(this.fileIdent)) return { instructions: [] };
-    if (this.loadedThrough === null || this.loadedThrough < access.latestVersion()) {
+    if (this.loadedThrough === null || this.loadedThrough < access.latestVersion() || this.replayedThrough !== null) {
       throw new TributaryError('INTERNAL_ERROR', `upload integration of client ${this.fileIdent} is not loaded up to the latest version`);
     }
     if (upload.lastIntegratedServerVersion < this.base) {
       throw new TributaryError('BAD_CLIENT_VERSION', `changeset ${upload.clientVersion} is based on server version ${upload.lastIntegratedServerVersion}, below an earlier changeset's ${this.base}`);
     }
+    const { instructions, merged } = this.merge(upload, Infinity);
+    const version = access.append({ originFileIdent: this.fileIdent, originTimestamp: upload.originTimestamp, clientVersion: upload.clientVersion, instructions });
+    this.loadedThrough = version;
+    if (merged) {
+      access.journal(this.fileIdent, { ...upload, version });
+      this.journalThrough = version;
+    }
+    return { version, instructions };
+  }
+
+  /**
+   * Transforms `upload` past the loaded entries after its base and before version `before` whose
+   * footprint meets its own, updating their copies; `merged` tells whether any copy changed.
+   */
+  private merge(upload: UploadedChangeset, before: number): { instructions: Instruction[]; merged: boolean } {
     this.base = Math.max(this.base, upload.lastIntegratedServerVersion);
     let instructions = upload.instructions;
+    let merged = false;
     if (instructions.length > 0 && this.entries.length > this.start) {
       const after = Math.max(this.start - 1, lastAtOrBelow(this.entries, this.start, upload.lastIntegratedServerVersion));
       const footprint = footprintOf(instructions, new LinkResolver(this.lookup, [instructions]));
       for (const i of this.index.meeting(footprint, after)) {
         const entry = this.entries[i]!;
+        if (entry.version >= before) break;
         if (entry.instructions.length === 0) continue;
         const [mine, theirs] = transform(
           { instructions, timestamp: upload.originTimestamp, fileIdent: this.fileIdent },
@@ -193,39 +260,39 @@ export class UploadIntegration {
         );
         instructions = mine;
         entry.instructions = theirs;
-        if (!entry.changed) {
-          entry.changed = true;
-          this.dirty.push(entry);
-        }
+        merged = true;
         if (instructions.length === 0) break;
       }
     }
-    const version = access.append({ originFileIdent: this.fileIdent, originTimestamp: upload.originTimestamp, clientVersion: upload.clientVersion, instructions });
-    this.loadedThrough = version;
-    return { version, instructions };
+    return { instructions, merged };
   }
 
   /**
-   * Writes the reciprocal copies changed since the last flush and drops the ones the client will
-   * never need again (at or below the highest base integrated: later uploads from this client are
-   * based on a version at least as recent, as cursors never go backwards). Frees their memory too.
+   * Trims what the client will never need again: the stored reciprocal copies and the kept entries
+   * at or below the highest base integrated (later uploads from this client are based on a version
+   * at least as recent, as cursors never go backwards), and the upload journal once every
+   * journaled changeset was appended at or below that base (the copies it changed are then all
+   * trimmed too). Frees their memory.
    */
   flush(): void {
     const access = this.bound();
-    if (this.base < 0) return;
+    if (this.base < 0 || this.replayedThrough !== null) return;
     access.trimReciprocal(this.fileIdent, this.base);
     while (this.start < this.entries.length && this.entries[this.start]!.version <= this.base) this.entries[this.start++] = null;
-    const dirty = this.dirty;
-    this.dirty = [];
-    for (const e of dirty) {
-      e.changed = false;
-      if (e.version > this.base) access.setReciprocal(this.fileIdent, e.version, e.instructions);
+    if (this.journalThrough !== null && this.journalThrough <= this.base) {
+      access.clearJournal(this.fileIdent);
+      this.journalThrough = null;
     }
   }
 
-  /** Reciprocal copies that the next {@link flush} writes (at most; a trim may drop some). */
-  get pendingWrites(): number {
-    return this.dirty.length;
+  /**
+   * History entry `version` as this client sees it (its reciprocal copy; `[]` when transformed to
+   * nothing), while it is loaded and not trimmed; undefined otherwise. For tests and diagnostics.
+   */
+  seen(version: number): Instruction[] | undefined {
+    const i = lastAtOrBelow(this.entries, this.start, version);
+    const entry = i >= this.start ? this.entries[i] : null;
+    return entry && entry.version === version ? entry.instructions : undefined;
   }
 
   /** Entries held in memory (for limits and tests). */

@@ -1,12 +1,12 @@
 import type { Instruction } from '../changeset';
-import type { HistoryEntry, ServerHistoryAccess } from './integrate';
+import type { HistoryEntry, JournaledUpload, ServerHistoryAccess } from './integrate';
 
 /**
  * An in-memory {@link ServerHistoryAccess}: the reference the storage drivers are checked against,
  * and the server history of the whole-system simulation.
  *
- * Reciprocal copies are kept per client file; an entry transformed to nothing is stored as `[]`
- * and stays distinct from one never transformed (`undefined`).
+ * Reciprocal copies and upload journals are kept per client file; an entry transformed to nothing
+ * is stored as `[]` and stays distinct from one never transformed (`undefined`).
  *
  * @example
  * const history = new MemoryHistory();
@@ -17,6 +17,7 @@ export class MemoryHistory implements ServerHistoryAccess {
   private readonly entries: HistoryEntry[] = [];
   private readonly integrated = new Map<number, number>();
   private readonly reciprocal = new Map<number, Map<number, Instruction[]>>();
+  private readonly journals = new Map<number, JournaledUpload[]>();
 
   latestVersion(): number {
     return this.entries.length;
@@ -45,6 +46,27 @@ export class MemoryHistory implements ServerHistoryAccess {
     const m = this.reciprocal.get(fileIdent);
     if (!m) return;
     for (const v of [...m.keys()]) if (v <= upTo) m.delete(v);
+  }
+
+  journaled(fileIdent: number, afterClientVersion: number, limit: number): JournaledUpload[] {
+    return (this.journals.get(fileIdent) ?? []).filter((j) => j.clientVersion > afterClientVersion).slice(0, limit);
+  }
+
+  journal(fileIdent: number, upload: JournaledUpload): void {
+    const list = this.journals.get(fileIdent) ?? [];
+    const last = list[list.length - 1];
+    if (last && last.clientVersion >= upload.clientVersion) throw new Error(`journal of client ${fileIdent}: client version ${upload.clientVersion} after ${last.clientVersion}`);
+    list.push({ ...upload, data: undefined });
+    this.journals.set(fileIdent, list);
+  }
+
+  clearJournal(fileIdent: number): void {
+    this.journals.delete(fileIdent);
+  }
+
+  /** Number of changesets in a client file's upload journal (to check that it is emptied). */
+  journalCount(fileIdent: number): number {
+    return this.journals.get(fileIdent)?.length ?? 0;
   }
 
   append(entry: Omit<HistoryEntry, 'version'>): number {

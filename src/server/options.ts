@@ -110,7 +110,7 @@ export const SERVER_OPTIONS = {
     min: 1,
     max: 10_000,
     description:
-      "Milliseconds one commit job of an upload may spend merging (writing the reciprocal copies it changed included) before the rest of that upload goes into the next job, so a big upload or a long offline merge never holds up other sessions for long. Further slices commit in transactions of their own, alternating with other sessions' short writes.",
+      "Milliseconds one commit job of an upload may spend merging before the rest of that upload goes into the next job, so a big upload or a long offline merge never holds up other sessions for long. Further slices commit in transactions of their own, alternating with other sessions' short writes.",
   },
   handshakeTimeout: {
     kind: 'duration',

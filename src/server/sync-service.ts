@@ -282,8 +282,6 @@ export class SyncService {
     this.merges.delete(`${realmId}:${fileIdent}`);
   }
 
-  /** Time to write one reciprocal copy (ms), a moving average of the slices' flushes. */
-  private reciprocalWriteMs = 0.005;
   /** Merge state kept per `realmId:fileIdent` between slices and UPLOAD messages. */
   private readonly merges = new Map<string, UploadIntegration>();
   /**
@@ -348,21 +346,22 @@ export class SyncService {
         if (c.lastIntegratedServerVersion > latestBefore) {
           throw new TributaryError('BAD_SERVER_VERSION', `changeset based on server version ${c.lastIntegratedServerVersion}, the server is at ${latestBefore}`);
         }
-        const result = merge.integrate({ clientVersion: c.clientVersion, lastIntegratedServerVersion: c.lastIntegratedServerVersion, originTimestamp: c.originTimestamp, instructions: decodeUploaded(c) });
+        const result = merge.integrate({
+          clientVersion: c.clientVersion,
+          lastIntegratedServerVersion: c.lastIntegratedServerVersion,
+          originTimestamp: c.originTimestamp,
+          instructions: decodeUploaded(c),
+          data: c.data,
+        });
         if (result.version !== undefined) apply(state, result.instructions);
         last = c.clientVersion;
-        // The slice's time includes writing the reciprocal copies it changed (at the cost per copy
-        // the last flushes took), which a long merge makes the larger part of a slice.
-        if (performance.now() + merge.pendingWrites * this.reciprocalWriteMs >= deadline) {
+        if (performance.now() >= deadline) {
           i++;
           break;
         }
       }
       state.flush();
-      const writes = merge.pendingWrites;
-      const flushStarted = performance.now();
       merge.flush();
-      if (writes >= 16) this.reciprocalWriteMs = 0.75 * this.reciprocalWriteMs + (0.25 * (performance.now() - flushStarted)) / writes;
     }
     if (i >= changesets.length) tx.setUploadProgress(rt.realmId, fileIdent, progress.clientVersion, progress.serverVersion, Date.now());
     return { next: i, latest: rt.latestVersion() };

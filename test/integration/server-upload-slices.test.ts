@@ -5,7 +5,7 @@ import { apply, canonicalState } from '../../src/changeset';
 import { decodeChangeset, encodeChangeset } from '../../src/changeset/codec';
 import type { Instruction } from '../../src/changeset/instructions';
 import { MemoryState } from '../../src/changeset/state';
-import { MemoryHistory, integrateUpload } from '../../src/merge';
+import { MemoryHistory, UploadIntegration } from '../../src/merge';
 import { readAdminToken, Server, silentLogger } from '../../src/server';
 import { RawSyncClient } from '../helpers/server-process';
 
@@ -122,10 +122,14 @@ test('a big offline upload is merged in slices while another realm keeps committ
   const history = new MemoryHistory();
   const state = new MemoryState();
   for (const [ident, list] of [[writer.fileIdent, [setup, ...writes]], [offline.fileIdent, mine]] as const) {
+    const merge = new UploadIntegration(ident);
+    merge.use(history, state);
+    merge.load(0);
     for (const c of list) {
-      const r = integrateUpload(history, ident, c, state);
+      const r = merge.integrate(c);
       if (r.version !== undefined) apply(state, r.instructions);
     }
+    merge.flush();
   }
   const check = await session('/slices/shared');
   check.c.send({ type: 'STATE_REQUEST', session: 1 });

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SqliteDriver } from '../../src/server/storage/sqlite';
 import type { StorageDriver, UserRecord } from '../../src/server/storage/types';
+import { SCHEMA_VERSION } from '../../src/server/storage/sqlite-schema';
 
 // The accounts half of the storage contract (src/server/storage/account-types.ts), run by every driver.
 
@@ -148,7 +149,7 @@ test('sqlite: a version-1 database is migrated (password accounts, grant times, 
     await driver.close();
     expect(seen).toEqual({ account: '1'.repeat(32), admin: undefined, retired: true, grants: [{ realmPath: '/p', userId: 'u', level: 'read', updatedAt: 0 }] });
     const version = new Database(path.join(dir, 'tributary.db')).prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get();
-    expect(version).toBe('2');
+    expect(version).toBe(String(SCHEMA_VERSION));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

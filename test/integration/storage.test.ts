@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { apply } from '../../src/changeset/apply';
 import type { Instruction } from '../../src/changeset/instructions';
+import { encodeChangeset } from '../../src/changeset/codec';
 import { canonicalState, MemoryState } from '../../src/changeset/state';
 import { TributaryError } from '../../src/errors';
 import { CommitQueue } from '../../src/server/commit-queue';
@@ -119,6 +120,34 @@ describe.each(DRIVERS)('storage driver: $name', (factory) => {
       expect(rt.getReciprocal(1, 4)).toBeUndefined();
       expect(rt.getReciprocal(1, 6)).toEqual([]);
       expect(tx.getClientFile(realmId, 1)!.reciprocalBase).toBe(4);
+    });
+  });
+
+  test('the upload journal keeps changesets per client file in client-version order across a restart, and a rolled-back row is gone', async () => {
+    const realmId = await newRealm();
+    const row = (clientVersion: number, version: number, instructions: Instruction[]) => ({ clientVersion, version, lastIntegratedServerVersion: clientVersion - 1, originTimestamp: 100 + clientVersion, instructions });
+    await driver.write((tx) => {
+      tx.allocateClientFile(realmId, 0);
+      tx.allocateClientFile(realmId, 0);
+      const rt = tx.realm(realmId);
+      rt.journal(1, row(2, 5, SCHEMA));
+      rt.journal(1, { ...row(3, 7, []), data: encodeChangeset([]) }); // stored as uploaded, not encoded again
+      rt.journal(2, row(1, 6, SCHEMA));
+    });
+    await expect(driver.write((tx) => {
+      tx.realm(realmId).journal(1, row(4, 9, SCHEMA));
+      throw new Error('rolled back');
+    })).rejects.toThrow('rolled back');
+    await reopen();
+    await driver.write((tx) => {
+      const rt = tx.realm(realmId);
+      expect(rt.journaled(1, 0, 10)).toEqual([row(2, 5, SCHEMA), row(3, 7, [])]);
+      expect(rt.journaled(1, 2, 10)).toEqual([row(3, 7, [])]);
+      expect(rt.journaled(1, 0, 1)).toEqual([row(2, 5, SCHEMA)]);
+      expect(() => rt.journal(1, row(3, 8, SCHEMA))).toThrow(); // a client version is journaled once
+      rt.clearJournal(1);
+      expect(rt.journaled(1, 0, 10)).toEqual([]);
+      expect(rt.journaled(2, 0, 10)).toEqual([row(1, 6, SCHEMA)]);
     });
   });
 

@@ -22,6 +22,14 @@ function server(): { history: MemoryHistory; state: MemoryState } {
 
 const set = (n: number): Instruction[] => [{ op: 'Set', type: 'Person', id: 1, values: { n } }];
 
+/** Entry `version` as client `fileIdent` sees it, rebuilt by a fresh integration (stored copies plus the replayed journal). */
+function seenBy(history: MemoryHistory, fileIdent: number, version: number): Instruction[] | undefined {
+  const merge = new UploadIntegration(fileIdent);
+  merge.use(history);
+  merge.load(0);
+  return merge.seen(version);
+}
+
 describe('integrateUpload', () => {
   test('appends, records the client version and skips re-uploads', () => {
     const { history, state } = server();
@@ -38,23 +46,29 @@ describe('integrateUpload', () => {
     integrateUpload(history, 2, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 30, instructions: [{ op: 'AddInteger', type: 'Person', id: 1, property: 'n', delta: 1 }] });
     // Client 2's AddInteger survived client 1's earlier Set; client 2 sees that Set with the delta folded in.
     expect(history.entry(2)!.instructions).toEqual([{ op: 'AddInteger', type: 'Person', id: 1, property: 'n', delta: 1 }]);
-    expect(history.getReciprocal(2, 1)).toEqual(set(6));
-    // Client 2's next changeset, still based on version 0, merges against that reciprocal copy and
-    // skips its own entry 2.
+    expect(seenBy(history, 2, 1)).toEqual(set(6));
+    // The copy is not written: the changeset that changed it is journaled, as uploaded.
+    expect(history.getReciprocal(2, 1)).toBeUndefined();
+    expect(history.journaled(2, 0, 10).map((j) => [j.clientVersion, j.version, j.instructions])).toEqual([[1, 2, [{ op: 'AddInteger', type: 'Person', id: 1, property: 'n', delta: 1 }]]]);
+    // Client 2's next changeset, still based on version 0, merges against that reciprocal copy (an
+    // integration built afresh replays the journal) and skips its own entry 2.
     const r = integrateUpload(history, 2, { clientVersion: 2, lastIntegratedServerVersion: 0, originTimestamp: 31, instructions: set(9) });
     expect(r).toEqual({ version: 3, instructions: set(9) });
-    expect(history.getReciprocal(2, 1)).toEqual([]);
+    expect(seenBy(history, 2, 1)).toEqual([]);
   });
 
-  test('a reciprocal copy emptied by the merge is stored as [], distinct from never transformed', () => {
+  test('a copy emptied by the merge is seen as [], and an entry no upload met is journaled by nothing', () => {
     const { history } = server();
     integrateUpload(history, 1, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 20, instructions: set(5) });
     integrateUpload(history, 1, { clientVersion: 2, lastIntegratedServerVersion: 1, originTimestamp: 21, instructions: set(6) });
-    expect(history.getReciprocal(2, 1)).toBeUndefined();
+    expect(seenBy(history, 2, 1)).toEqual(set(5));
+    expect(history.journalCount(1)).toBe(0);
+    expect(history.journalCount(2)).toBe(0);
     integrateUpload(history, 2, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 30, instructions: set(8) });
-    expect(history.getReciprocal(2, 1)).toEqual([]);
-    expect(history.getReciprocal(2, 2)).toEqual([]);
+    expect(seenBy(history, 2, 1)).toEqual([]);
+    expect(seenBy(history, 2, 2)).toEqual([]);
     expect(history.entry(3)!.instructions).toEqual(set(8));
+    expect(history.journalCount(2)).toBe(1);
   });
 
   test('a changeset the merge empties is still appended, and links to deleted objects use the server schema', () => {
@@ -85,13 +99,35 @@ describe('integrateUpload', () => {
     expect(r.instructions).toEqual([{ op: 'Set', type: 'Person', id: 1, values: { best: null } }]);
   });
 
-  test('reciprocal copies at or below an upload base are trimmed', () => {
+  test('the journal is emptied once uploads are based past every journaled version, and stored copies at or below the base are trimmed', () => {
     const { history } = server();
     integrateUpload(history, 1, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 20, instructions: set(5) });
-    integrateUpload(history, 2, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 30, instructions: set(6) });
-    expect(history.reciprocalCount(2)).toBe(1);
-    integrateUpload(history, 2, { clientVersion: 2, lastIntegratedServerVersion: 2, originTimestamp: 31, instructions: set(7) });
-    expect(history.reciprocalCount(2)).toBe(0);
+    integrateUpload(history, 1, { clientVersion: 2, lastIntegratedServerVersion: 1, originTimestamp: 21, instructions: set(6) });
+    // A copy stored by a server from before the journal (schema 2).
+    history.setReciprocal(2, 1, []);
+    integrateUpload(history, 2, { clientVersion: 1, lastIntegratedServerVersion: 1, originTimestamp: 30, instructions: set(7) });
+    expect(history.journalCount(2)).toBe(1);
+    expect(history.reciprocalCount(2)).toBe(0); // version 1 is at the base
+    expect(seenBy(history, 2, 2)).toEqual([]);
+    // Based on version 2: the journaled changeset (appended as 3) is still ahead of the base.
+    integrateUpload(history, 2, { clientVersion: 2, lastIntegratedServerVersion: 2, originTimestamp: 31, instructions: set(8) });
+    expect(history.journalCount(2)).toBe(1);
+    integrateUpload(history, 2, { clientVersion: 3, lastIntegratedServerVersion: 4, originTimestamp: 32, instructions: set(9) });
+    expect(history.journalCount(2)).toBe(0);
+  });
+
+  test('a journal replayed over copies stored before it gives the copies the lost integration held', () => {
+    const { history, state } = server();
+    for (let v = 1; v <= 6; v++) history.append({ originFileIdent: 3, clientVersion: v, originTimestamp: 10 + v, instructions: [{ op: 'AddInteger', type: 'Person', id: 1, property: 'n', delta: v }] });
+    // Stored by an older server: entry 2 as client 7 saw it after an earlier merge.
+    history.setReciprocal(7, 2, [{ op: 'AddInteger', type: 'Person', id: 1, property: 'n', delta: 20 }]);
+    const live = new UploadIntegration(7);
+    live.use(history, state);
+    live.load(0);
+    for (let c = 1; c <= 3; c++) live.integrate({ clientVersion: c, lastIntegratedServerVersion: 0, originTimestamp: 50 + c, instructions: set(100 + c) });
+    live.flush();
+    for (let v = 1; v <= 6; v++) expect([v, seenBy(history, 7, v)]).toEqual([v, live.seen(v)]);
+    expect(live.seen(2)).toEqual([]);
   });
 });
 

@@ -2,7 +2,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { decodeChangeset, decodeObjectSchema, decodeRecord, encodeChangeset, encodeObjectSchema, encodeRecord } from '../../changeset/codec';
 import type { Instruction } from '../../changeset/instructions';
 import type { ObjectRecord, StateStore } from '../../changeset/state';
-import type { HistoryEntry } from '../../merge/integrate';
+import type { HistoryEntry, JournaledUpload } from '../../merge/integrate';
 import { keyString, type ObjectKey, type ObjectSchema } from '../../model';
 import { TributaryError } from '../../errors';
 import { randomSalt } from './salt';
@@ -34,6 +34,9 @@ export class RealmStatements {
   readonly trimReciprocal: Stmt;
   readonly reciprocalRange: Stmt;
   readonly setReciprocalBase: Stmt;
+  readonly journalAfter: Stmt;
+  readonly journalInsert: Stmt;
+  readonly journalClear: Stmt;
   readonly getSchema: Stmt;
   readonly allSchemas: Stmt;
   readonly upsertSchema: Stmt;
@@ -63,6 +66,13 @@ export class RealmStatements {
     this.trimReciprocal = db.prepare('DELETE FROM reciprocal_history WHERE realm_id = ? AND ident = ? AND version <= ?');
     this.reciprocalRange = db.prepare('SELECT MIN(version) AS min, MAX(version) AS max FROM reciprocal_history WHERE realm_id = ? AND ident = ?');
     this.setReciprocalBase = db.prepare('UPDATE client_files SET reciprocal_base = MAX(reciprocal_base, ?) WHERE realm_id = ? AND ident = ?');
+    this.journalAfter = db.prepare(
+      'SELECT client_version, version, base_version, origin_timestamp, changeset FROM upload_journal WHERE realm_id = ? AND ident = ? AND client_version > ? ORDER BY client_version LIMIT ?',
+    );
+    this.journalInsert = db.prepare(
+      'INSERT INTO upload_journal (realm_id, ident, client_version, version, base_version, origin_timestamp, changeset) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.journalClear = db.prepare('DELETE FROM upload_journal WHERE realm_id = ? AND ident = ?');
     this.getSchema = db.prepare('SELECT schema FROM schemas WHERE realm_id = ? AND name = ?').pluck();
     this.allSchemas = db.prepare('SELECT schema FROM schemas WHERE realm_id = ? ORDER BY seq').pluck();
     this.upsertSchema = db.prepare(
@@ -230,6 +240,32 @@ export class SqliteRealmTransaction extends SqliteRealmState implements RealmTra
     if (file && upTo <= file.reciprocalBase) return; // the base only grows (MAX)
     this.st.setReciprocalBase.run(upTo, this.realmId, fileIdent);
     if (file && c) c.files.set(fileIdent, { ...file, reciprocalBase: upTo });
+  }
+
+  journaled(fileIdent: number, afterClientVersion: number, limit: number): JournaledUpload[] {
+    const rows = this.st.journalAfter.all(this.realmId, fileIdent, afterClientVersion, limit) as {
+      client_version: number;
+      version: number;
+      base_version: number;
+      origin_timestamp: number;
+      changeset: Buffer;
+    }[];
+    return rows.map((r) => ({
+      clientVersion: r.client_version,
+      version: r.version,
+      lastIntegratedServerVersion: r.base_version,
+      originTimestamp: r.origin_timestamp,
+      instructions: decodeChangeset(bytes(r.changeset)),
+    }));
+  }
+
+  journal(fileIdent: number, upload: JournaledUpload): void {
+    const data = upload.data ?? encodeChangeset(upload.instructions);
+    this.st.journalInsert.run(this.realmId, fileIdent, upload.clientVersion, upload.version, upload.lastIntegratedServerVersion, upload.originTimestamp, data);
+  }
+
+  clearJournal(fileIdent: number): void {
+    this.st.journalClear.run(this.realmId, fileIdent);
   }
 
   append(entry: Omit<HistoryEntry, 'version'>): number {

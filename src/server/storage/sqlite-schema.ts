@@ -5,7 +5,7 @@
  * Changesets, reciprocal changesets, records and object schemas are stored in the binary formats of
  * src/changeset/codec.ts, so downloads send history bytes without re-encoding.
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const DDL = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -67,6 +67,21 @@ CREATE TABLE IF NOT EXISTS reciprocal_history (
   version   INTEGER NOT NULL,
   changeset BLOB NOT NULL,
   PRIMARY KEY (realm_id, ident, version)
+) WITHOUT ROWID;
+
+-- The upload journal: a client file's changesets, as uploaded, whose merge changed history entries
+-- as that client sees them, since the journal was last emptied. Replayed over reciprocal_history it
+-- gives the client's current reciprocal copies (which are kept in memory, not written back); emptied
+-- once the client's uploads are based past every journaled version.
+CREATE TABLE IF NOT EXISTS upload_journal (
+  realm_id         INTEGER NOT NULL,
+  ident            INTEGER NOT NULL,
+  client_version   INTEGER NOT NULL,
+  version          INTEGER NOT NULL,
+  base_version     INTEGER NOT NULL,
+  origin_timestamp INTEGER NOT NULL,
+  changeset        BLOB NOT NULL,
+  PRIMARY KEY (realm_id, ident, client_version)
 ) WITHOUT ROWID;
 
 -- Object state. seq (the rowid) keeps creation order; a replace keeps its seq.
@@ -160,4 +175,7 @@ ALTER TABLE permissions ADD COLUMN updated_at INTEGER NOT NULL DEFAULT 0;
 INSERT OR IGNORE INTO accounts (provider, provider_id, user_id, created_at) SELECT 'password', username, id, created_at FROM users WHERE username IS NOT NULL;
 UPDATE realms SET path = '/__admin-v1', deleted = 1 WHERE path = '/__admin';
 `,
+  // 2 → 3: the upload journal (its table comes with DDL). A server of version 2 would read the
+  // reciprocal copies without the journal, so it must not open a database of version 3.
+  2: `SELECT 1;`,
 };
