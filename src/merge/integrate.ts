@@ -122,8 +122,9 @@ interface SeenEntry {
  * transaction that appends it. An instance built later (after a restart, a failed transaction or
  * the end of the session) reads the stored copies and replays the journal over them, which gives
  * exactly the copies the lost instance held (the merge is deterministic, and the schema it
- * consults only ever grows). Once the client's uploads are based past every journaled version, no
- * later upload can meet those copies again, and {@link flush} empties the journal. A merge of n
+ * consults only ever grows). Once the client's uploads are based past every entry whose copy the
+ * journal changed, no later upload can meet those copies again and {@link flush} empties the
+ * journal (a very long one is folded into stored copies instead, see `checkpointRows`). A merge of n
  * offline changesets against m entries on the same objects thus writes n journal rows, not the
  * changed copies again after every slice (up to n·m/objects rows).
  *
@@ -153,13 +154,22 @@ export class UploadIntegration {
   private base = -1;
   /** Client version of the last journal row replayed; null once the journal is replayed (or when there was none). */
   private replayedThrough: number | null = null;
-  /** The newest version a journaled changeset was appended as; null while the journal is empty. */
-  private journalThrough: number | null = null;
+  /** Rows in the client's upload journal (known once it is replayed). */
+  private journalRows = 0;
+  /** Entries whose copy changed since the stored copies were written: by a journaled changeset. */
+  private readonly dirty = new Set<SeenEntry>();
+  /** The base the kept entries and `dirty` were last trimmed to. */
+  private trimmedTo = -1;
 
-  /** `loadChunk`: entries (and journal rows) read per storage query while loading (default 256). */
+  /**
+   * `loadChunk`: entries (and journal rows) read per storage query while loading (default 256).
+   * `checkpointRows`: a journal this long whose copies are still needed is folded into stored
+   * copies at the next {@link flush} (default 20,000), which bounds what a rebuild replays.
+   */
   constructor(
     private readonly fileIdent: number,
     private readonly loadChunk = 256,
+    private readonly checkpointRows = 20_000,
   ) {}
 
   /** Binds the storage of the current transaction (and the schema, by default that storage). */
@@ -204,7 +214,7 @@ export class UploadIntegration {
       for (const row of rows) {
         this.merge(row, row.version);
         this.replayedThrough = row.clientVersion;
-        this.journalThrough = row.version;
+        this.journalRows++;
         if (more && !more()) return false;
       }
     }
@@ -233,7 +243,7 @@ export class UploadIntegration {
     this.loadedThrough = version;
     if (merged) {
       access.journal(this.fileIdent, { ...upload, version });
-      this.journalThrough = version;
+      this.journalRows++;
     }
     return { version, instructions };
   }
@@ -260,6 +270,7 @@ export class UploadIntegration {
         );
         instructions = mine;
         entry.instructions = theirs;
+        this.dirty.add(entry);
         merged = true;
         if (instructions.length === 0) break;
       }
@@ -270,19 +281,30 @@ export class UploadIntegration {
   /**
    * Trims what the client will never need again: the stored reciprocal copies and the kept entries
    * at or below the highest base integrated (later uploads from this client are based on a version
-   * at least as recent, as cursors never go backwards), and the upload journal once every
-   * journaled changeset was appended at or below that base (the copies it changed are then all
-   * trimmed too). Frees their memory.
+   * at least as recent, as cursors never go backwards). Empties the upload journal once no entry
+   * above the base has a copy it changed (the stored copies are then the current ones), and folds
+   * a journal of `checkpointRows` or more into stored copies (writing the changed ones). Call it
+   * at the end of each transaction. Also folded in: a journal with four rows or more per changed
+   * copy (the write then costs less than the rows it saves replaying).
    */
   flush(): void {
     const access = this.bound();
     if (this.base < 0 || this.replayedThrough !== null) return;
-    access.trimReciprocal(this.fileIdent, this.base);
-    while (this.start < this.entries.length && this.entries[this.start]!.version <= this.base) this.entries[this.start++] = null;
-    if (this.journalThrough !== null && this.journalThrough <= this.base) {
-      access.clearJournal(this.fileIdent);
-      this.journalThrough = null;
+    if (this.trimmedTo !== this.base) {
+      this.trimmedTo = this.base;
+      access.trimReciprocal(this.fileIdent, this.base);
+      while (this.start < this.entries.length && this.entries[this.start]!.version <= this.base) this.entries[this.start++] = null;
+      for (const e of this.dirty) if (e.version <= this.base) this.dirty.delete(e);
     }
+    if (this.journalRows === 0) return;
+    // Folding in costs a write per changed copy: worth it once the journal has four rows per copy
+    // (clients that keep conflicting on a few objects: each base passes the entries changed before,
+    // but one is always still above it), or when the journal is long.
+    if (this.dirty.size > 0 && this.journalRows < this.checkpointRows && this.journalRows < 4 * this.dirty.size) return;
+    for (const e of this.dirty) access.setReciprocal(this.fileIdent, e.version, e.instructions);
+    this.dirty.clear();
+    access.clearJournal(this.fileIdent);
+    this.journalRows = 0;
   }
 
   /**

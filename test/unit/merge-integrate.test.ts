@@ -99,21 +99,68 @@ describe('integrateUpload', () => {
     expect(r.instructions).toEqual([{ op: 'Set', type: 'Person', id: 1, values: { best: null } }]);
   });
 
-  test('the journal is emptied once uploads are based past every journaled version, and stored copies at or below the base are trimmed', () => {
+  test('the journal is emptied once uploads are based past every entry whose copy it changed, and stored copies at or below the base are trimmed', () => {
     const { history } = server();
     integrateUpload(history, 1, { clientVersion: 1, lastIntegratedServerVersion: 0, originTimestamp: 20, instructions: set(5) });
     integrateUpload(history, 1, { clientVersion: 2, lastIntegratedServerVersion: 1, originTimestamp: 21, instructions: set(6) });
     // A copy stored by a server from before the journal (schema 2).
     history.setReciprocal(2, 1, []);
     integrateUpload(history, 2, { clientVersion: 1, lastIntegratedServerVersion: 1, originTimestamp: 30, instructions: set(7) });
-    expect(history.journalCount(2)).toBe(1);
+    expect(history.journalCount(2)).toBe(1); // it changed entry 2's copy
     expect(history.reciprocalCount(2)).toBe(0); // version 1 is at the base
     expect(seenBy(history, 2, 2)).toEqual([]);
-    // Based on version 2: the journaled changeset (appended as 3) is still ahead of the base.
+    // Based on version 2: no copy above the base was changed; the own entry 3 does not count.
     integrateUpload(history, 2, { clientVersion: 2, lastIntegratedServerVersion: 2, originTimestamp: 31, instructions: set(8) });
-    expect(history.journalCount(2)).toBe(1);
-    integrateUpload(history, 2, { clientVersion: 3, lastIntegratedServerVersion: 4, originTimestamp: 32, instructions: set(9) });
     expect(history.journalCount(2)).toBe(0);
+  });
+
+  test('two clients conflicting without pause keep the journal short (each base passes the entries it changed)', () => {
+    const { history } = server();
+    const merges = new Map([1, 2].map((ident) => [ident, new UploadIntegration(ident)]));
+    let longest = 0;
+    for (let round = 0; round < 200; round++) {
+      for (const ident of [1, 2]) {
+        // Each client has downloaded everything but the other's latest entry.
+        const base = Math.max(0, history.latestVersion() - 1);
+        const merge = merges.get(ident)!;
+        merge.use(history);
+        merge.load(base);
+        merge.integrate({ clientVersion: round + 1, lastIntegratedServerVersion: base, originTimestamp: 2 * round + ident, instructions: set(round) });
+        merge.flush();
+        longest = Math.max(longest, history.journalCount(ident));
+      }
+    }
+    // They did conflict (rows were journaled), and the journal stayed within four rows per changed
+    // copy: one entry above the base is always changed, so it is folded in at four rows.
+    expect(longest).toBeGreaterThan(0);
+    expect(longest).toBeLessThanOrEqual(4);
+    // A fresh integration (stored copies plus the journal) sees what the live one sees above its base.
+    for (const ident of [1, 2]) {
+      const live = merges.get(ident)!;
+      live.use(history);
+      live.load(0);
+      for (let v = history.latestVersion() - 1; v <= history.latestVersion(); v++) expect([ident, v, seenBy(history, ident, v)]).toEqual([ident, v, live.seen(v)]);
+    }
+  });
+
+  test('a journal of checkpointRows rows is folded into stored copies, which a fresh integration reads as the copies', () => {
+    const { history } = server();
+    for (let v = 1; v <= 5; v++) history.append({ originFileIdent: 3, clientVersion: v, originTimestamp: 10 + v, instructions: [{ op: 'AddInteger', type: 'Person', id: 1, property: 'n', delta: v }] });
+    const merge = new UploadIntegration(7, 256, 3);
+    merge.use(history);
+    merge.load(0);
+    for (let c = 1; c <= 2; c++) merge.integrate({ clientVersion: c, lastIntegratedServerVersion: 0, originTimestamp: 1, instructions: set(100 + c) });
+    merge.flush();
+    expect([history.journalCount(7), history.reciprocalCount(7)]).toEqual([2, 0]);
+    merge.integrate({ clientVersion: 3, lastIntegratedServerVersion: 0, originTimestamp: 1, instructions: set(103) });
+    merge.flush();
+    expect([history.journalCount(7), history.reciprocalCount(7)]).toEqual([0, 5]);
+    for (let v = 1; v <= 5; v++) expect([v, seenBy(history, 7, v)]).toEqual([v, merge.seen(v)]);
+    // And the journal starts again from the stored copies.
+    merge.integrate({ clientVersion: 4, lastIntegratedServerVersion: 0, originTimestamp: 1, instructions: set(104) });
+    merge.flush();
+    expect(history.journalCount(7)).toBe(1);
+    for (let v = 1; v <= 5; v++) expect([v, seenBy(history, 7, v)]).toEqual([v, merge.seen(v)]);
   });
 
   test('a journal replayed over copies stored before it gives the copies the lost integration held', () => {
