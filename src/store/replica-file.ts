@@ -47,6 +47,8 @@ export abstract class ReplicaFile implements StateStore {
   private pendingCommit: { timer: NodeJS.Timeout | null } | null = null;
   /** The current download continues {@link pendingCommit}'s transaction, inside a savepoint. */
   private joined = false;
+  /** Meta values of the waiting downloads not yet written, as a joined download found them (restored when it rolls back). */
+  private joinedMeta: (readonly [MetaKey, unknown])[] = [];
   /** The current transaction is a download's that may leave its COMMIT to later. */
   private deferCommit = false;
 
@@ -336,6 +338,7 @@ export abstract class ReplicaFile implements StateStore {
         // Undoable on its own: a download that fails changes nothing, as when it commits alone.
         this.db.exec('SAVEPOINT download');
         this.joined = true;
+        this.joinedMeta = [...this.deferred].map((key) => [key, this.meta[key]] as const);
         this.inTransaction = true;
         return;
       }
@@ -356,7 +359,9 @@ export abstract class ReplicaFile implements StateStore {
   protected finish<T>(fn: () => T): T {
     try {
       const result = fn();
-      this.flushDeferredMeta();
+      // A download whose COMMIT waits leaves its cursors in memory: the waiting downloads' meta is
+      // written once, before their COMMIT (commitPending), not once per download.
+      if (!this.deferCommit) this.flushDeferredMeta();
       if (this.joined) this.db.exec('RELEASE download');
       this.joined = false;
       if (this.deferCommit) {
@@ -387,6 +392,7 @@ export abstract class ReplicaFile implements StateStore {
     if (!this.pendingCommit || this.inTransaction) return;
     this.clearPending();
     try {
+      this.flushDeferredMeta();
       this.db.exec('COMMIT');
     } catch (e) {
       // Not committed: the waiting changes are rolled back (and downloaded again).
@@ -475,7 +481,8 @@ export abstract class ReplicaFile implements StateStore {
   }
 
   protected rollbackAll(): void {
-    if (this.joined && this.db.inTransaction) {
+    const joined = this.joined && this.db.inTransaction;
+    if (joined) {
       // A download that continued waiting ones: only its own part goes; they still wait.
       this.db.exec('ROLLBACK TO download');
       this.db.exec('RELEASE download');
@@ -487,6 +494,12 @@ export abstract class ReplicaFile implements StateStore {
     this.inTransaction = false;
     this.savepoints = 0;
     this.reloadFromFile();
+    if (joined) {
+      // The waiting downloads' cursors are not in the file yet: back to what this one found.
+      for (const [key, value] of this.joinedMeta) (this.meta as Record<MetaKey, unknown>)[key] = value;
+      for (const [key] of this.joinedMeta) this.deferred.add(key);
+    }
+    this.joinedMeta = [];
   }
 
   /** Runs `fn` atomically inside the open transaction (a savepoint). */

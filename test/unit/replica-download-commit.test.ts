@@ -167,3 +167,25 @@ test('a download that fails changes nothing: the downloads waiting before it sta
   expect(ids(again)).toEqual([1, 2]);
   expect(again.progress.download.serverVersion).toBe(2);
 });
+
+test('a download that fails inside its transaction, joined to waiting ones, leaves their cursor as it was (in memory and, after the commit, on disk)', () => {
+  const r = open({ downloadCommitDelayMs: 60_000 });
+  r.setIdent(3, 1);
+  r.integrate(download(1));
+  r.commitPending();
+  r.integrate(download(2));
+  r.integrate(download(3));
+  // Version 4 creates an object of a type nobody added: applying it throws, after the download began.
+  const bad = download(4);
+  bad.changesets[0]!.instructions = [create(4, 'four'), { op: 'Create', type: 'Nowhere', id: 1, values: {} }];
+  expect(() => r.integrate(bad)).toThrow();
+  expect(ids(r)).toEqual([1, 2, 3]);
+  expect(r.progress.download.serverVersion).toBe(3);
+  expect(r.hasPendingCommit).toBe(true);
+  r.integrate(download(4));
+  expect(r.progress.download.serverVersion).toBe(4);
+  r.close();
+  const again = open({}, 'r.db');
+  expect(ids(again)).toEqual([1, 2, 3, 4]);
+  expect(again.progress.download.serverVersion).toBe(4);
+});
