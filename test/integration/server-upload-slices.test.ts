@@ -1,12 +1,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { apply, canonicalState } from '../../src/changeset';
-import { decodeChangeset, encodeChangeset } from '../../src/changeset/codec';
+import { canonicalState } from '../../src/changeset';
 import type { Instruction } from '../../src/changeset/instructions';
-import { MemoryState } from '../../src/changeset/state';
-import { MemoryHistory, UploadIntegration } from '../../src/merge';
 import { readAdminToken, Server, silentLogger } from '../../src/server';
+import { ITEM_SCHEMA as SCHEMA, itemTotal, mergedInOneGo, offlineChangesets, snapshotOf, upload, writerChangesets, type Changeset } from '../helpers/offline-merge';
 import { RawSyncClient } from '../helpers/server-process';
 
 // A big upload merged against a long history is integrated in slices (uploadSliceMs), one commit
@@ -14,16 +12,6 @@ import { RawSyncClient } from '../helpers/server-process';
 // arrives meanwhile waits for the first to finish, and the result is exactly what integrating the
 // same changesets in one go gives.
 
-const SCHEMA: Instruction = {
-  op: 'AddType',
-  type: 'Item',
-  primaryKey: 'id',
-  properties: [
-    { name: 'id', type: 'int', optional: false },
-    { name: 'label', type: 'string', optional: false },
-    { name: 'n', type: 'int', optional: false },
-  ],
-};
 const OBJECTS = 50;
 
 let dataPath: string;
@@ -52,41 +40,13 @@ async function session(realmPath: string) {
   return { c, fileIdent: ident.fileIdent };
 }
 
-interface Changeset {
-  clientVersion: number;
-  lastIntegratedServerVersion: number;
-  originTimestamp: number;
-  instructions: Instruction[];
-}
-
-function upload(c: RawSyncClient, changesets: Changeset[], progressServerVersion: number): void {
-  c.send({
-    type: 'UPLOAD',
-    session: 1,
-    progressClientVersion: changesets[changesets.length - 1]!.clientVersion,
-    progressServerVersion,
-    changesets: changesets.map((x) => ({ clientVersion: x.clientVersion, lastIntegratedServerVersion: x.lastIntegratedServerVersion, originTimestamp: x.originTimestamp, data: encodeChangeset(x.instructions) })),
-  });
-}
-
 test('a big offline upload is merged in slices while another realm keeps committing, with the same result as in one go', async () => {
   const writer = await session('/slices/shared');
   const offline = await session('/slices/shared');
   const bystander = await session('/slices/other');
 
   // The writer creates the objects and then changes them many times (server versions 1..301).
-  const setup: Changeset = {
-    clientVersion: 1,
-    lastIntegratedServerVersion: 0,
-    originTimestamp: 1,
-    instructions: [SCHEMA, ...Array.from({ length: OBJECTS }, (_, i): Instruction => ({ op: 'Create', type: 'Item', id: i, values: { label: 'start', n: 0 } }))],
-  };
-  const writes: Changeset[] = Array.from({ length: 300 }, (_, k) => ({
-    clientVersion: k + 2,
-    lastIntegratedServerVersion: 1,
-    originTimestamp: 10 + 2 * k,
-    instructions: [{ op: 'Set', type: 'Item', id: (k * 7) % OBJECTS, values: { label: `w${k}` } }, { op: 'AddInteger', type: 'Item', id: (k * 7) % OBJECTS, property: 'n', delta: 1 }],
-  }));
+  const { setup, writes } = writerChangesets(OBJECTS, 300);
   upload(writer.c, [setup], 0);
   await writer.c.next((m) => m.type === 'DOWNLOAD' && m.uploadClientVersion === 1);
   upload(writer.c, writes, 1);
@@ -94,12 +54,7 @@ test('a big offline upload is merged in slices while another realm keeps committ
   // The offline client saw only version 1, then made 400 changes to the same objects, sent as two
   // UPLOAD messages back to back.
   await offline.c.next((m) => m.type === 'DOWNLOAD' && m.serverVersion >= 1);
-  const mine: Changeset[] = Array.from({ length: 400 }, (_, k) => ({
-    clientVersion: k + 1,
-    lastIntegratedServerVersion: 1,
-    originTimestamp: 11 + 2 * (k % 300),
-    instructions: [{ op: 'Set', type: 'Item', id: (k * 3) % OBJECTS, values: { label: `o${k}` } }, { op: 'AddInteger', type: 'Item', id: (k * 3) % OBJECTS, property: 'n', delta: 10 }],
-  }));
+  const mine = offlineChangesets(OBJECTS, 400, 300);
   const batchesBefore = server.stats.batches;
   const bystanderAcks: number[] = [];
   let offlineDone = false;
@@ -119,26 +74,14 @@ test('a big offline upload is merged in slices while another realm keeps committ
   expect(server.stats.batches - batchesBefore).toBeGreaterThan(3);
 
   // The same changesets integrated in one go, in memory, give the same state.
-  const history = new MemoryHistory();
-  const state = new MemoryState();
-  for (const [ident, list] of [[writer.fileIdent, [setup, ...writes]], [offline.fileIdent, mine]] as const) {
-    const merge = new UploadIntegration(ident);
-    merge.use(history, state);
-    merge.load(0);
-    for (const c of list) {
-      const r = merge.integrate(c);
-      if (r.version !== undefined) apply(state, r.instructions);
-    }
-    merge.flush();
-  }
+  const { state } = mergedInOneGo([[writer.fileIdent, [setup, ...writes]], [offline.fileIdent, mine]]);
   const check = await session('/slices/shared');
   check.c.send({ type: 'STATE_REQUEST', session: 1 });
   const snapshot = await check.c.nextState(1);
-  const server_ = new MemoryState();
-  apply(server_, decodeChangeset(snapshot.data));
-  expect(canonicalState(server_)).toEqual(canonicalState(state));
+  const merged = snapshotOf(snapshot.data);
+  expect(canonicalState(merged)).toEqual(canonicalState(state));
   // Every increment of both clients counted.
-  const total = [...server_.objects('Item')].reduce((s, r) => s + (r.values.n as number), 0);
+  const total = itemTotal(merged);
   expect(total).toBe(300 + 400 * 10);
 });
 
@@ -181,9 +124,7 @@ test('UPLOADs streamed back to back, each sliced, while another session commits:
   const check = await session('/slices/stream');
   check.c.send({ type: 'STATE_REQUEST', session: 1 });
   const snapshot = await check.c.nextState(1);
-  const state = new MemoryState();
-  apply(state, decodeChangeset(snapshot.data));
-  const items = [...state.objects('Item')];
+  const items = [...snapshotOf(snapshot.data).objects('Item')];
   expect(items).toHaveLength(MESSAGES * PER_MESSAGE * CREATES);
   // In client-version order: each changeset's objects carry its version.
   const byVersion = new Map<number, number>();
