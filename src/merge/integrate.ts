@@ -124,7 +124,7 @@ interface SeenEntry {
  * exactly the copies the lost instance held (the merge is deterministic, and the schema it
  * consults only ever grows). Once the client's uploads are based past every entry whose copy the
  * journal changed, no later upload can meet those copies again and {@link flush} empties the
- * journal (a very long one is folded into stored copies instead, see `checkpointRows`). A merge of n
+ * journal; one that grows to `foldRatio` rows per changed copy is folded into stored copies. A merge of n
  * offline changesets against m entries on the same objects thus writes n journal rows, not the
  * changed copies again after every slice (up to n·m/objects rows).
  *
@@ -163,13 +163,14 @@ export class UploadIntegration {
 
   /**
    * `loadChunk`: entries (and journal rows) read per storage query while loading (default 256).
-   * `checkpointRows`: a journal this long whose copies are still needed is folded into stored
-   * copies at the next {@link flush} (default 20,000), which bounds what a rebuild replays.
+   * `foldRatio`: a journal of this many rows per changed copy is folded into stored copies at the
+   * next {@link flush} (default 4): the journal, and what a rebuild replays, stays within that
+   * many rows per kept entry, and the fold writes fewer copies than the rows it saves replaying.
    */
   constructor(
     private readonly fileIdent: number,
     private readonly loadChunk = 256,
-    private readonly checkpointRows = 20_000,
+    private readonly foldRatio = 4,
   ) {}
 
   /** Binds the storage of the current transaction (and the schema, by default that storage). */
@@ -283,9 +284,8 @@ export class UploadIntegration {
    * at or below the highest base integrated (later uploads from this client are based on a version
    * at least as recent, as cursors never go backwards). Empties the upload journal once no entry
    * above the base has a copy it changed (the stored copies are then the current ones), and folds
-   * a journal of `checkpointRows` or more into stored copies (writing the changed ones). Call it
-   * at the end of each transaction. Also folded in: a journal with four rows or more per changed
-   * copy (the write then costs less than the rows it saves replaying).
+   * a journal of `foldRatio` rows or more per changed copy into stored copies (writing the changed
+   * ones). Call it at the end of each transaction.
    */
   flush(): void {
     const access = this.bound();
@@ -297,10 +297,9 @@ export class UploadIntegration {
       for (const e of this.dirty) if (e.version <= this.base) this.dirty.delete(e);
     }
     if (this.journalRows === 0) return;
-    // Folding in costs a write per changed copy: worth it once the journal has four rows per copy
-    // (clients that keep conflicting on a few objects: each base passes the entries changed before,
-    // but one is always still above it), or when the journal is long.
-    if (this.dirty.size > 0 && this.journalRows < this.checkpointRows && this.journalRows < 4 * this.dirty.size) return;
+    // Clients that keep conflicting always have a changed copy above their base (each base passes
+    // the entries changed before, but not the newest): the journal is folded in once it is long.
+    if (this.dirty.size > 0 && this.journalRows < this.foldRatio * this.dirty.size) return;
     for (const e of this.dirty) access.setReciprocal(this.fileIdent, e.version, e.instructions);
     this.dirty.clear();
     access.clearJournal(this.fileIdent);

@@ -147,11 +147,11 @@ test('indexed upload and download integration equal the all-pairs algorithm', ()
       plainOut = [];
     }
     try {
-      // Sometimes a tiny checkpointRows: the journal is then folded into stored copies as it goes.
-      const checkpointRows = rng.bool() ? rng.int(1, 4) : undefined;
+      // Sometimes a low foldRatio: the journal is then folded into stored copies as it goes.
+      const foldRatio = rng.bool() ? rng.int(0, 4) / 4 : undefined;
       for (const [k, part] of partsOf.entries()) {
         for (const e of gaps[k]!) indexed.history.append(e);
-        const merge = new UploadIntegration(OWN, 2, checkpointRows);
+        const merge = new UploadIntegration(OWN, 2, foldRatio);
         merge.use(indexed.history, indexed.state);
         // A small budget: the entries arrive over several load() calls, as in a sliced upload.
         let calls = 0;

@@ -143,10 +143,11 @@ describe('integrateUpload', () => {
     }
   });
 
-  test('a journal of checkpointRows rows is folded into stored copies, which a fresh integration reads as the copies', () => {
+  test('a journal of foldRatio rows per changed copy is folded into stored copies, which a fresh integration reads as the copies', () => {
     const { history } = server();
     for (let v = 1; v <= 5; v++) history.append({ originFileIdent: 3, clientVersion: v, originTimestamp: 10 + v, instructions: [{ op: 'AddInteger', type: 'Person', id: 1, property: 'n', delta: v }] });
-    const merge = new UploadIntegration(7, 256, 3);
+    // Five changed copies at a ratio of 0.6: folded at three rows.
+    const merge = new UploadIntegration(7, 256, 0.6);
     merge.use(history);
     merge.load(0);
     for (let c = 1; c <= 2; c++) merge.integrate({ clientVersion: c, lastIntegratedServerVersion: 0, originTimestamp: 1, instructions: set(100 + c) });
