@@ -57,8 +57,9 @@ export interface FunctionsRuntimeConfig {
    */
   modules?: Record<string, () => unknown>;
   /**
-   * Least time between two writes of `functions.json` (ms, default {@link STATUS_INTERVAL_MS}).
-   * A change (a load, a call starting or ending, an error) is on disk within this time; a burst
+   * Least time from the end of one write of `functions.json` to the start of the next (ms, default
+   * {@link STATUS_INTERVAL_MS}). A change (a load, a call starting or ending, an error) is on disk
+   * within this time plus one write; a burst
    * of changes costs one write per interval; `stop()` writes the final state.
    */
   statusIntervalMs?: number;
@@ -494,7 +495,6 @@ export class FunctionsRuntime extends EventEmitter {
   }
 
   private writeStatus(): void {
-    this.lastStatusWrite = performance.now();
     const status = { pid: process.pid, state: this.state, dir: this.dir, updatedAt: new Date().toISOString(), functions: this.list() };
     try {
       fs.mkdirSync(this.logDir, { recursive: true });
@@ -503,6 +503,9 @@ export class FunctionsRuntime extends EventEmitter {
       this.log.warn('could not write the functions status file', { logDir: this.logDir, error: e });
     }
     this.emit('status', status);
+    // The interval runs from the end of this write, so a slow disk (an fsync held for tens of ms)
+    // or a slow 'status' listener stretches the spacing instead of shortening the next wait.
+    this.lastStatusWrite = performance.now();
   }
 }
 

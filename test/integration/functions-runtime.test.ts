@@ -325,6 +325,14 @@ describe('FunctionsRuntime (fake notifier, real folder watcher)', () => {
     const writes: { at: number; status: Status }[] = [];
     await start(30_000, interval);
     expect(new FunctionsRuntime({ dir, serverUrl: 'http://127.0.0.1:1', notifier, logDir }).statusIntervalMs).toBe(STATUS_INTERVAL_MS);
+    // Every other write is made slow, as a loaded disk makes an fsync: the spacing is counted from
+    // the end of a write, so a slow write must not shorten the wait before the next one.
+    let slow = false;
+    runtime.on('status', () => {
+      slow = !slow;
+      const until = performance.now() + (slow ? 40 : 0);
+      while (performance.now() < until);
+    });
     runtime.on('status', (status: Status) => writes.push({ at: performance.now(), status }));
     const calls = (w: { status: Status }) => w.status.functions.find((f) => f.name === 'tick')!.counts;
 
