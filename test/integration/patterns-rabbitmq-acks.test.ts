@@ -51,6 +51,32 @@ maybe('RabbitMqSource.ackMany (cumulative acknowledgements)', () => {
     expect((await channel.checkQueue(queue)).messageCount).toBe(0);
   });
 
+  test('retry(message, delayMs) requeues after the delay, not at once; a close during the delay requeues it straight away', async () => {
+    const queue = await queueWith(3);
+    const source = new RabbitMqSource({ url: RABBITMQ_URL, queue });
+    await source.start();
+    const [first, second, third] = await receiveAll(source, 3);
+    const delayMs = 400;
+    const retriedAt = performance.now();
+    source.retry(first!, delayMs);
+    source.ackMany([second!]);
+    // Nothing comes back while the delay runs (a plain nack would be redelivered within a few ms).
+    const early = await source.receive(1, delayMs / 2);
+    expect(early).toEqual([]);
+    const [again] = await receiveAll(source, 1);
+    expect(again!.id).toBe('m-0');
+    expect(again!.redelivered).toBe(true);
+    expect(performance.now() - retriedAt).toBeGreaterThanOrEqual(delayMs - 5);
+    source.ackMany([again!]);
+    // Held for a long delay, then closed: the broker has it back at once, not after the delay.
+    source.retry(third!, 60_000);
+    await source.close();
+    const check = await channel.checkQueue(queue);
+    expect(check.messageCount).toBe(1);
+    const back = await channel.get(queue, { noAck: true });
+    expect(back && back.properties.messageId).toBe('m-2');
+  });
+
   test('acknowledgements waiting behind an unsettled delivery are sent on close; only that one comes back', async () => {
     const queue = await queueWith(50);
     const source = new RabbitMqSource({ url: RABBITMQ_URL, queue });

@@ -36,6 +36,8 @@ export class RabbitMqSource implements MessageSource<RabbitMqMessage> {
   private channel: amqp.Channel | null = null;
   private readonly buffer = new MessageBuffer<RabbitMqMessage>();
   private readonly window = new AckWindow();
+  /** Retries waiting out their delay before they are requeued. */
+  private readonly delayed = new Set<NodeJS.Timeout>();
   private failure: Error | null = null;
 
   constructor(private readonly options: RabbitMqSourceOptions) {
@@ -53,6 +55,9 @@ export class RabbitMqSource implements MessageSource<RabbitMqMessage> {
     channel.on('error', (e: Error) => (this.failure = e));
     channel.on('close', () => {
       this.failure ??= new TributaryError('CONNECTOR_SOURCE_UNAVAILABLE', `${this.name}: channel closed`);
+      // The broker requeued every unsettled delivery, the delayed retries with them.
+      for (const timer of this.delayed) clearTimeout(timer);
+      this.delayed.clear();
       this.buffer.close();
     });
     if (this.options.assertQueue) {
@@ -93,8 +98,30 @@ export class RabbitMqSource implements MessageSource<RabbitMqMessage> {
     if (upTo > 0) channel.ack(tagged(upTo), true);
   }
 
-  retry(message: RabbitMqMessage): void {
-    this.channel!.nack(message.raw, false, true);
+  /**
+   * Requeues the message after `delayMs`. RabbitMQ has no delayed requeue of its own (a plain
+   * `nack` redelivers at once, so a dequeuer's back-off would be spent in milliseconds): the
+   * delivery is held, unsettled, for the delay and then nacked with `requeue`. It keeps its
+   * prefetch slot meanwhile; closing the source (or losing the channel) requeues it at once.
+   */
+  retry(message: RabbitMqMessage, delayMs = 0): void {
+    if (!(delayMs > 0)) {
+      this.requeue(message);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.delayed.delete(timer);
+      this.requeue(message);
+    }, delayMs);
+    timer.unref();
+    this.delayed.add(timer);
+  }
+
+  private requeue(message: RabbitMqMessage): void {
+    const channel = this.channel;
+    // Closed meanwhile: the channel's close requeued it.
+    if (!channel) return;
+    channel.nack(message.raw, false, true);
     this.settled(message, 'settled');
   }
 
@@ -110,6 +137,9 @@ export class RabbitMqSource implements MessageSource<RabbitMqMessage> {
 
   async close(): Promise<void> {
     this.buffer.close();
+    // Retries still waiting out their delay are unsettled: the channel's close requeues them now.
+    for (const timer of this.delayed) clearTimeout(timer);
+    this.delayed.clear();
     // Acknowledged but waiting behind a delivery never settled (it is requeued by the close).
     const channel = this.channel;
     if (channel) for (const tag of this.window.takeUnsent()) channel.ack(tagged(tag));
