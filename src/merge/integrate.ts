@@ -166,12 +166,24 @@ export class UploadIntegration {
    * `foldRatio`: a journal of this many rows per changed copy is folded into stored copies at the
    * next {@link flush} (default 4): the journal, and what a rebuild replays, stays within that
    * many rows per kept entry, and the fold writes fewer copies than the rows it saves replaying.
+   * `journalKnownEmpty`: the caller knows the client's journal holds no row (an earlier
+   * integration of the same session ended with {@link journalEmpty} and committed), so the first
+   * {@link load} does not look.
    */
   constructor(
     private readonly fileIdent: number,
     private readonly loadChunk = 256,
     private readonly foldRatio = 4,
+    private readonly journalKnownEmpty = false,
   ) {}
+
+  /**
+   * Whether the client's journal is empty as far as this integration wrote it: loaded, replayed,
+   * and every row it journaled folded or cleared. True once its last transaction has committed.
+   */
+  get journalEmpty(): boolean {
+    return this.loadedThrough !== null && this.replayedThrough === null && this.journalRows === 0;
+  }
 
   /** Binds the storage of the current transaction (and the schema, by default that storage). */
   use(access: ServerHistoryAccess, schema?: SchemaLookup): void {
@@ -189,7 +201,7 @@ export class UploadIntegration {
   load(base: number, more?: () => boolean): boolean {
     const access = this.bound();
     if (this.loadedThrough === null) {
-      const first = access.journaled(this.fileIdent, 0, 1)[0];
+      const first = this.journalKnownEmpty ? undefined : access.journaled(this.fileIdent, 0, 1)[0];
       this.loadedThrough = first ? Math.min(base, first.lastIntegratedServerVersion) : base;
       this.replayedThrough = first ? 0 : null;
     }

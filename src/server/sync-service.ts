@@ -15,6 +15,9 @@ import { currentAccess, ownerOf, type Access } from './permissions';
 import { snapshotInstructions } from './snapshot';
 import type { ClientFileRecord, ReadTransaction, RealmRecord, RealmTransaction, StorageDriver, StoredHistoryEntry, WriteTransaction } from './storage/types';
 
+/** Bound of {@link SyncService}'s set of clients known to have an empty upload journal (past it, they are looked up). */
+const MAX_NO_JOURNAL = 100_000;
+
 /** The user behind a connection, from its verified token. */
 export interface SyncUser {
   identity: string;
@@ -268,7 +271,13 @@ export class SyncService {
       this.leaveLine(key, place);
       // Nothing else of this client waiting and no other client's entries held: an idle client
       // keeps no merge state (the next upload builds it again from storage).
-      if (!this.lines.has(key) && this.merges.get(key)?.heldEntries === 0) this.merges.delete(key);
+      const idle = !this.lines.has(key) ? this.merges.get(key) : undefined;
+      if (idle && idle.heldEntries === 0) {
+        this.merges.delete(key);
+        // Committed (a failure dropped the state above): the next upload need not look for journal
+        // rows (one SELECT per UPLOAD of a client that writes steadily without conflicts).
+        if (idle.journalEmpty && this.noJournal.size < MAX_NO_JOURNAL) this.noJournal.add(key);
+      }
     }
   }
 
@@ -280,10 +289,17 @@ export class SyncService {
   /** Forgets a client's kept merge state (its session ended). */
   endUploads(realmId: number, fileIdent: number): void {
     this.merges.delete(`${realmId}:${fileIdent}`);
+    this.noJournal.delete(`${realmId}:${fileIdent}`);
   }
 
   /** Merge state kept per `realmId:fileIdent` between slices and UPLOAD messages. */
   private readonly merges = new Map<string, UploadIntegration>();
+  /**
+   * Clients of live sessions whose upload journal is known empty (their last integration ended
+   * with none): the next one skips the look. Taken out when an integration starts (put back if it
+   * ends the same way) and when the session ends.
+   */
+  private readonly noJournal = new Set<string>();
   /**
    * Each client's uploads (`realmId:fileIdent`) in arrival order, until each has integrated its
    * last changeset: only the first may integrate; the others wait for its `done`.
@@ -335,7 +351,7 @@ export class SyncService {
     while (i < changesets.length && changesets[i]!.clientVersion <= last) i++; // idempotent re-upload
     if (i < changesets.length) {
       let merge = this.merges.get(key);
-      if (!merge) this.merges.set(key, (merge = new UploadIntegration(fileIdent)));
+      if (!merge) this.merges.set(key, (merge = new UploadIntegration(fileIdent, undefined, undefined, this.noJournal.delete(key))));
       merge.use(rt, rt);
       if (!merge.load(changesets[i]!.lastIntegratedServerVersion, inTime)) return { next: i, latest: rt.latestVersion() };
       // Objects the slice edits again and again are read and written once.
