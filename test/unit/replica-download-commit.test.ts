@@ -189,3 +189,62 @@ test('a download that fails inside its transaction, joined to waiting ones, leav
   expect(ids(again)).toEqual([1, 2, 3, 4]);
   expect(again.progress.download.serverVersion).toBe(4);
 });
+
+/**
+ * Runs `body` against the replica in a child process whose files may not grow past `limitKiB`
+ * (`ulimit -f`; SIGXFSZ ignored, so a write past it fails with EFBIG, as on a full disk), and
+ * returns what the body printed last, parsed.
+ */
+function underFileSizeLimit(limitKiB: number, body: string): unknown {
+  const script = `
+    process.on('SIGXFSZ', () => {});
+    const { Replica } = require(${JSON.stringify(path.resolve(__dirname, '../../src/store'))});
+    const SCHEMA = ${JSON.stringify(SCHEMA)};
+    const create = (id, name) => ({ op: 'Create', type: 'Item', id, values: { name } });
+    const download = ${download.toString()};
+    const ids = (r) => r.objects('Item').map((o) => o.id);
+    const r = Replica.open({ path: ${JSON.stringify(path.join(dir, 'r.db'))}, downloadCommitDelayMs: 60000 });
+    ${body}
+  `;
+  const out = spawnSync('bash', ['-c', `ulimit -f ${limitKiB} && exec "$0" --import tsx -e "$1"`, process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
+  expect({ status: out.status, stderr: out.stderr }).toEqual({ status: 0, stderr: '' });
+  return JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+}
+
+test('a delayed COMMIT the disk refuses: the waiting downloads and their cursor go back together, listeners hear STORAGE_FAILURE, and later downloads commit', async () => {
+  const seen = underFileSizeLimit(256, `
+    r.setIdent(3, 1);
+    r.integrate(download(1));
+    r.commitPending();
+    const failures = [];
+    r.onCommitFailure((e) => failures.push(e.code));
+    // Three downloads of 150 KB each: in effect at once, but their WAL frames outgrow the limit.
+    for (let v = 2; v <= 4; v++) {
+      const d = download(v);
+      d.changesets[0].instructions = [create(v, 'x'.repeat(150000))];
+      r.integrate(d);
+    }
+    const inEffect = { ids: ids(r), cursor: r.progress.download.serverVersion };
+    let refused = null;
+    try { r.commitPending(); } catch (e) { refused = e.code; }
+    const after = { ids: ids(r), cursor: r.progress.download.serverVersion, pending: r.hasPendingCommit };
+    // Downloaded again from the cursor, smaller this time: it fits, and commits.
+    r.integrate(download(2));
+    r.commitPending();
+    queueMicrotask(() => {
+      console.log(JSON.stringify({ inEffect, refused, failures, after, later: { ids: ids(r), cursor: r.progress.download.serverVersion } }));
+      r.close();
+    });
+  `);
+  expect(seen).toEqual({
+    inEffect: { ids: [1, 2, 3, 4], cursor: 4 },
+    refused: 'STORAGE_FAILURE',
+    failures: ['STORAGE_FAILURE'],
+    after: { ids: [1], cursor: 1, pending: false },
+    later: { ids: [1, 2], cursor: 2 },
+  });
+  // On disk, as the child left it, with no limit: the committed downloads and their cursor only.
+  const again = open({}, 'r.db');
+  expect(ids(again)).toEqual([1, 2]);
+  expect(again.progress.download.serverVersion).toBe(2);
+});
