@@ -2,11 +2,11 @@ import Database from 'better-sqlite3';
 import * as nodePath from 'node:path';
 import { decodeObjectSchema, decodeRecord, encodeObjectSchema, encodeRecord, type ObjectRecord, type StateStore } from '../changeset';
 import { TributaryError } from '../errors';
-import { isBusy, preparePrivateDatabaseFile, takeExclusiveLock } from '../shared/sqlite-file';
+import { isBusy, takeExclusiveLock } from '../shared/sqlite-file';
 import { keyString, type ObjectKey, type ObjectSchema } from '../model';
 import type { ExtensionStorage, ReplicaExtension, StoredRow } from './extension';
 import { ExtensionRegistry } from './extension-registry';
-import { META_DEFAULTS, REPLICA_FORMAT, openReplicaSchema, type Meta, type MetaKey } from './replica-schema';
+import { META_DEFAULTS, REPLICA_FORMAT, openReplicaSchema, prepareReplicaFile, type Meta, type MetaKey } from './replica-schema';
 import { prepareStatements, type ReplicaStatements } from './replica-statements';
 import { DEFAULT_DOWNLOAD_COMMIT_DELAY_MS, type CommitEvent, type CommitOrigin, type ReplicaOptions } from './replica-types';
 
@@ -56,7 +56,7 @@ export abstract class ReplicaFile implements StateStore {
     this.path = options.path;
     const onDisk = options.path !== ':memory:';
     try {
-      if (onDisk) preparePrivateDatabaseFile(nodePath.resolve(options.path));
+      if (onDisk) prepareReplicaFile(nodePath.resolve(options.path));
     } catch (e) {
       throw new TributaryError('STORAGE_FAILURE', `cannot create replica ${options.path}: ${(e as Error).message}`, { cause: e });
     }

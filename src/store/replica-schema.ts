@@ -1,4 +1,8 @@
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as nodePath from 'node:path';
+import { preparePrivateDatabaseFile } from '../shared/sqlite-file';
 
 /**
  * The SQLite layout of a client replica (docs/client.md, "The replica file"). One file per
@@ -102,3 +106,48 @@ export const META_DEFAULTS = {
 
 export type MetaKey = keyof typeof META_DEFAULTS;
 export type Meta = { -readonly [K in MetaKey]: (typeof META_DEFAULTS)[K] };
+
+/** The bytes of a new, empty replica file: an in-memory database given the tables, serialized once. */
+let template: Buffer | null = null;
+
+function replicaTemplate(): Buffer {
+  if (!template) {
+    const db = new Database(':memory:');
+    try {
+      openReplicaSchema(db);
+      template = db.serialize();
+    } finally {
+      db.close();
+    }
+  }
+  return template;
+}
+
+/**
+ * Prepares the file of a replica before SQLite opens it, as {@link preparePrivateDatabaseFile}
+ * does (private folder and file), and gives a file that does not exist yet its tables and format
+ * by copying a template in: creating them with SQL cost a third of opening a new replica (1,000
+ * clients each opening a realm of their own spent 0.1–0.4 ms each on it). The copy appears whole
+ * or not at all (written beside it, then hard-linked into place, which fails if another process
+ * created the file first); where that cannot be done (no hard links on the file system) the file
+ * is created empty and {@link openReplicaSchema} makes the tables as before. The opener's
+ * `journal_mode = WAL` converts the template, which is a rollback-journal database.
+ */
+export function prepareReplicaFile(file: string): void {
+  if (!fs.existsSync(file)) {
+    const dir = nodePath.dirname(file);
+    if (!fs.existsSync(dir)) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const staged = `${file}.${randomBytes(6).toString('hex')}.new`;
+    try {
+      fs.writeFileSync(staged, replicaTemplate(), { mode: 0o600, flag: 'wx' });
+      fs.linkSync(staged, file);
+    } catch (e) {
+      // EEXIST: another process created it first, which is fine. Anything else (a file system
+      // without hard links, a full disk): the plain way below, which reports what is wrong.
+      void e;
+    } finally {
+      fs.rmSync(staged, { force: true });
+    }
+  }
+  preparePrivateDatabaseFile(file);
+}

@@ -126,4 +126,66 @@ describe('replica file format', () => {
     expect(() => Replica.open({ path: file })).toThrow(expect.objectContaining({ code: 'STORAGE_FAILURE', message: expect.stringContaining(`format ${REPLICA_FORMAT + 1}`) }));
     expect(layout(file).format).toBe(REPLICA_FORMAT + 1);
   });
+
+  /** Tables, indexes and their SQL, the journal mode and the format, as SQLite reports them. */
+  function anatomy(file: string): unknown {
+    const db = new Database(file, { readonly: true });
+    try {
+      return {
+        master: db.prepare('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name').all(),
+        journal: db.pragma('journal_mode', { simple: true }),
+        meta: db.prepare('SELECT key, value FROM meta ORDER BY key').all(),
+      };
+    } finally {
+      db.close();
+    }
+  }
+
+  test('a new file is copied from a template: the same tables, format and WAL mode as one made with SQL, private, and nothing left beside it', () => {
+    // Made with SQL: an empty file already there (as an older version, or a file system without
+    // hard links, leaves it) gets its tables from openReplicaSchema.
+    const plain = path.join(dir, 'plain.db');
+    fs.writeFileSync(plain, '', { mode: 0o600 });
+    Replica.open({ path: plain }).close();
+    const copied = path.join(dir, 'sub', 'copied.db');
+    const r = Replica.open({ path: copied });
+    r.write((w) => w.apply([...schema, { op: 'Create', type: 'Item', id: 'a', values: { n: 1 } }]));
+    r.close();
+    const fresh = path.join(dir, 'fresh.db');
+    Replica.open({ path: fresh }).close();
+    expect(anatomy(fresh)).toEqual(anatomy(plain));
+    expect((anatomy(fresh) as { journal: string }).journal).toBe('wal');
+    if (process.platform !== 'win32') {
+      expect(fs.statSync(copied).mode & 0o777).toBe(0o600);
+      expect(fs.statSync(path.dirname(copied)).mode & 0o777).toBe(0o700);
+    }
+    expect(fs.readdirSync(path.dirname(copied)).filter((f) => f.endsWith('.new'))).toEqual([]);
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.new'))).toEqual([]);
+    const again = Replica.open({ path: copied });
+    expect(again.getObject('Item', 'a')?.values.n).toBe(1);
+    again.close();
+  });
+
+  test('many processes opening the same new file at once: one creates it, all of them see one intact replica', async () => {
+    const file = path.join(dir, 'contended.db');
+    const script = `
+      const { Replica } = require(${JSON.stringify(path.resolve(__dirname, '../../src/store'))});
+      for (;;) {
+        try { Replica.open({ path: ${JSON.stringify(file)} }).close(); console.log('opened'); break; }
+        catch (e) { if (e.code !== 'REPLICA_IN_USE') { console.log('failed ' + e.code + ' ' + e.message); break; } }
+      }
+    `;
+    const { spawn } = await import('node:child_process');
+    const runs = Array.from({ length: 6 }, () =>
+      new Promise<string>((resolve) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+        let out = '';
+        child.stdout.on('data', (d) => (out += d));
+        child.on('close', () => resolve(out.trim()));
+      }),
+    );
+    expect(await Promise.all(runs)).toEqual(Array(6).fill('opened'));
+    expect(layout(file)).toEqual({ indexes: ['objects_key'], format: REPLICA_FORMAT });
+    expect(fs.readdirSync(dir).filter((f) => f.endsWith('.new'))).toEqual([]);
+  });
 });
