@@ -65,7 +65,7 @@ export class Session implements RealmListener, AccessHolder {
   /** Settles when every upload submitted so far has committed (or failed). */
   private uploadTail: Promise<void> = Promise.resolve();
   /** Shared with the commit jobs of this session's uploads: once one fails, the later ones fail too. */
-  private readonly uploadGuard = { failed: false };
+  private readonly uploadGuard = { failed: false, ended: false };
   private attached = false;
   private pumping = false;
   private wanted = false;
@@ -248,6 +248,7 @@ export class Session implements RealmListener, AccessHolder {
   close(): void {
     this.unwatchAccess?.();
     this.state = 'closed';
+    this.uploadGuard.ended = true;
     if (this.realm && this.fileIdent) this.service.endUploads(this.realm.id, this.fileIdent);
     if (this.attached) this.service.detach(this.realm!.id, this);
     this.attached = false;

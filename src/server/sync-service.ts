@@ -205,14 +205,15 @@ export class SyncService {
    *
    * `guard` chains the uploads of one session that are in the commit queue together: once one of
    * them fails (in its job or with its batch), the later ones fail without writing, so a client's
-   * changesets are never integrated with a gap before them.
+   * changesets are never integrated with a gap before them. The session sets `ended` when it
+   * closes: an upload still finishing then leaves nothing of the client behind (see `noJournal`).
    */
   async upload(
     realmId: number,
     fileIdent: number,
     changesets: DecodedUpload[],
     progress: { clientVersion: number; serverVersion: number },
-    guard?: { failed: boolean },
+    guard?: { failed: boolean; ended?: boolean },
   ): Promise<number> {
     let newest = 0;
     for (const c of changesets) if (c.originTimestamp > newest) newest = c.originTimestamp;
@@ -274,9 +275,11 @@ export class SyncService {
       const idle = !this.lines.has(key) ? this.merges.get(key) : undefined;
       if (idle && idle.heldEntries === 0) {
         this.merges.delete(key);
-        // Committed (a failure dropped the state above): the next upload need not look for journal
-        // rows (one SELECT per UPLOAD of a client that writes steadily without conflicts).
-        if (idle.journalEmpty && this.noJournal.size < MAX_NO_JOURNAL) this.noJournal.add(key);
+        // Committed (a failure dropped the state above): the session's next upload need not look
+        // for journal rows (one SELECT per UPLOAD of a client that writes steadily without
+        // conflicts). Not once the session has ended: its endUploads has run, and nothing may stay
+        // behind it (another server sharing the storage could take the client over).
+        if (idle.journalEmpty && guard && !guard.ended && this.noJournal.size < MAX_NO_JOURNAL) this.noJournal.add(key);
       }
     }
   }
