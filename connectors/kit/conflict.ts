@@ -22,11 +22,22 @@ export interface CaptureProtection<T> {
   protectedProperties(path: string, t: T, key: ObjectKey): Set<string> | 'all' | null;
   /** Forgets what was read (capture calls it before each source transaction). */
   resetProtection(): void;
+  /**
+   * Capture has reached, in the source's own order, the connector's transaction that applied
+   * `path`'s realm transactions through `through`: from there on they protect nothing. A database
+   * change after it in the stream was made after them (it waited for apply's row locks, say), so
+   * it is the later write and goes into the realm; protecting it until apply's `advance` — which
+   * can come after capture has read that change — left the realm with its value and the database
+   * with the other.
+   */
+  appliedInStream?(path: string, through: number): void;
 }
 
 /** {@link CaptureProtection} from the Adapter's pending (received, not yet applied) realm transactions. */
 export class PendingRealmWrites<T extends { type: string }> implements CaptureProtection<T> {
   private cache = new Map<string, Map<string, Set<string> | 'all'>>();
+  /** Per realm, the last realm transaction whose apply capture has passed ({@link appliedInStream}). */
+  private readonly applied = new Map<string, number>();
 
   constructor(
     private readonly adapter: Adapter,
@@ -37,7 +48,12 @@ export class PendingRealmWrites<T extends { type: string }> implements CapturePr
     let index = this.cache.get(path);
     if (!index) {
       index = new Map();
-      if (this.adapter.pendingCount(path) > 0) for (const o of this.collect(path, this.adapter.pending(path)).objects.values()) index.set(objectKeyId(o.table.type, o.key), o.props);
+      if (this.adapter.pendingCount(path) > 0) {
+        const through = this.applied.get(path);
+        const pending = this.adapter.pending(path);
+        const unapplied = through === undefined ? pending : pending.filter((tx) => tx.transaction === undefined || tx.transaction > through);
+        if (unapplied.length > 0) for (const o of this.collect(path, unapplied).objects.values()) index.set(objectKeyId(o.table.type, o.key), o.props);
+      }
       this.cache.set(path, index);
     }
     return index.get(objectKeyId(t.type, key)) ?? null;
@@ -45,5 +61,11 @@ export class PendingRealmWrites<T extends { type: string }> implements CapturePr
 
   resetProtection(): void {
     this.cache.clear();
+  }
+
+  appliedInStream(path: string, through: number): void {
+    if (through <= (this.applied.get(path) ?? -1)) return;
+    this.applied.set(path, through);
+    this.cache.delete(path);
   }
 }

@@ -152,6 +152,10 @@ export class MongoApply implements ApplyTarget, CaptureProtection<ResolvedTable>
   protectedProperties(path: string, t: ResolvedTable, key: ObjectKey): Set<string> | 'all' | null {
     return this.protection.protectedProperties(path, t, key);
   }
+  appliedInStream(path: string, through: number): void {
+    this.protection.appliedInStream(path, through);
+  }
+
   resetProtection(): void {
     this.protection.resetProtection();
   }

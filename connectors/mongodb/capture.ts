@@ -64,6 +64,8 @@ export class EventGroup implements Iterable<ChangeEvent> {
   last!: ChangeEvent;
   /** The transaction wrote this connector's apply position (it is the connector's own). */
   wroteOwnPosition = false;
+  /** That position: the realm, and the last realm transaction the transaction applied to it. */
+  ownPosition: { path: string; through: number } | null = null;
 
   constructor(
     private readonly threshold: number,
@@ -76,7 +78,15 @@ export class EventGroup implements Iterable<ChangeEvent> {
     this.length++;
     const coll = (e as { ns?: { coll?: string } }).ns?.coll;
     this.colls.add(coll);
-    if (coll === this.ns.positions && String((e as { documentKey?: { _id?: unknown } }).documentKey?._id ?? '').startsWith(this.ns.ownPrefix)) this.wroteOwnPosition = true;
+    const id = String((e as { documentKey?: { _id?: unknown } }).documentKey?._id ?? '');
+    if (coll === this.ns.positions && id.startsWith(this.ns.ownPrefix)) {
+      this.wroteOwnPosition = true;
+      const doc = e as { fullDocument?: { txn?: unknown } | null; updateDescription?: { updatedFields?: { txn?: unknown } } };
+      const txn = doc.updateDescription?.updatedFields?.txn ?? doc.fullDocument?.txn;
+      // A BSON number as the stream decodes it (a number, or an Int32 / Long / Double wrapper).
+      const through = typeof txn === 'number' ? txn : typeof (txn as { toNumber?: unknown })?.toNumber === 'function' ? (txn as { toNumber(): number }).toNumber() : Number(txn);
+      if (Number.isSafeInteger(through)) this.ownPosition = { path: id.slice(this.ns.ownPrefix.length), through };
+    }
     if (this.spill === null && this.head.length < this.threshold) this.head.push(e);
     else (this.spill ??= new TransactionBuffer<string>(0)).add(BSON.EJSON.stringify(e as never, { relaxed: false }));
   }
@@ -161,8 +171,15 @@ export class MongoCapture {
       this.status.transactions++;
       this.status.lastCommitTime = time;
       if (tx.spilled) this.status.spilled++;
-      if (this.echoGuard && this.isOwn(tx)) this.status.skippedOwn++;
-      else touched = this.write(tx, last, next);
+      if (this.echoGuard && this.isOwn(tx)) {
+        this.status.skippedOwn++;
+        // The realm transactions it applied protect no database change after it (realm-wins).
+        const own = tx.ownPosition;
+        if (own) {
+          this.protection?.appliedInStream?.(own.path, own.through);
+          if (this.pending !== this.protection) this.pending?.appliedInStream?.(own.path, own.through);
+        }
+      } else touched = this.write(tx, last, next);
     }
     this.markProcessed(next);
     this.status.pendingAcks++;

@@ -275,7 +275,7 @@ export class ChangeApply implements ApplyTarget, CaptureProtection<ResolvedTable
    * and writes the others — rows a cascade or a trigger changed — into the realms.
    */
   private async writePosition(sql: Client, path: string, through: number): Promise<void> {
-    const content = appliedMessage(this.rows.written, this.router.lists.writtenIdentities());
+    const content = appliedMessage(this.rows.written, this.router.lists.writtenIdentities(), path, through);
     if (content === null) await this.positions.write(sql, path, through);
     else await sql.query(WRITE_POSITION_WITH_MESSAGE, [this.mapping.options.name, path, through, APPLIED_PREFIX, content]);
   }
@@ -288,6 +288,10 @@ export class ChangeApply implements ApplyTarget, CaptureProtection<ResolvedTable
   /** For `realm-wins` (the kit's conflict.ts): the properties of `(t, key)` in `path` that unapplied realm transactions change. */
   protectedProperties(path: string, t: ResolvedTable, key: ObjectKey): Set<string> | 'all' | null {
     return this.protection.protectedProperties(path, t, key);
+  }
+
+  appliedInStream(path: string, through: number): void {
+    this.protection.appliedInStream(path, through);
   }
 
   resetProtection(): void {

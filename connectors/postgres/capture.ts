@@ -54,6 +54,8 @@ export interface CaptureStatus {
 export interface CaptureProtection {
   protectedProperties(path: string, t: ResolvedTable, key: ObjectKey): Set<string> | 'all' | null;
   resetProtection(): void;
+  /** Capture passed the own transaction that applied `path`'s realm transactions through `through` (kit conflict.ts). */
+  appliedInStream?(path: string, through: number): void;
 }
 
 /** The prefix of the logical messages the apply side commits as WAL barriers. */
@@ -202,6 +204,8 @@ export class ChangeCapture {
       this.status.skippedOwn++;
       // Apply said what it wrote: the other changes of its transaction (cascades, triggers) are the database's.
       if (own) touched = this.apply(commitLsn, buffer, own);
+      // The realm transactions it applied protect no database change after this point (realm-wins).
+      if (own?.applied) this.protection?.appliedInStream?.(own.applied.path, own.applied.through);
     } else if (buffer.count > 0) touched = this.apply(commitLsn, buffer, null);
     const readback = this.readback?.hasPending ? this.readback : null;
     this.status.pendingAcks++;

@@ -27,6 +27,9 @@ export interface AppliedRows {
   d: Record<string, string[]>;
   /** side table → identities (side-lists.ts) of rows written. */
   side: Record<string, string[]>;
+  /** The realm path, and the last realm transaction, the batch applied (older messages lack them). */
+  p?: string;
+  t?: number;
 }
 
 /** The format before 2 (still read: such messages may be in the slot across an upgrade). */
@@ -37,9 +40,9 @@ interface AppliedRowsV1 {
 }
 
 /** The message's content for what a batch wrote, or null when it wrote no row. */
-export function appliedMessage(rows: Map<string, Map<string, 'w' | 'd'>>, side: Record<string, string[]>): string | null {
+export function appliedMessage(rows: Map<string, Map<string, 'w' | 'd'>>, side: Record<string, string[]>, path: string, through: number): string | null {
   if (rows.size === 0 && Object.keys(side).length === 0) return null;
-  const applied: AppliedRows = { v: 2, w: {}, d: {}, side };
+  const applied: AppliedRows = { v: 2, w: {}, d: {}, side, p: path, t: through };
   for (const [table, keys] of rows) {
     const w: string[] = [];
     const d: string[] = [];
@@ -62,6 +65,8 @@ type OwnChange =
 export class OwnWrites {
   private readonly rows = new Map<string, Map<string, 'w' | 'd'>>();
   private readonly side = new Map<string, Set<string>>();
+  /** The realm transactions the batch applied (capture tells the realm-wins protection). */
+  applied: { path: string; through: number } | null = null;
 
   constructor(
     private readonly mapping: ResolvedMapping,
@@ -72,6 +77,7 @@ export class OwnWrites {
   add(content: Buffer | string): void {
     const m = JSON.parse(content.toString()) as AppliedRows | AppliedRowsV1;
     const rows = (table: string) => this.rows.get(table) ?? this.rows.set(table, new Map()).get(table)!;
+    if ('v' in m && typeof m.p === 'string' && typeof m.t === 'number') this.applied = { path: m.p, through: m.t };
     if ('v' in m) {
       for (const op of ['w', 'd'] as const) {
         for (const [table, keys] of Object.entries(m[op] ?? {})) {
