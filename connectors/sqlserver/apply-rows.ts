@@ -7,7 +7,7 @@ import { COUNTER_TYPE, keyParams, rowKey, rowValues, type ResolvedMapping, type 
 import type { Param, Row, Sql } from './db';
 import type { RealmRouter, RealmSink } from './sink';
 import { shape } from './load';
-import { COUNTER_TABLE, deleteOldApplyCommits, deleteStatement, foreignChangesQuery, identityInsert, insertApplyCommit, insertStatement, keyAlias, mergeCounterApplied, qualify, rowQuery, rowsByKeysQuery, updateStatement } from './tsql';
+import { APPLIED_KEY, COUNTER_TABLE, deleteOldApplyCommits, deleteStatement, foreignChangesQuery, identityInsert, insertApplyCommit, insertStatement, keyAlias, mergeCounterApplied, qualify, rowQuery, rowsByKeysQuery, updateStatement } from './tsql';
 import { realmToParam } from './types';
 
 /**
@@ -279,10 +279,13 @@ export class RowWriter {
    * writing the commit's other changes (ON DELETE CASCADE, triggers) into the realms. Markers
    * capture has read past are removed now and then.
    */
-  async markCommit(db: Sql): Promise<void> {
+  async markCommit(db: Sql, path: string, through: number): Promise<void> {
     const o = this.mapping.options;
     const now = BigInt(Date.now());
-    const written = JSON.stringify(Object.fromEntries([...this.written].map(([t, keys]) => [t.table, [...keys]])));
+    // Also which realm transactions the commit applied (under a name no table has; a reader that
+    // does not know it takes it for a table nothing belongs to): capture tells the realm-wins
+    // protection when it passes the commit (kit conflict.ts).
+    const written = JSON.stringify({ ...Object.fromEntries([...this.written].map(([t, keys]) => [t.table, [...keys]])), [APPLIED_KEY]: [path, String(through)] });
     await db.query(insertApplyCommit(o.schema, o.contextHex), { connector: o.name, seq: { type: sql.BigInt, value: (now * 1000n + BigInt(this.commits++ % 1000)).toString() }, written: { type: sql.NVarChar(sql.MAX), value: written } });
     // Only markers capture has read past: older than a minute before the start of its last confirmed poll.
     const readUpTo = BigInt(Math.floor(Math.min(Date.now(), this.captureConfirmedAt())));

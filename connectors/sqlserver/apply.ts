@@ -134,7 +134,7 @@ export class ChangeApply implements ApplyTarget, CaptureProtection<ResolvedTable
       const fills = await this.rows.writeObjects(db, path, realm, c);
       const race = await this.rows.raced(db, since);
       if (race) throw race;
-      await this.rows.markCommit(db);
+      await this.rows.markCommit(db, path, through);
       await this.positions.write(db, path, through);
       return { fills, applied: fresh.length };
     });
@@ -174,6 +174,10 @@ export class ChangeApply implements ApplyTarget, CaptureProtection<ResolvedTable
 
   protectedProperties(path: string, t: ResolvedTable, key: ObjectKey): Set<string> | 'all' | null {
     return this.protection.protectedProperties(path, t, key);
+  }
+
+  appliedInStream(path: string, through: number): void {
+    this.protection.appliedInStream(path, through);
   }
 
   resetProtection(): void {

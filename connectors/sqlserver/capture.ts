@@ -12,7 +12,14 @@ import { rowKey, type ResolvedMapping, type ResolvedTable } from './mapping';
 import { shape, scanTable } from './load';
 import { versionOf, type Version } from './position';
 import type { RealmRouter, RealmSink } from './sink';
-import { changesQuery, CURRENT_VERSION, minValidQuery, ownCommitsQuery } from './tsql';
+import { APPLIED_KEY, changesQuery, CURRENT_VERSION, minValidQuery, ownCommitsQuery } from './tsql';
+
+/** An own commit's marker: the realm and the last realm transaction it applied. */
+interface AppliedMark {
+  version: Version;
+  path: string;
+  through: number;
+}
 
 /** One row change of a commit. `row`: the row as it is now (upserts) or the key columns (deletes). */
 interface Change {
@@ -145,7 +152,18 @@ export class ChangeCapture {
     this.status.transactions += Number(read.version - since);
     this.status.skippedOwn += read.ownCommits;
     const touched = new Set<string>();
-    for (const c of read.commits) for (const p of this.write(c, read.applied)) touched.add(p);
+    // In version order, each own commit's applied realm transactions stop protecting anything
+    // before the commits after it are written (realm-wins; kit conflict.ts).
+    const marks = read.appliedMarks;
+    let m = 0;
+    const passMarks = (below: Version | null) => {
+      for (; m < marks.length && (below === null || marks[m]!.version < below); m++) this.hooks.protection?.appliedInStream?.(marks[m]!.path, marks[m]!.through);
+    };
+    for (const c of read.commits) {
+      passMarks(c.version);
+      for (const p of this.write(c, read.applied)) touched.add(p);
+    }
+    passMarks(null);
     this.status.processed = read.version;
     this.hooks.onProcessed(read.version);
     this.status.pendingAcks = read.commits.length;
@@ -160,14 +178,30 @@ export class ChangeCapture {
     return read.commits.length > 0;
   }
 
-  private async read(db: Sql, since: Version): Promise<{ version: Version; commits: Commit[]; applied: AppliedTotals; ownCommits: number; reloads: number }> {
+  private async read(
+    db: Sql,
+    since: Version,
+  ): Promise<{ version: Version; commits: Commit[]; applied: AppliedTotals; ownCommits: number; reloads: number; appliedMarks: AppliedMark[] }> {
     const version = versionOf((await db.query(CURRENT_VERSION)).rows[0]?.v) ?? 0n;
-    if (version <= since) return { version, commits: [], applied: new Map(), ownCommits: 0, reloads: 0 };
+    if (version <= since) return { version, commits: [], applied: new Map(), ownCommits: 0, reloads: 0, appliedMarks: [] };
     const sinceParam = { type: sql.BigInt, value: since.toString() };
     const marks = (await db.query(ownCommitsQuery(this.mapping.options.schema), { since: sinceParam, connector: this.mapping.options.name })).rows;
     const ownCommits = marks.length;
     const written = new Map<Version, Set<string> | null>();
-    for (const m of marks) written.set(versionOf(m.v)!, m.written === null || m.written === undefined ? null : new Set(Object.entries(JSON.parse(String(m.written)) as Record<string, string[]>).flatMap(([table, keys]) => keys.map((k) => `${table}\u0000${k}`))));
+    const appliedMarks: AppliedMark[] = [];
+    for (const m of marks) {
+      const v = versionOf(m.v)!;
+      if (m.written === null || m.written === undefined) {
+        written.set(v, null);
+        continue;
+      }
+      const entries = JSON.parse(String(m.written)) as Record<string, string[]>;
+      const mark = entries[APPLIED_KEY];
+      delete entries[APPLIED_KEY];
+      if (Array.isArray(mark) && typeof mark[0] === 'string' && Number.isSafeInteger(Number(mark[1]))) appliedMarks.push({ version: v, path: mark[0], through: Number(mark[1]) });
+      written.set(v, new Set(Object.entries(entries).flatMap(([table, keys]) => keys.map((k) => `${table}\u0000${k}`))));
+    }
+    appliedMarks.sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
     const mins = (await db.query(minValidQuery(this.tables))).rows[0] ?? {};
     const byVersion = new Map<Version, Commit>();
     const reload: Commit = { version, own: false, changes: [], reloaded: [] };
@@ -211,7 +245,7 @@ export class ChangeCapture {
     }
     const commits = [...byVersion.values()].sort((a, b) => (a.version < b.version ? -1 : 1));
     if (reload.reloaded!.length > 0) commits.push(reload);
-    return { version, commits, applied, ownCommits, reloads: reload.reloaded!.length };
+    return { version, commits, applied, ownCommits, reloads: reload.reloaded!.length, appliedMarks };
   }
 
   /** Writes one commit into its realms (one realm transaction each); returns their paths. */

@@ -134,6 +134,9 @@ export function createBookkeeping(schema: string): string[] {
   ];
 }
 
+/** The entry of a marker row's `written` JSON that names the realm and the last realm transaction the commit applied (no table has this name). */
+export const APPLIED_KEY = '\u0000applied';
+
 /** The apply commit's marker row (`@connector`, `@seq`, `@written`: the rows apply wrote, JSON), and the removal of markers before `@old`. */
 export const insertApplyCommit = (schema: string, contextHex: string) => `${withContext(contextHex)}INSERT INTO ${qualify(schema, APPLY_COMMIT_TABLE)} (connector, seq, written) VALUES (@connector, @seq, @written)`;
 export const deleteOldApplyCommits = (schema: string, contextHex: string) => `${withContext(contextHex)}DELETE FROM ${qualify(schema, APPLY_COMMIT_TABLE)} WHERE connector = @connector AND seq < @old`;

@@ -1,3 +1,4 @@
+import type { Adapter } from '../../../src/adapter';
 import type { Realm } from '../../../src/realm';
 import { Prng, testSeed } from '../../helpers/prng';
 import type { DbOp, DriverDatabase, Row } from '../driver';
@@ -102,6 +103,54 @@ export function convergenceTests(h: () => Harness, policy: 'database-wins' | 're
     expect(connector.status().apply).toMatchObject({ retrying: 0, rejected: 0, failed: 0 });
     await connector.stop();
   }, 300_000);
+
+  /**
+   * Apply has committed a realm write to the database but not yet told the Adapter (its `advance`
+   * is held, as a loaded process can be between the two), and a database write to the same row
+   * commits right after and is read by capture in that window. It is the later write: under
+   * either policy it goes into the realm, and both sides end with it. (Under realm-wins the
+   * pending realm transaction used to protect the row from it until the advance: the realm kept
+   * its value and the database the other.)
+   */
+  test(`${policy}: a database write right after apply committed a realm write, read by capture before apply's advance, is the later write on both sides`, async () => {
+    const connector = await h().start(config());
+    const client = await h().client(realmPath);
+    await connector.quiesce(120_000);
+    const adapter = (connector as unknown as { adapter: Adapter }).adapter;
+    const advance = adapter.advance.bind(adapter);
+    let held = false;
+    const waiting: (() => void)[] = [];
+    // Held: the call is queued and made on release (apply's loop meanwhile finds the transaction
+    // still pending and skips it as applied, by the position committed with it).
+    adapter.advance = (path: string, through?: number) => {
+      if (held) waiting.push(() => advance(path, through));
+      else advance(path, through);
+    };
+    try {
+      held = true;
+      client.write(() => {
+        client.objectForPrimaryKey<Record<string, unknown>>('Item', 7)!.label = 'realm wrote first';
+      });
+      await client.syncSession!.uploadAllLocalChanges(60_000);
+      const label = async () => (await db.rows('item')).find((r) => r.id === 7)?.label;
+      for (const start = Date.now(); (await label()) !== 'realm wrote first'; ) {
+        if (Date.now() - start > 60_000) throw new Error('apply did not write the realm change');
+        await sleep(20);
+      }
+      expect(waiting.length).toBeGreaterThan(0);
+      await db.transaction([{ op: 'update', table: 'item', key: { id: 7 }, set: { label: 'database wrote later' } }]);
+      await connector.caughtUp(60_000);
+    } finally {
+      held = false;
+      for (const call of waiting.splice(0)) call();
+      adapter.advance = advance;
+    }
+    await connector.quiesce(120_000);
+    const s = await sides(await h().client(realmPath));
+    expect(s.realm).toEqual(s.db);
+    expect(s.db.item.find((r) => r.id === 7)?.label).toBe('database wrote later');
+    await connector.stop();
+  }, 240_000);
 
   /**
    * With the connector stopped, both sides change the same rows: 1–3 all columns (different
