@@ -276,8 +276,7 @@ export class ChangeApply implements ApplyTarget, CaptureProtection<ResolvedTable
    */
   private async writePosition(sql: Client, path: string, through: number): Promise<void> {
     const content = appliedMessage(this.rows.written, this.router.lists.writtenIdentities(), path, through);
-    if (content === null) await this.positions.write(sql, path, through);
-    else await sql.query(WRITE_POSITION_WITH_MESSAGE, [this.mapping.options.name, path, through, APPLIED_PREFIX, content]);
+    await sql.query(WRITE_POSITION_WITH_MESSAGE, [this.mapping.options.name, path, through, APPLIED_PREFIX, content]);
   }
 
   /** What a batch of realm transactions touched (the kit's touched.ts). */

@@ -39,9 +39,11 @@ interface AppliedRowsV1 {
   side: Record<string, string[]>;
 }
 
-/** The message's content for what a batch wrote, or null when it wrote no row. */
-export function appliedMessage(rows: Map<string, Map<string, 'w' | 'd'>>, side: Record<string, string[]>, path: string, through: number): string | null {
-  if (rows.size === 0 && Object.keys(side).length === 0) return null;
+/**
+ * The message's content for what a batch wrote — also when it wrote no row: it still says which
+ * realm transactions it applied, which ends their realm-wins protection where capture reads it.
+ */
+export function appliedMessage(rows: Map<string, Map<string, 'w' | 'd'>>, side: Record<string, string[]>, path: string, through: number): string {
   const applied: AppliedRows = { v: 2, w: {}, d: {}, side, p: path, t: through };
   for (const [table, keys] of rows) {
     const w: string[] = [];

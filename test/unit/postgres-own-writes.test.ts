@@ -23,12 +23,16 @@ test('an applied message lists the rows a batch wrote and deleted; capture skips
     own.covers({ op: 'upsert', table: 'item', row: { id: '4' }, oldKey: null }),
     own.covers({ op: 'side-list', table: 'item_tag', kind: 'delete', old: { id: '7' } }),
   ]).toEqual([true, true, true, false, false, false, true]);
-  expect(appliedMessage(new Map(), {}, '/shop', 43)).toBeNull();
+  // A batch that wrote no row still says what it applied (it ends their realm-wins protection).
+  const none = new OwnWrites(mapping, sideIdentity);
+  none.add(appliedMessage(new Map(), {}, '/shop', 43));
+  expect(none.applied).toEqual({ path: '/shop', through: 43 });
+  expect(none.covers({ op: 'upsert', table: 'item', row: { id: '1' }, oldKey: null })).toBe(false);
 });
 
 test('messages of the format before 2 (still in a slot across an upgrade) are read, and a later message of the transaction wins', () => {
   const own = new OwnWrites(mapping, sideIdentity);
   own.add(JSON.stringify({ rows: { item: { [k(1)]: 'w', [k(2)]: 'd' } }, side: {} }));
-  own.add(appliedMessage(new Map([['item', new Map<string, 'w' | 'd'>([[k(1), 'd']])]]), {}, '/shop', 1)!);
+  own.add(appliedMessage(new Map([['item', new Map<string, 'w' | 'd'>([[k(1), 'd']])]]), {}, '/shop', 1));
   expect([own.covers({ op: 'delete', table: 'item', key: { id: '1' } }), own.covers({ op: 'delete', table: 'item', key: { id: '2' } }), own.covers({ op: 'upsert', table: 'item', row: { id: '1' }, oldKey: null })]).toEqual([true, true, false]);
 });
