@@ -270,14 +270,17 @@ describe('FunctionsRuntime (fake notifier, real folder watcher)', () => {
   test('a throwing and a slow function do not hold up another one; the timeout lets the queue move on', async () => {
     fs.writeFileSync(path.join(dir, 'fast.js'), "module.exports = { onchange(e) { e.stamps.push(['fast', e.slowTimeouts()]); console.log('fast ok'); } };");
     fs.writeFileSync(path.join(dir, 'thrower.js'), "module.exports = { onchange(e) { throw new Error('thrower broke on ' + e.path); } };");
-    fs.writeFileSync(path.join(dir, 'slow.js'), "module.exports = { async onchange(e) { await new Promise((r) => setTimeout(r, 1500)); e.stamps.push(['slow', 0]); throw new Error('late failure'); } };");
+    // The slow function finishes when the test releases it, well after its 300 ms timeout.
+    fs.writeFileSync(path.join(dir, 'slow.js'), "module.exports = { async onchange(e) { await e.release; e.stamps.push(['slow', 0]); throw new Error('late failure'); } };");
     await start(300);
     const stamps: [string, number][] = [];
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
     const t0 = Date.now();
     // What the fast function sees of the slow one's timeouts when it runs: 0 unless it was held
     // up until the slow one timed out. No wall-clock bound, which a loaded machine can stretch.
     const slowTimeouts = () => info('slow')!.counts.timeouts;
-    await notifier.deliver('change', '/u/x', { path: '/u/x', stamps, slowTimeouts });
+    await notifier.deliver('change', '/u/x', { path: '/u/x', stamps, slowTimeouts, release: released });
     const waited = Date.now() - t0;
     // The delivery waited for the timeout (timers never fire early) and not for the slow call,
     // which had not finished when it returned.
@@ -290,6 +293,7 @@ describe('FunctionsRuntime (fake notifier, real folder watcher)', () => {
     expect(info('slow')).toMatchObject({ counts: { calls: 1, timeouts: 1, running: 1 } });
     expect(logOf('slow')).toMatch(/has not finished after 300 ms/);
 
+    release();
     await waitFor('the abandoned call to finish and be logged', () => /failed after its timeout: Error: late failure/.test(logOf('slow')), 4000);
     expect(info('slow')).toMatchObject({ counts: { running: 0, errors: 1 } });
     expect(info('fast')).toMatchObject({ counts: { calls: 1, errors: 0, timeouts: 0 } });
@@ -297,16 +301,19 @@ describe('FunctionsRuntime (fake notifier, real folder watcher)', () => {
   });
 
   test('a per-function timeoutMs overrides the runtime default', async () => {
-    fs.writeFileSync(path.join(dir, 'patient.js'), 'module.exports = { timeoutMs: 100, onchange(e) { return new Promise((r) => setTimeout(r, 400)).then(() => { e.finished = true; }); } };');
+    // It finishes only when the test releases it: the delivery must return on its own 100 ms timeout.
+    fs.writeFileSync(path.join(dir, 'patient.js'), 'module.exports = { timeoutMs: 100, onchange(e) { return e.release.then(() => { e.finished = true; }); } };');
     await start(10_000);
+    let release!: () => void;
     const t0 = Date.now();
-    const event: { path: string; finished?: boolean } = { path: '/u/x' };
+    const event: { path: string; finished?: boolean; release: Promise<void> } = { path: '/u/x', release: new Promise<void>((r) => (release = r)) };
     await notifier.deliver('change', '/u/x', event);
     // Returned on the function's own 100 ms timeout, before its call finished (the runtime's
     // default of 10 s would have waited for it).
     expect(Date.now() - t0).toBeGreaterThanOrEqual(95);
     expect(event.finished).toBeUndefined();
     expect(info('patient')).toMatchObject({ timeoutMs: 100, counts: { timeouts: 1 } });
+    release();
     await waitFor('the call to finish', () => event.finished === true, 5000);
   });
 

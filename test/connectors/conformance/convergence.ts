@@ -120,11 +120,15 @@ export function convergenceTests(h: () => Harness, policy: 'database-wins' | 're
     const advance = adapter.advance.bind(adapter);
     let held = false;
     const waiting: (() => void)[] = [];
+    let committed!: () => void;
+    const applyCommitted = new Promise<void>((r) => (committed = r));
     // Held: the call is queued and made on release (apply's loop meanwhile finds the transaction
-    // still pending and skips it as applied, by the position committed with it).
+    // still pending and skips it as applied, by the position committed with it). Its first call
+    // is the event that apply has committed the realm write to the database.
     adapter.advance = (path: string, through?: number) => {
-      if (held) waiting.push(() => advance(path, through));
-      else advance(path, through);
+      if (!held) return advance(path, through);
+      waiting.push(() => advance(path, through));
+      committed();
     };
     try {
       held = true;
@@ -132,12 +136,8 @@ export function convergenceTests(h: () => Harness, policy: 'database-wins' | 're
         client.objectForPrimaryKey<Record<string, unknown>>('Item', 7)!.label = 'realm wrote first';
       });
       await client.syncSession!.uploadAllLocalChanges(60_000);
-      const label = async () => (await db.rows('item')).find((r) => r.id === 7)?.label;
-      for (const start = Date.now(); (await label()) !== 'realm wrote first'; ) {
-        if (Date.now() - start > 60_000) throw new Error('apply did not write the realm change');
-        await sleep(20);
-      }
-      expect(waiting.length).toBeGreaterThan(0);
+      await applyCommitted;
+      expect((await db.rows('item')).find((r) => r.id === 7)?.label).toBe('realm wrote first');
       await db.transaction([{ op: 'update', table: 'item', key: { id: 7 }, set: { label: 'database wrote later' } }]);
       await connector.caughtUp(60_000);
     } finally {
