@@ -55,8 +55,10 @@ export abstract class ReplicaFile implements StateStore {
   protected constructor(options: ReplicaOptions) {
     this.path = options.path;
     const onDisk = options.path !== ':memory:';
+    /** Made from the template by this open: empty and current, its meta the defaults. */
+    let created = false;
     try {
-      if (onDisk) prepareReplicaFile(nodePath.resolve(options.path));
+      if (onDisk) created = prepareReplicaFile(nodePath.resolve(options.path));
     } catch (e) {
       throw new TributaryError('STORAGE_FAILURE', `cannot create replica ${options.path}: ${(e as Error).message}`, { cause: e });
     }
@@ -71,7 +73,7 @@ export abstract class ReplicaFile implements StateStore {
       this.db.exec(
         'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 4000; PRAGMA journal_size_limit = 4194304;',
       );
-      openReplicaSchema(this.db);
+      if (!created) openReplicaSchema(this.db);
     } catch (e) {
       this.db.close();
       if (isBusy(e)) throw new TributaryError('REPLICA_IN_USE', `the replica ${options.path} is open in another process; give each process its own path (or sync.directory)`, { cause: e });
@@ -81,12 +83,13 @@ export abstract class ReplicaFile implements StateStore {
     this.fsyncWrites = options.durability === 'full';
     this.downloadCommitDelayMs = options.downloadCommitDelayMs ?? DEFAULT_DOWNLOAD_COMMIT_DELAY_MS;
     this.stmt = prepareStatements(this.db);
-    this.meta = this.loadMeta();
+    // A file this open made from the template holds only its format: nothing to read back.
+    this.meta = created ? ({ ...META_DEFAULTS } as Meta) : this.loadMeta();
     if (this.meta.format !== REPLICA_FORMAT) {
       this.db.close();
       throw new TributaryError('STORAGE_FAILURE', `replica ${options.path} has format ${this.meta.format}, expected ${REPLICA_FORMAT}`);
     }
-    this.loadSchemas();
+    if (!created) this.loadSchemas();
   }
 
   // ---- meta ----------------------------------------------------------------------------------

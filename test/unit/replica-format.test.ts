@@ -166,6 +166,32 @@ describe('replica file format', () => {
     again.close();
   });
 
+  test('a WAL file left beside a replica whose database file was deleted is not replayed into a new replica at that path', () => {
+    // The old replica's committed frames, still only in its WAL (as after a crash), are copied to
+    // where a new replica will be made, as deleting only the database file leaves them.
+    const old = path.join(dir, 'old.db');
+    const r = Replica.open({ path: old });
+    r.write((w) => w.apply([...schema, { op: 'Create', type: 'Item', id: 'stale', values: { n: 7 } }]));
+    expect(fs.statSync(`${old}-wal`).size).toBeGreaterThan(0);
+    const reborn = path.join(dir, 'reborn.db');
+    fs.copyFileSync(`${old}-wal`, `${reborn}-wal`);
+    r.close();
+    const fresh = Replica.open({ path: reborn });
+    try {
+      expect(fresh.getObject('Item', 'stale')).toBeUndefined();
+      expect(fresh.getSchema('Item')).toBeUndefined();
+      expect(fresh.lastClientVersion).toBe(0);
+      // And the new file works: written, closed and read back.
+      fresh.write((w) => w.apply([...schema, { op: 'Create', type: 'Item', id: 'new', values: { n: 1 } }]));
+    } finally {
+      fresh.close();
+    }
+    const again = Replica.open({ path: reborn });
+    expect(again.getObject('Item', 'new')?.values.n).toBe(1);
+    expect(again.getObject('Item', 'stale')).toBeUndefined();
+    again.close();
+  });
+
   test('many processes opening the same new file at once: one creates it, all of them see one intact replica', async () => {
     const file = path.join(dir, 'contended.db');
     const script = `
