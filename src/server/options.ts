@@ -57,6 +57,13 @@ export const SERVER_OPTIONS = {
     min: 1,
     description: 'Soft size bound of one DOWNLOAD (and of one STATE segment); a single larger changeset is still sent alone.',
   },
+  downloadBatchChangesets: {
+    kind: 'integer',
+    default: 1000,
+    min: 1,
+    description:
+      'Most history entries one DOWNLOAD is made from (a client\'s own count too, though it is not sent them): a catch-up over many small changesets goes out in several DOWNLOADs, one per turn of the event loop.',
+  },
   maxBufferedBytes: {
     kind: 'bytes',
     default: 8 * 1024 * 1024,

@@ -176,6 +176,7 @@ export class Server {
       protocol: { ...DEFAULT_PROTOCOL_LIMITS, maxMessageBytes: o.maxMessageBytes, maxPathLength: o.maxPathLength },
       maxSessionsPerConnection: o.maxSessionsPerConnection,
       downloadBatchBytes: o.downloadBatchBytes,
+      downloadBatchChangesets: o.downloadBatchChangesets,
       maxBufferedBytes: o.maxBufferedBytes,
       maxPendingUploadBytes: o.maxPendingUploadBytes,
       maxClockSkewMs: o.maxClockSkew * 1000,

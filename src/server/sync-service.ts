@@ -386,11 +386,11 @@ export class SyncService {
     return { next: i, latest: rt.latestVersion() };
   }
 
-  /** The next DOWNLOAD batch after `after`. */
-  async download(realmId: number, after: number, maxBytes: number): Promise<DownloadBatch> {
+  /** The next DOWNLOAD batch after `after`: at most `maxCount` entries, and about `maxBytes`. */
+  async download(realmId: number, after: number, maxBytes: number, maxCount?: number): Promise<DownloadBatch> {
     return this.storage.read((tx) => {
       const realm = realmById(tx, realmId);
-      const entries = tx.readHistory(realmId, after, maxBytes);
+      const entries = tx.readHistory(realmId, after, maxBytes, maxCount);
       const last = entries.length > 0 ? entries[entries.length - 1]!.cumulativeBytes : tx.cumulativeBytes(realmId, after);
       return {
         entries,

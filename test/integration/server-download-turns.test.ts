@@ -115,3 +115,60 @@ test('a long catch-up goes out one DOWNLOAD per event-loop turn, and another ses
   expect(new Set(readerTurns).size).toBe(readerTurns.length);
   expect(acked).toBeGreaterThan(0);
 });
+
+test('a catch-up over many small changesets is cut by count as well as by bytes: no DOWNLOAD is made from more than downloadBatchChangesets entries, one per turn', async () => {
+  // A server whose byte bound would put the whole history in one DOWNLOAD.
+  await server.stop();
+  server = new Server({ dataPath, port: 0, address: '127.0.0.1', logger: silentLogger, downloadBatchBytes: 16 * 1024 * 1024, downloadBatchChangesets: 40 });
+  await server.start();
+  const { c: writer, ident: wi } = await bound('/turns/small');
+  writer.send({ type: 'IDENT', session: 1, fileIdent: wi.fileIdent, fileSalt: wi.fileSalt, serverVersion: 0, lastIntegratedClientVersion: 0, latestServerVersion: 0, latestServerVersionSalt: 0 });
+  await writer.nextOf('DOWNLOAD', 1);
+  const COUNT = 400;
+  writer.send({
+    type: 'UPLOAD',
+    session: 1,
+    progressClientVersion: COUNT,
+    progressServerVersion: 0,
+    changesets: Array.from({ length: COUNT }, (_, k) => ({
+      clientVersion: k + 1,
+      lastIntegratedServerVersion: 0,
+      originTimestamp: k + 1,
+      data: encodeChangeset([...(k === 0 ? [SCHEMA] : []), { op: 'Create', type: 'Item', id: k, values: { label: 'x' } }]),
+    })),
+  });
+  // The writer's own entries count against the bound too, though it is sent none of them: its
+  // cursor moves past them in DOWNLOADs without changesets.
+  const ownCursors: number[] = [];
+  await writer.next((m) => {
+    if (m.type === 'DOWNLOAD') ownCursors.push(m.serverVersion);
+    return m.type === 'DOWNLOAD' && m.uploadClientVersion === COUNT && m.serverVersion === COUNT;
+  });
+  expect(Math.max(...ownCursors)).toBe(COUNT);
+
+  let turn = 0;
+  let counting = true;
+  const tick = () => {
+    turn++;
+    if (counting) setImmediate(tick);
+  };
+  setImmediate(tick);
+  const turns: number[] = [];
+  WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
+    if (data instanceof Uint8Array && data[0] === DOWNLOAD_CODE) turns.push(turn);
+    return (originalSend as (...a: unknown[]) => void).call(this, data, ...rest);
+  } as typeof WebSocket.prototype.send;
+  const { c: reader, ident: ri } = await bound('/turns/small');
+  const sizes: number[] = [];
+  reader.send({ type: 'IDENT', session: 1, fileIdent: ri.fileIdent, fileSalt: ri.fileSalt, serverVersion: 0, lastIntegratedClientVersion: 0, latestServerVersion: 0, latestServerVersionSalt: 0 });
+  await reader.next((m) => {
+    if (m.type === 'DOWNLOAD' && m.changesets.length > 0) sizes.push(m.changesets.length);
+    return m.type === 'DOWNLOAD' && m.serverVersion === COUNT;
+  }, 60_000);
+  counting = false;
+  expect(sizes.reduce((a, b) => a + b, 0)).toBe(COUNT);
+  expect(Math.max(...sizes)).toBeLessThanOrEqual(40);
+  expect(sizes.length).toBeGreaterThanOrEqual(COUNT / 40);
+  const catchUpTurns = turns.slice(-sizes.length);
+  expect(new Set(catchUpTurns).size).toBe(catchUpTurns.length);
+});
