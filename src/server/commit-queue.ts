@@ -136,21 +136,45 @@ export class CommitQueue {
     if (jobs.length === 0) return;
     let outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
     try {
-      outcomes = await this.storage.write((tx) =>
-        jobs.map((job) => {
+      outcomes = await this.storage.write((tx) => {
+        // A job alone is the whole transaction: when it throws, the transaction rolls back, and no
+        // savepoint is needed. A savepoint copies every page its body changes to SQLite's statement
+        // journal, a temporary file past 64 KiB: for the slices of a merge, which commit alone,
+        // that was as many bytes again as the WAL, written (and flushed by the kernel) beside it.
+        if (jobs.length === 1) {
+          try {
+            return [{ ok: true as const, value: jobs[0]!.run(tx) }];
+          } catch (error) {
+            throw new JobFailed(error);
+          }
+        }
+        return jobs.map((job) => {
           try {
             return { ok: true as const, value: tx.savepoint(() => job.run(tx)) };
           } catch (error) {
             return { ok: false as const, error };
           }
-        }),
-      );
+        });
+      });
     } catch (error) {
-      this.log.error('group commit failed', { jobs: jobs.length, error });
-      this.noteFailure(error);
-      for (const job of jobs) job.reject(error);
-      return;
+      if (error instanceof JobFailed) {
+        // Rolled back, nothing committed: the job fails as it would under its savepoint.
+        outcomes = [{ ok: false, error: error.error }];
+      } else {
+        this.failBatch(jobs, error);
+        return;
+      }
     }
+    this.settle(jobs, outcomes);
+  }
+
+  private failBatch(jobs: Job[], error: unknown): void {
+    this.log.error('group commit failed', { jobs: jobs.length, error });
+    this.noteFailure(error);
+    for (const job of jobs) job.reject(error);
+  }
+
+  private settle(jobs: Job[], outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[]): void {
     const storageError = outcomes.find((o) => !o.ok && (o.error as { code?: unknown })?.code === 'STORAGE_FAILURE');
     if (storageError && !storageError.ok) this.noteFailure(storageError.error);
     else if (outcomes.some((o) => o.ok)) this.failure = null;
@@ -164,4 +188,9 @@ export class CommitQueue {
       else jobs[i]!.reject(o.error);
     }
   }
+}
+
+/** A lone job's own failure, carried out of its (rolled back) transaction. */
+class JobFailed {
+  constructor(readonly error: unknown) {}
 }

@@ -370,6 +370,51 @@ describe.each(DRIVERS)('storage driver: $name', (factory) => {
     });
   });
 
+  test('group commit: a job alone is its whole transaction, without a savepoint; when it throws, all of its writes are undone, the failure is its own, and the next job commits', async () => {
+    const realmId = await newRealm();
+    await driver.write((tx) => {
+      apply(tx.realm(realmId), SCHEMA);
+      tx.allocateClientFile(realmId, 0);
+    });
+    // Counts the savepoints the queue opens, on the real driver's transactions.
+    let savepoints = 0;
+    const write = driver.write.bind(driver);
+    driver.write = ((fn: Parameters<StorageDriver['write']>[0]) =>
+      write((tx) => {
+        const savepoint = tx.savepoint.bind(tx);
+        tx.savepoint = ((body: () => unknown) => {
+          savepoints++;
+          return savepoint(body);
+        }) as typeof tx.savepoint;
+        return fn(tx);
+      })) as StorageDriver['write'];
+    const queue = new CommitQueue(driver, silentLogger);
+    const create = (from: number, count: number, thenThrow: boolean) => (tx: Parameters<Parameters<StorageDriver['write']>[0]>[0]) => {
+      const rt = tx.realm(realmId);
+      // Well past the 64 KiB a statement journal keeps in memory.
+      const instructions: Instruction[] = Array.from({ length: count }, (_, k) => ({ op: 'Create', type: 'Dog', id: `d${from + k}`, values: { age: k } }) as Instruction);
+      const version = rt.append({ originFileIdent: 1, originTimestamp: from, clientVersion: from, instructions });
+      apply(rt, instructions);
+      if (thenThrow) throw new Error('job failed after writing');
+      return version;
+    };
+    await expect(queue.submit(create(1, 3000, true))).rejects.toThrow('job failed after writing');
+    expect(await queue.storageHealth()).toBeNull();
+    expect(await queue.submit(create(5000, 10, false))).toBe(1);
+    expect(savepoints).toBe(0);
+    // Two jobs together: each under its own savepoint, as before.
+    const both = await Promise.allSettled([queue.submit(create(6000, 5, false)), queue.submit(create(7000, 5, true))]);
+    expect(both.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+    expect(savepoints).toBe(2);
+    await reopen();
+    await driver.read((tx) => {
+      expect(tx.getRealm('/r')!.latestVersion).toBe(2);
+      const names = [...tx.realmState(realmId).objects('Dog')].map((o) => String(o.id));
+      expect(names).toHaveLength(15);
+      expect(names.some((n) => n === 'd1' || n === 'd7000')).toBe(false);
+    });
+  });
+
   test('group commit: with extra turns, jobs submitted in the next event-loop turn join the batch', async () => {
     const realmId = await newRealm();
     const append = (i: number) => (tx: Parameters<Parameters<StorageDriver['write']>[0]>[0]) =>
