@@ -48,27 +48,36 @@ async function bound(realmPath: string) {
   return { c, ident };
 }
 
-test('a long catch-up goes out one DOWNLOAD per event-loop turn, and another session round-trips meanwhile', async () => {
-  const { c: writer, ident: wi } = await bound('/turns/shared');
-  writer.send({ type: 'IDENT', session: 1, fileIdent: wi.fileIdent, fileSalt: wi.fileSalt, serverVersion: 0, lastIntegratedClientVersion: 0, latestServerVersion: 0, latestServerVersionSalt: 0 });
-  await writer.nextOf('DOWNLOAD', 1);
-  const COUNT = 300;
-  writer.send({
+/** A bound session that has sent IDENT and had its first DOWNLOAD. */
+async function ready(realmPath: string) {
+  const { c, ident } = await bound(realmPath);
+  c.send({ type: 'IDENT', session: 1, fileIdent: ident.fileIdent, fileSalt: ident.fileSalt, serverVersion: 0, lastIntegratedClientVersion: 0, latestServerVersion: 0, latestServerVersionSalt: 0 });
+  await c.nextOf('DOWNLOAD', 1);
+  return c;
+}
+
+/** One UPLOAD creating items 0…count-1 (the first changeset adds the schema). */
+function uploadItems(c: RawSyncClient, count: number, label: (k: number) => string): void {
+  c.send({
     type: 'UPLOAD',
     session: 1,
-    progressClientVersion: COUNT,
+    progressClientVersion: count,
     progressServerVersion: 0,
-    changesets: Array.from({ length: COUNT }, (_, k) => ({
+    changesets: Array.from({ length: count }, (_, k) => ({
       clientVersion: k + 1,
       lastIntegratedServerVersion: 0,
       originTimestamp: k + 1,
-      data: encodeChangeset([...(k === 0 ? [SCHEMA] : []), { op: 'Create', type: 'Item', id: k, values: { label: `item ${k} `.padEnd(200, '.') } }]),
+      data: encodeChangeset([...(k === 0 ? [SCHEMA] : []), { op: 'Create', type: 'Item', id: k, values: { label: label(k) } }]),
     })),
   });
+}
+
+test('a long catch-up goes out one DOWNLOAD per event-loop turn, and another session round-trips meanwhile', async () => {
+  const writer = await ready('/turns/shared');
+  const COUNT = 300;
+  uploadItems(writer, COUNT, (k) => `item ${k} `.padEnd(200, '.'));
   await writer.next((m) => m.type === 'DOWNLOAD' && m.uploadClientVersion === COUNT);
-  const { c: bystander, ident: bi } = await bound('/turns/other');
-  bystander.send({ type: 'IDENT', session: 1, fileIdent: bi.fileIdent, fileSalt: bi.fileSalt, serverVersion: 0, lastIntegratedClientVersion: 0, latestServerVersion: 0, latestServerVersionSalt: 0 });
-  await bystander.nextOf('DOWNLOAD', 1);
+  const bystander = await ready('/turns/other');
 
   // Turns of this process's event loop (the server runs in it), and the turn each DOWNLOAD that
   // carries changesets was handed to its socket in.
@@ -121,22 +130,9 @@ test('a catch-up over many small changesets is cut by count as well as by bytes:
   await server.stop();
   server = new Server({ dataPath, port: 0, address: '127.0.0.1', logger: silentLogger, downloadBatchBytes: 16 * 1024 * 1024, downloadBatchChangesets: 40 });
   await server.start();
-  const { c: writer, ident: wi } = await bound('/turns/small');
-  writer.send({ type: 'IDENT', session: 1, fileIdent: wi.fileIdent, fileSalt: wi.fileSalt, serverVersion: 0, lastIntegratedClientVersion: 0, latestServerVersion: 0, latestServerVersionSalt: 0 });
-  await writer.nextOf('DOWNLOAD', 1);
+  const writer = await ready('/turns/small');
   const COUNT = 400;
-  writer.send({
-    type: 'UPLOAD',
-    session: 1,
-    progressClientVersion: COUNT,
-    progressServerVersion: 0,
-    changesets: Array.from({ length: COUNT }, (_, k) => ({
-      clientVersion: k + 1,
-      lastIntegratedServerVersion: 0,
-      originTimestamp: k + 1,
-      data: encodeChangeset([...(k === 0 ? [SCHEMA] : []), { op: 'Create', type: 'Item', id: k, values: { label: 'x' } }]),
-    })),
-  });
+  uploadItems(writer, COUNT, () => 'x');
   // The writer's own entries count against the bound too, though it is sent none of them: its
   // cursor moves past them in DOWNLOADs without changesets.
   const ownCursors: number[] = [];
