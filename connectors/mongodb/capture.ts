@@ -3,7 +3,8 @@ import type { Realm } from '../../src/realm';
 import type { Logger } from '../../src/shared/logger';
 import type { CaptureProtection } from '../kit/conflict';
 import { crashPoint } from '../kit/crash-points';
-import { keyText } from '../kit/keys';
+import { keyText, objectKeyId } from '../kit/keys';
+import type { ObjectKey } from '../../src/model';
 import type { PlacementRouter } from '../kit/placement';
 import type { RealmSink, UnresolvedLinks } from '../kit/realm-sink';
 import { TransactionBuffer } from '../kit/transaction-buffer';
@@ -23,10 +24,20 @@ import { typeOfValue } from './types';
 
 export type ChangeEvent = ChangeStreamDocument<Document> & { lsid?: { id: unknown }; txnNumber?: unknown; fullDocumentBeforeChange?: Document | null };
 
+/** A database change capture left out of a realm (or the properties it left out), because realm changes not yet applied protect them (realm-wins). */
+interface Withheld {
+  e: ChangeEvent;
+  t: ResolvedTable;
+  key: ObjectKey;
+  props: Set<string> | 'all';
+}
+
 export interface CaptureStatus {
   transactions: number;
   skippedOwn: number;
   replayedSkipped: number;
+  /** realm-wins: withheld database changes written into the realm after all, because the connector's own transaction left their documents alone. */
+  releasedWithheld?: number;
   markers: number;
   /** Database re-loads after ChangeStreamHistoryLost (286). */
   resyncs: number;
@@ -134,6 +145,16 @@ export class MongoCapture {
   pending: CaptureProtection<ResolvedTable> | null = null;
   /** Off only in the test that shows the echo guard matters. */
   echoGuard = true;
+  /**
+   * realm-wins: per realm, the database changes capture withheld (protected) since the connector's
+   * last own transaction that applied realm transactions to it. When the next one passes in the
+   * stream, a withheld change to a document it did not write goes into the realm after all: apply
+   * left that document alone (its write was a no-op, the document already held the realm's
+   * values when apply read it, and MongoDB takes no lock for a no-op), so the change, committed
+   * after apply's snapshot, is the later write. Without this the realm kept its value and the
+   * database the withheld one. A change to a document it did write was overwritten by it.
+   */
+  private readonly withheld = new Map<string, Withheld[]>();
   /** Called whenever `processed` moves (apply barriers and caughtUp wait on it). */
   onProcessed: (p: MongoPosition) => void = () => undefined;
   onConfirm: (p: MongoPosition) => void = () => undefined;
@@ -178,6 +199,7 @@ export class MongoCapture {
         if (own) {
           this.protection?.appliedInStream?.(own.path, own.through);
           if (this.pending !== this.protection) this.pending?.appliedInStream?.(own.path, own.through);
+          touched = this.releaseWithheld(tx, own.path, last, next);
         }
       } else touched = this.write(tx, last, next);
     }
@@ -238,6 +260,34 @@ export class MongoCapture {
     return ns?.db === this.ns.database && ns.coll ? this.mapping.tables.get(ns.coll) : undefined;
   }
 
+  /** Writes the changes withheld from `path` that the connector's own transaction `own` did not overwrite (see {@link withheld}). */
+  private releaseWithheld(own: SourceTransaction, path: string, last: MongoPosition, next: MongoPosition): string[] {
+    const list = this.withheld.get(path);
+    if (!list) return [];
+    this.withheld.delete(path);
+    const written = new Set<string>();
+    for (const e of own) {
+      const t = this.tableOf(e);
+      const key = t ? this.mapping.key(t, { _id: (e as { documentKey?: { _id: unknown } }).documentKey?._id }) : null;
+      if (t && key !== null) written.add(objectKeyId(t.type, key));
+    }
+    const later = list.filter((w) => !written.has(objectKeyId(w.t.type, w.key)));
+    if (later.length === 0) return [];
+    this.status.releasedWithheld = (this.status.releasedWithheld ?? 0) + later.length;
+    this.log.debug('mongodb connector: database changes its own transaction did not overwrite go into the realm', { path, changes: later.length });
+    this.protection?.resetProtection();
+    return this.sink.writeTransaction(last, next, this.status, (realmFor, unresolved) => {
+      for (const w of later) this.change(w.e, realmFor, unresolved, w.props);
+    });
+  }
+
+  /** Notes a change (or some of its properties) left out of `path` for realm changes not yet applied. */
+  private withhold(path: string, e: ChangeEvent, t: ResolvedTable, key: ObjectKey, props: Set<string> | 'all'): void {
+    let list = this.withheld.get(path);
+    if (!list) this.withheld.set(path, (list = []));
+    list.push({ e, t, key, props });
+  }
+
   private write(tx: SourceTransaction, last: MongoPosition, next: MongoPosition): string[] {
     this.evolve(tx);
     this.protection?.resetProtection();
@@ -247,7 +297,8 @@ export class MongoCapture {
     });
   }
 
-  private change(e: ChangeEvent, realmFor: (p: string | null) => Realm | null, unresolved: UnresolvedLinks<ResolvedTable>): void {
+  /** `only`: a withheld change written at last (see {@link withheld}): just the properties that were withheld. */
+  private change(e: ChangeEvent, realmFor: (p: string | null) => Realm | null, unresolved: UnresolvedLinks<ResolvedTable>, only?: Set<string> | 'all'): void {
     const t = this.tableOf(e);
     if (e.operationType === 'drop' || e.operationType === 'dropDatabase') {
       for (const x of e.operationType === 'drop' ? (t ? [t] : []) : [...this.mapping.tables.values()]) {
@@ -266,7 +317,11 @@ export class MongoCapture {
     if (key === null) return;
     if (e.operationType === 'delete') {
       const paths = this.router.pathsOfKey(t, key);
-      if (paths.length > 0 && this.protection?.protectedProperties(paths[0]!, t, key)) return; // realm-wins: the realm's unapplied change stands
+      if (paths.length > 0 && this.protection?.protectedProperties(paths[0]!, t, key)) {
+        // realm-wins: the realm's unapplied change stands (unless apply then leaves the document alone).
+        this.withhold(paths[0]!, e, t, key, 'all');
+        return;
+      }
       for (const p of paths) {
         const r = realmFor(p);
         if (r) this.sink.remove(r, t, key);
@@ -355,12 +410,21 @@ export class MongoCapture {
         for (const l of t.links) if (!(l.field in row) && (pend === 'all' || pend.has(l.property))) row[l.field] = full[l.field] ?? null;
       }
     }
+    if (only && only !== 'all' && target && this.sink.find(target, t, key)) {
+      // Written at last: only what was withheld (the rest went in when the change was first read).
+      const kept: Doc = { _id: row._id };
+      for (const f of t.fields.values()) if (only.has(f.property) && f.field in row) kept[f.field] = row[f.field];
+      for (const l of t.links) if (only.has(l.property) && l.field in row) kept[l.field] = row[l.field];
+      row = kept;
+    }
     const guard = stays ? this.protection?.protectedProperties(newPath, t, key) : null;
     if (guard === 'all') {
+      this.withhold(newPath, e, t, key, only ?? 'all');
       this.router.remember(t, key, newPath);
       return;
     }
     if (guard) {
+      this.withhold(newPath, e, t, key, guard);
       row = { ...row };
       for (const f of t.fields.values()) if (guard.has(f.property) && !f.counter) delete row[f.field];
       for (const l of t.links) if (guard.has(l.property)) delete row[l.field];

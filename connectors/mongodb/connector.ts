@@ -41,6 +41,8 @@ export interface MongoConnectorStatus extends CommonConnectorStatus {
   resyncs: number;
   /** Source transactions of more than `spillThreshold` events (buffered on disk while written). */
   spilledTransactions: number;
+  /** realm-wins: withheld database changes written into a realm after all (the connector's own transaction left their documents alone; docs/connectors/mongodb.md, "Conflicts"). */
+  releasedWithheld: number;
   indexedRows: number;
   /** Fields that did not fit their property, fields without one, schema conflicts of the sample. */
   fields: { unfit: number; unmapped: number; conflicts: FieldReport['conflicts'] };
@@ -379,6 +381,7 @@ export class MongoConnector implements Connector {
       markers: s?.markers ?? 0,
       resyncs: s?.resyncs ?? 0,
       spilledTransactions: s?.spilled ?? 0,
+      releasedWithheld: s?.releasedWithheld ?? 0,
       indexedRows: this.router?.indexedRows ?? 0,
       fields: { unfit: r?.unfit ?? 0, unmapped: r?.unmapped ?? 0, conflicts: r?.conflicts ?? [] },
       lists: { ...(this.applier?.lists ?? { positional: 0, whole: 0 }) },

@@ -95,6 +95,13 @@ export interface ConformanceDriver {
    * deadlock victim 1205, lock timeout 1222).
    */
   isTransientWriteError(e: unknown): boolean;
+  /**
+   * Apply holds row locks when it reaches its barrier (PostgreSQL: SELECT … FOR UPDATE before
+   * it), so a database write to a touched row waits for apply's commit. MongoDB (a snapshot and
+   * write conflicts, no locks until a write) and SQL Server (the barrier before its transaction)
+   * do not.
+   */
+  applyLocksRowsAtBarrier: boolean;
   /** The database-specific config keys of a database that does not answer (a closed port), for the unreachable-database test. */
   unreachableConfig(): Record<string, unknown>;
 }

@@ -153,6 +153,60 @@ export function convergenceTests(h: () => Harness, policy: 'database-wins' | 're
   }, 240_000);
 
   /**
+   * Apply has read the rows of a batch (its snapshot, or its locks) and waits at its barrier; a
+   * database write to one of them commits meanwhile (or, where apply holds row locks, waits for
+   * its commit) and capture reads it. The realm transaction sets the row's value to what the
+   * database already holds, so apply's write changes nothing: MongoDB then takes no lock and
+   * raises no write conflict, and the database write stands. Both sides must still end equal.
+   * (Under realm-wins MongoDB capture withheld the database write, for the realm transaction
+   * still pending, and nothing ever wrote it: the realm kept its value and the database the other.)
+   */
+  test(`${policy}: a database write while apply waits at its barrier, to a row apply then writes unchanged, ends the same on both sides`, async () => {
+    const connector = (await h().start(config())) as Awaited<ReturnType<Harness['start']>> & { barrier(...args: unknown[]): Promise<void> };
+    const client = await h().client(realmPath);
+    await connector.quiesce(120_000);
+    const before = (await db.rows('item')).find((r) => r.id === 9)!.label as string;
+    const barrier = connector.barrier.bind(connector);
+    let held = false;
+    let reached!: () => void;
+    const atBarrier = new Promise<void>((r) => (reached = r));
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    // Held once, at the first barrier after the realm write: apply has read its rows by then.
+    connector.barrier = async (...args: unknown[]) => {
+      if (held) {
+        held = false;
+        reached();
+        await released;
+      }
+      return barrier(...args);
+    };
+    let dbWrite: Promise<void> | undefined;
+    try {
+      held = true;
+      client.write(() => {
+        client.objectForPrimaryKey<Record<string, unknown>>('Item', 9)!.label = before;
+      });
+      await client.syncSession!.uploadAllLocalChanges(60_000);
+      await atBarrier;
+      dbWrite = db.transaction([{ op: 'update', table: 'item', key: { id: 9 }, set: { label: 'database during apply' } }]);
+      if (!h().driver.applyLocksRowsAtBarrier) {
+        await dbWrite;
+        await connector.caughtUp(60_000);
+      }
+    } finally {
+      release();
+      connector.barrier = barrier;
+    }
+    await dbWrite;
+    await connector.quiesce(120_000);
+    const s = await sides(await h().client(realmPath));
+    expect(s.realm).toEqual(s.db);
+    expect(['database during apply', before]).toContain(s.db.item.find((r) => r.id === 9)?.label);
+    await connector.stop();
+  }, 240_000);
+
+  /**
    * With the connector stopped, both sides change the same rows: 1–3 all columns (different
    * values), 4 the realm deletes while the database updates, 5 the realm updates while the database
    * deletes, 6 the realm writes `label` and the database `qty`.

@@ -66,6 +66,7 @@ async function runOps(client: MongoClient, db: Db, specs: Map<string, TableSpec>
 export const mongodbDriver: ConformanceDriver = {
   type: 'mongodb',
   skipReason: () => null,
+  applyLocksRowsAtBarrier: false,
   isTransientWriteError: (e) => (e as { hasErrorLabel?: (l: string) => boolean }).hasErrorLabel?.('TransientTransactionError') === true || (e as { code?: number }).code === 112,
   unreachableConfig: () => ({ url: 'mongodb://127.0.0.1:1/?replicaSet=rs0&serverSelectionTimeoutMS=1000&connectTimeoutMS=1000', database: 'none' }),
   async open(label): Promise<DriverDatabase> {

@@ -110,6 +110,7 @@ async function openDatabase(label: string): Promise<{ config: sql.config; server
 export const mssqlDriver: ConformanceDriver = {
   type: 'mssql',
   skipReason: () => null,
+  applyLocksRowsAtBarrier: false,
   isTransientWriteError: (e) => TRANSIENT.has((e as { number?: number })?.number ?? 0) || (e as { code?: string })?.code === 'EABORT',
   unreachableConfig: () => ({ database: { server: '127.0.0.1', port: 1, user: 'sa', password: 'x', database: 'none', options: { encrypt: false, trustServerCertificate: true }, connectionTimeout: 3000 } }),
   async open(label): Promise<DriverDatabase> {

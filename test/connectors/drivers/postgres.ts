@@ -63,6 +63,7 @@ function columnSql(c: ColumnSpec, key: boolean): string {
 export const postgresDriver: ConformanceDriver = {
   type: 'postgres',
   skipReason: () => (testPgUrl ? null : (process.env.TRIBUTARY_TEST_PG_SKIP ?? 'TRIBUTARY_TEST_PG_URL is not set')),
+  applyLocksRowsAtBarrier: true,
   isTransientWriteError: (e) => TRANSIENT.has((e as { code?: string })?.code ?? ''),
   unreachableConfig: () => ({ database: 'postgres://postgres@127.0.0.1:1/none?connect_timeout=2', heartbeatIntervalMs: 0 }),
   async open(label): Promise<DriverDatabase> {
