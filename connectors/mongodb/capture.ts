@@ -273,12 +273,17 @@ export class MongoCapture {
     }
     const later = list.filter((w) => !written.has(objectKeyId(w.t.type, w.key)));
     if (later.length === 0) return [];
-    this.status.releasedWithheld = (this.status.releasedWithheld ?? 0) + later.length;
-    this.log.debug('mongodb connector: database changes its own transaction did not overwrite go into the realm', { path, changes: later.length });
     this.protection?.resetProtection();
-    return this.sink.writeTransaction(last, next, this.status, (realmFor, unresolved) => {
+    const touched = this.sink.writeTransaction(last, next, this.status, (realmFor, unresolved) => {
       for (const w of later) this.change(w.e, realmFor, unresolved, w.props);
     });
+    // Those a later realm transaction still protects were withheld again (for its apply).
+    const released = later.length - (this.withheld.get(path)?.length ?? 0);
+    if (released > 0) {
+      this.status.releasedWithheld = (this.status.releasedWithheld ?? 0) + released;
+      this.log.debug('mongodb connector: database changes its own transaction did not overwrite go into the realm', { path, changes: released });
+    }
+    return touched;
   }
 
   /** Notes a change (or some of its properties) left out of `path` for realm changes not yet applied. */
