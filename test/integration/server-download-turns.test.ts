@@ -72,15 +72,8 @@ function uploadItems(c: RawSyncClient, count: number, label: (k: number) => stri
   });
 }
 
-test('a long catch-up goes out one DOWNLOAD per event-loop turn, and another session round-trips meanwhile', async () => {
-  const writer = await ready('/turns/shared');
-  const COUNT = 300;
-  uploadItems(writer, COUNT, (k) => `item ${k} `.padEnd(200, '.'));
-  await writer.next((m) => m.type === 'DOWNLOAD' && m.uploadClientVersion === COUNT);
-  const bystander = await ready('/turns/other');
-
-  // Turns of this process's event loop (the server runs in it), and the turn each DOWNLOAD that
-  // carries changesets was handed to its socket in.
+/** Counts turns of this process's event loop (the server runs in it) until stopped. */
+function countTurns(): { readonly turn: number; stop(): void } {
   let turn = 0;
   let counting = true;
   const tick = () => {
@@ -88,9 +81,27 @@ test('a long catch-up goes out one DOWNLOAD per event-loop turn, and another ses
     if (counting) setImmediate(tick);
   };
   setImmediate(tick);
+  return {
+    get turn() {
+      return turn;
+    },
+    stop: () => (counting = false),
+  };
+}
+
+test('a long catch-up goes out one DOWNLOAD per event-loop turn, and another session round-trips meanwhile', async () => {
+  const writer = await ready('/turns/shared');
+  const COUNT = 300;
+  uploadItems(writer, COUNT, (k) => `item ${k} `.padEnd(200, '.'));
+  await writer.next((m) => m.type === 'DOWNLOAD' && m.uploadClientVersion === COUNT);
+  const bystander = await ready('/turns/other');
+
+  // Turns of this process's event loop, and the turn each DOWNLOAD that carries changesets was
+  // handed to its socket in.
+  const turns = countTurns();
   const sends: { socket: WebSocket; turn: number }[] = [];
   WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
-    if (data instanceof Uint8Array && data[0] === DOWNLOAD_CODE && data.length > 512) sends.push({ socket: this, turn });
+    if (data instanceof Uint8Array && data[0] === DOWNLOAD_CODE && data.length > 512) sends.push({ socket: this, turn: turns.turn });
     return (originalSend as (...a: unknown[]) => void).call(this, data, ...rest);
   } as typeof WebSocket.prototype.send;
 
@@ -114,7 +125,7 @@ test('a long catch-up goes out one DOWNLOAD per event-loop turn, and another ses
     acked = v;
   }
   await done;
-  counting = false;
+  turns.stop();
 
   // The reader's socket is the one most DOWNLOADs went to; each of them went out in a turn of its own.
   const bySocket = new Map<WebSocket, number[]>();
@@ -142,16 +153,10 @@ test('a catch-up over many small changesets is cut by count as well as by bytes:
   });
   expect(Math.max(...ownCursors)).toBe(COUNT);
 
-  let turn = 0;
-  let counting = true;
-  const tick = () => {
-    turn++;
-    if (counting) setImmediate(tick);
-  };
-  setImmediate(tick);
+  const loop = countTurns();
   const turns: number[] = [];
   WebSocket.prototype.send = function (this: WebSocket, data: unknown, ...rest: unknown[]) {
-    if (data instanceof Uint8Array && data[0] === DOWNLOAD_CODE) turns.push(turn);
+    if (data instanceof Uint8Array && data[0] === DOWNLOAD_CODE) turns.push(loop.turn);
     return (originalSend as (...a: unknown[]) => void).call(this, data, ...rest);
   } as typeof WebSocket.prototype.send;
   const { c: reader, ident: ri } = await bound('/turns/small');
@@ -161,7 +166,7 @@ test('a catch-up over many small changesets is cut by count as well as by bytes:
     if (m.type === 'DOWNLOAD' && m.changesets.length > 0) sizes.push(m.changesets.length);
     return m.type === 'DOWNLOAD' && m.serverVersion === COUNT;
   }, 60_000);
-  counting = false;
+  loop.stop();
   expect(sizes.reduce((a, b) => a + b, 0)).toBe(COUNT);
   expect(Math.max(...sizes)).toBeLessThanOrEqual(40);
   expect(sizes.length).toBeGreaterThanOrEqual(COUNT / 40);
