@@ -429,7 +429,11 @@ export class MongoCapture {
       return;
     }
     if (guard) {
-      this.withhold(newPath, e, t, key, guard);
+      // Written at last but still partly protected: only what was withheld before may be withheld
+      // again (the other properties went in when the change was first read; writing them later
+      // could undo a newer change).
+      const again = only && only !== 'all' ? new Set([...guard].filter((p) => only.has(p))) : guard;
+      if (again.size > 0) this.withhold(newPath, e, t, key, again);
       row = { ...row };
       for (const f of t.fields.values()) if (guard.has(f.property) && !f.counter) delete row[f.field];
       for (const l of t.links) if (guard.has(l.property)) delete row[l.field];
