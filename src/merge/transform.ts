@@ -25,6 +25,16 @@ export type { SchemaLookup } from './links';
  * apply(stateAfterA, b1); // equals apply(stateAfterB, a1)
  */
 export function transform(a: Changeset, b: Changeset, schema?: SchemaLookup): [Instruction[], Instruction[]] {
+  return transformVisiting(a, b, schema, 'auto');
+}
+
+/**
+ * {@link transform}, visiting the instruction pairs the conflict index names (`index`), every pair
+ * (`all`), or whichever is cheaper for the sizes (`auto`, what `transform` does). The three give
+ * the same result; the choice is exposed for the property test that checks so.
+ * @internal
+ */
+export function transformVisiting(a: Changeset, b: Changeset, schema: SchemaLookup | undefined, visit: 'auto' | 'index' | 'all'): [Instruction[], Instruction[]] {
   if (a.instructions.length === 0 || b.instructions.length === 0) return [a.instructions, b.instructions];
   const order = compareDiscriminants(a, b);
   if (order === 0) {
@@ -32,6 +42,7 @@ export function transform(a: Changeset, b: Changeset, schema?: SchemaLookup): [I
   }
   const aLater = order > 0;
   const links = new LinkResolver(schema, [a.instructions, b.instructions]);
+  if (visit === 'all' || (visit === 'auto' && a.instructions.length * b.instructions.length <= DIRECT_PAIRS)) return direct(a.instructions, b.instructions, aLater, links);
   const index = new ConflictIndex(b.instructions, links);
 
   // The classic grid: each instruction of `a` is carried past every instruction of `b`, and each
@@ -52,4 +63,36 @@ export function transform(a: Changeset, b: Changeset, schema?: SchemaLookup): [I
     if (cur) out.push(cur);
   }
   return [out, bs.filter((i): i is Instruction => i !== null)];
+}
+
+/**
+ * Up to this many instruction pairs, {@link direct} visits them all rather than indexing `b`:
+ * building the index (four Maps and a candidate list per instruction) cost more than the pairs
+ * it spares. Most transformed pairs of a merge are two small changesets on the same object.
+ */
+const DIRECT_PAIRS = 16;
+
+/**
+ * The grid of {@link transform} over every pair, in the same order; pairs the index would skip
+ * transform to themselves, so the result is the same. Returns the inputs themselves when no
+ * instruction changed.
+ */
+function direct(as: readonly Instruction[], bIn: readonly Instruction[], aLater: boolean, links: LinkResolver): [Instruction[], Instruction[]] {
+  let bs: (Instruction | null)[] | undefined; // copied on the first change
+  let out: Instruction[] | undefined; // likewise
+  for (let i = 0; i < as.length; i++) {
+    const original = as[i]!;
+    let cur: Instruction | null = original;
+    for (let j = 0; j < bIn.length; j++) {
+      const bj = bs ? bs[j] : bIn[j];
+      if (!bj) continue;
+      const [a1, b1] = transformPair(cur, bj, aLater, links);
+      if (b1 !== bj) (bs ??= bIn.slice())[j] = b1;
+      cur = a1;
+      if (!cur) break;
+    }
+    if (cur !== original) out ??= as.slice(0, i);
+    if (out && cur) out.push(cur);
+  }
+  return [out ?? (as as Instruction[]), bs ? bs.filter((x): x is Instruction => x !== null) : (bIn as Instruction[])];
 }

@@ -1,6 +1,7 @@
 import { Changeset, Instruction, MemoryState, apply, canonicalState, compareDiscriminants, isListInstruction } from '../../src/changeset';
 import { TributaryError } from '../../src/errors';
 import { transform } from '../../src/merge';
+import { transformVisiting } from '../../src/merge/transform';
 import { LinkResolver, sameKey } from '../../src/merge/links';
 import { Prng, describeChangeset, describeState, randomChangeset, randomFocus, randomState, seedFrom } from '../helpers/generators';
 
@@ -169,6 +170,11 @@ test(`TP1 holds for ${CASES} generated (state, A, B) cases covering every confli
     }
     for (const t of tags) coverage.set(t, (coverage.get(t) ?? 0) + 1);
 
+    // Visiting only the indexed pairs and visiting every pair must agree (transform picks one by size).
+    for (const visit of ['index', 'all'] as const) {
+      const other = JSON.stringify(transformVisiting(A, B, S, visit));
+      if (other !== JSON.stringify([a1, b1])) throw new Error(failure(`visiting ${visit} pairs gives ${other}, transform ${JSON.stringify([a1, b1])}`));
+    }
     const [b2, a2] = transform(B, A, S);
     if (JSON.stringify([a1, b1]) !== JSON.stringify([a2, b2])) {
       throw new Error(failure(`transform is not symmetric:\nT(A,B) = ${JSON.stringify([a1, b1])}\nT(B,A) = ${JSON.stringify([a2, b2])}`));
