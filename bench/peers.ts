@@ -250,7 +250,7 @@ async function offlinePhase(systems: PeerSystem[], o: Options, addFigure: AddFig
     }
     console.log(
       `  ${s.name.padEnd(9)} offline writes ${fmt(r.offlineWriteMs / 1000, 2)} s, A's writes acknowledged ${fmt(r.serverWriteMs / 1000, 2)} s; converged in ${fmt(r.convergeMs / 1000, 2)} s, equal: ${r.equal}; ` +
-        `CPU during the merge: server ${fmt(r.serverCpuMs / 1000, 1)} s, clients ${fmt(r.clientCpuMs / 1000, 1)} s; bystander idle p50/p99/max ${fmt(r.idle.p50, 1)}/${fmt(r.idle.p99, 1)}/${fmt(r.idle.max, 1)} ms (${r.idle.count}), ` +
+        `CPU during the merge: server ${fmt(r.serverCpuMs / 1000, 2)} s, clients ${fmt(r.clientCpuMs / 1000, 2)} s; bystander idle p50/p99/max ${fmt(r.idle.p50, 1)}/${fmt(r.idle.p99, 1)}/${fmt(r.idle.max, 1)} ms (${r.idle.count}), ` +
         `during ${fmt(r.during.p50, 1)}/${fmt(r.during.p99, 1)}/${fmt(r.during.max, 1)} ms (${r.during.count})${r.error ? ` — ${r.error}` : ''}`,
     );
     exact.cells[s.name] = r.error ? { failed: 'did not converge' } : { value: r.equal ? 1 : 0 };

@@ -42,7 +42,8 @@ export interface OfflineResult {
 function forkChild(file: string, envName: string, config: unknown): { child: ChildProcess; exited: Promise<void> } {
   const child = track(
     fork(path.join(__dirname, file), [], {
-      execArgv: ['--import', 'tsx'],
+      // BENCH_CHILD_NODE_ARGS: extra node flags for these children (e.g. a --require hook to profile them).
+      execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_NODE_ARGS ?? '').split(' ').filter(Boolean)],
       env: { ...process.env, [envName]: JSON.stringify(config) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     }),

@@ -532,6 +532,7 @@ export abstract class ReplicaFile implements StateStore {
   }
 
   private reloadFromFile(): void {
+    this.forgetDerived();
     this.dataCounter++;
     this.recordCache.clear();
     this.absent.clear();
@@ -539,6 +540,9 @@ export abstract class ReplicaFile implements StateStore {
     this.meta = this.loadMeta();
     this.loadSchemas();
   }
+
+  /** Drops state a subclass derived from the file (called whenever memory is reloaded from it). */
+  protected forgetDerived(): void {}
 
   protected committed(event: CommitEvent): void {
     this.changeVersion++;
