@@ -13,30 +13,51 @@ import { type LinkResolver, objectKey } from './links';
  * only the pairs that meet instead of all n·m.
  */
 export interface Footprint {
-  objects: Set<string>;
+  objects: string[];
   /** Own and linked types of object instructions (met by a Clear of the type). */
-  types: Set<string>;
-  clears: Set<string>;
-  schema: Set<string>;
+  types: string[];
+  clears: string[];
+  schema: string[];
 }
 
+/**
+ * The footprint of `instructions`, each list without repeats. Lists, not Sets: most changesets
+ * have one to a few instructions, and a merge takes the footprint of every changeset and history
+ * entry it meets (four Sets each were a tenth of what a large offline merge allocated); a long
+ * changeset is collected in Sets first, so its lists stay linear to build.
+ */
 export function footprintOf(instructions: readonly Instruction[], links: LinkResolver): Footprint {
-  const f: Footprint = { objects: new Set(), types: new Set(), clears: new Set(), schema: new Set() };
+  const f: Footprint = { objects: [], types: [], clears: [], schema: [] };
+  if (instructions.length <= SHORT_CHANGESET) {
+    visit(instructions, links, (kind, key) => {
+      const list = f[kind];
+      if (!list.includes(key)) list.push(key);
+    });
+    return f;
+  }
+  const sets = { objects: new Set<string>(), types: new Set<string>(), clears: new Set<string>(), schema: new Set<string>() };
+  visit(instructions, links, (kind, key) => sets[kind].add(key));
+  return { objects: [...sets.objects], types: [...sets.types], clears: [...sets.clears], schema: [...sets.schema] };
+}
+
+/** Up to this many instructions, a footprint's lists are kept free of repeats by a linear check. */
+const SHORT_CHANGESET = 8;
+
+function visit(instructions: readonly Instruction[], links: LinkResolver, add: (kind: keyof Footprint, key: string) => void): void {
   for (const ins of instructions) {
-    if (ins.op === 'AddType' || ins.op === 'AddProperties') f.schema.add(ins.type);
+    if (ins.op === 'AddType' || ins.op === 'AddProperties') add('schema', ins.type);
     else if (ins.op === 'Clear') {
-      f.clears.add(ins.type);
-      f.types.add(ins.type);
+      add('clears', ins.type);
+      add('types', ins.type);
     } else {
-      f.objects.add(objectKey(ins.type, ins.id));
-      f.types.add(ins.type);
+      add('objects', objectKey(ins.type, ins.id));
+      add('types', ins.type);
       for (const ref of links.linksOf(ins)) {
-        f.objects.add(objectKey(ref.type, ref.id));
-        f.types.add(ref.type);
+        add('objects', objectKey(ref.type, ref.id));
+        add('types', ref.type);
       }
     }
   }
-  return f;
 }
 
 /**
@@ -69,6 +90,8 @@ export class FootprintIndex {
     for (const o of f.objects) take(this.byObject, o);
     for (const t of f.types) take(this.byClear, t);
     if (lists.length === 0) return [];
+    // One list (a changeset on one object, the usual case): already ascending and without repeats.
+    if (lists.length === 1) return lists[0]!.slice(firstAbove(lists[0]!, after));
     const out = new Set<number>();
     for (const l of lists) for (let k = firstAbove(l, after); k < l.length; k++) out.add(l[k]!);
     return [...out].sort((x, y) => x - y);
