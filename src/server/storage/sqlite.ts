@@ -376,8 +376,8 @@ function storageFailure(e: unknown): unknown {
  * then. So a transaction survives power loss before anything acknowledges it, and the event loop
  * keeps serving other sessions while the disk flushes (an fsync on the loop stalled every session
  * for its duration: up to several milliseconds each, many times a second under load). `read`
- * waits for the fsync of every commit before it, so nothing that could still be lost leaves the
- * server (a DOWNLOAD, a snapshot, an account).
+ * resolves after the fsync of every commit it could see, so nothing that could still be lost
+ * leaves the server (a DOWNLOAD, a snapshot, an account).
  */
 export class SqliteDriver implements StorageDriver {
   readonly kind = 'sqlite';
@@ -448,9 +448,14 @@ export class SqliteDriver implements StorageDriver {
   }
 
   async read<T>(fn: (tx: ReadTransaction) => T): Promise<T> {
-    // What a read returns may leave the server: only once every commit before it is on disk.
-    while (this.synced < this.committed) await this.durable(this.committed);
-    return this.readSync(fn);
+    // What a read returns may leave the server: only once every commit it can see is on disk. It
+    // reads now and waits for exactly those; commits made while it waits are not in what it read.
+    // (Reading after the wait instead chased every later commit: while a long merge committed
+    // slice after slice, each DOWNLOAD to anyone else waited for fsync after fsync.)
+    const upTo = this.committed;
+    const result = this.readSync(fn);
+    if (this.synced < upTo) await this.durable(upTo);
+    return result;
   }
 
   /**
