@@ -158,12 +158,13 @@ export class CommitQueue {
       });
     } catch (error) {
       if (error instanceof JobFailed) {
-        // Rolled back, nothing committed: the job fails as it would under its savepoint.
-        outcomes = [{ ok: false, error: error.error }];
+        // Rolled back, nothing committed: the job fails as it would under its savepoint (and no
+        // batch is counted: there was no commit).
+        this.settle(jobs, [{ ok: false, error: error.error }], false);
       } else {
         this.failBatch(jobs, error);
-        return;
       }
+      return;
     }
     this.settle(jobs, outcomes);
   }
@@ -174,14 +175,16 @@ export class CommitQueue {
     for (const job of jobs) job.reject(error);
   }
 
-  private settle(jobs: Job[], outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[]): void {
+  private settle(jobs: Job[], outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[], committed = true): void {
     const storageError = outcomes.find((o) => !o.ok && (o.error as { code?: unknown })?.code === 'STORAGE_FAILURE');
     if (storageError && !storageError.ok) this.noteFailure(storageError.error);
     else if (outcomes.some((o) => o.ok)) this.failure = null;
-    this.stats.batches++;
-    this.stats.jobs += jobs.length;
-    this.stats.largestBatch = Math.max(this.stats.largestBatch, jobs.length);
-    this.log.debug('committed batch', { jobs: jobs.length });
+    if (committed) {
+      this.stats.batches++;
+      this.stats.jobs += jobs.length;
+      this.stats.largestBatch = Math.max(this.stats.largestBatch, jobs.length);
+      this.log.debug('committed batch', { jobs: jobs.length });
+    }
     for (let i = 0; i < jobs.length; i++) {
       const o = outcomes[i]!;
       if (o.ok) jobs[i]!.resolve(o.value);

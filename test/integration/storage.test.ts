@@ -400,7 +400,9 @@ describe.each(DRIVERS)('storage driver: $name', (factory) => {
     };
     await expect(queue.submit(create(1, 3000, true))).rejects.toThrow('job failed after writing');
     expect(await queue.storageHealth()).toBeNull();
+    expect(queue.stats.batches).toBe(0); // rolled back: nothing was committed
     expect(await queue.submit(create(5000, 10, false))).toBe(1);
+    expect(queue.stats).toMatchObject({ batches: 1, jobs: 1 });
     expect(savepoints).toBe(0);
     // Two jobs together: each under its own savepoint, as before.
     const both = await Promise.allSettled([queue.submit(create(6000, 5, false)), queue.submit(create(7000, 5, true))]);
