@@ -97,19 +97,25 @@ export class Writer {
   }
 
   string(s: string): void {
-    // Names and short values are mostly ASCII: written directly, without a TextEncoder round trip.
+    // Names and most values are ASCII: written directly, without a TextEncoder round trip.
     const n = s.length;
-    if (n <= 64) {
-      let i = 0;
-      while (i < n && s.charCodeAt(i) < 0x80) i++;
-      if (i === n) {
-        this.uvarint(n);
-        this.ensure(n);
-        for (let k = 0; k < n; k++) this.buf[this.pos++] = s.charCodeAt(k);
-        return;
-      }
+    let i = 0;
+    while (i < n && s.charCodeAt(i) < 0x80) i++;
+    if (i === n) {
+      this.uvarint(n);
+      this.ensure(n);
+      for (let k = 0; k < n; k++) this.buf[this.pos++] = s.charCodeAt(k);
+      return;
     }
-    this.bytes(encoder.encode(s));
+    // Otherwise encoded in place, after room for the longest length prefix it could need (UTF-8
+    // takes at most 3 bytes per UTF-16 unit); a shorter prefix moves the bytes back.
+    const room = uvarintLength(3 * n);
+    this.ensure(Math.max(8, room + 3 * n)); // and room for the prefix: uvarint() must not grow the buffer now
+    const { written } = encoder.encodeInto(s, this.buf.subarray(this.pos + room));
+    const prefix = uvarintLength(written);
+    if (prefix < room) this.buf.copyWithin(this.pos + prefix, this.pos + room, this.pos + room + written);
+    this.uvarint(written);
+    this.pos += written;
   }
 
   /** A copy of the bytes written so far, exactly sized. */
@@ -121,6 +127,16 @@ export class Writer {
   reset(): void {
     this.pos = 0;
   }
+}
+
+/** Bytes of `n` as an LEB128 varint. */
+function uvarintLength(n: number): number {
+  let bytes = 1;
+  while (n >= 0x80) {
+    n = Math.floor(n / 0x80);
+    bytes++;
+  }
+  return bytes;
 }
 
 /** One writer reused by every top-level encode: its buffer has grown to the usual size already. */

@@ -1,4 +1,5 @@
 import { decodeChangeset, decodeObjectSchema, decodeRecord, encodeChangeset, encodeObjectSchema, encodeRecord, type Instruction } from '../../src/changeset';
+import { Reader, Writer } from '../../src/changeset/codec-binary';
 import { syncedProperty } from '../../src/model';
 import { canonical, INSTRUCTION_OPS, randomChangeset, randomInstruction, randomObjectSchema, randomRecord } from '../helpers/codec-samples';
 import { Prng, testSeed } from '../helpers/prng';
@@ -70,5 +71,47 @@ describe('record and schema codecs', () => {
     const rec = decodeRecord(encodeRecord({ id: 'a', values, lists: {} }));
     expect(Object.keys(rec.values)).toEqual(['__proto__']);
     expect(Object.getPrototypeOf(rec.values)).toBe(Object.prototype);
+  });
+});
+
+describe('strings in the binary primitives', () => {
+  // The writer encodes ASCII directly and anything else in place with a length prefix sized for the
+  // worst case (then moved back): every length and width must give what a plain TextEncoder gives.
+  const reference = (s: string): number[] => {
+    const bytes = new TextEncoder().encode(s);
+    const prefix: number[] = [];
+    let n = bytes.length;
+    while (n >= 0x80) {
+      prefix.push((n % 0x80) | 0x80);
+      n = Math.floor(n / 0x80);
+    }
+    prefix.push(n);
+    return [...prefix, ...bytes];
+  };
+  const UNITS = ['a', 'é', '€', '😀', '\u0000', 'Z', '\u07ff', '\u0800'];
+
+  test('every length and character width encodes as length-prefixed UTF-8 and reads back', () => {
+    const rng = new Prng(testSeed('codec strings'));
+    const cases: string[] = [];
+    for (const unit of UNITS) for (const n of [0, 1, 2, 42, 43, 63, 64, 65, 127, 128, 129, 5000, 50_000]) cases.push(unit.repeat(n));
+    for (let k = 0; k < 300; k++) {
+      const n = rng.int(0, 300);
+      let s = '';
+      for (let i = 0; i < n; i++) s += UNITS[rng.int(0, UNITS.length - 1)];
+      cases.push(s);
+    }
+    for (const s of cases) {
+      // A small initial capacity, so the in-place encoding also has to grow the buffer.
+      const w = new Writer(1);
+      w.u8(7);
+      w.string(s);
+      w.u8(9);
+      const bytes = w.finish();
+      expect([...bytes]).toEqual([7, ...reference(s), 9]);
+      const r = new Reader(bytes, 'BAD_CHANGESET');
+      expect(r.u8()).toBe(7);
+      expect(r.string(1 << 20)).toBe(s);
+      expect(r.u8()).toBe(9);
+    }
   });
 });
