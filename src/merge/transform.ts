@@ -77,22 +77,22 @@ const DIRECT_PAIRS = 16;
  * transform to themselves, so the result is the same. Returns the inputs themselves when no
  * instruction changed.
  */
-function direct(as: readonly Instruction[], bIn: readonly Instruction[], aLater: boolean, links: LinkResolver): [Instruction[], Instruction[]] {
+function direct(aIns: readonly Instruction[], bIns: readonly Instruction[], aLater: boolean, links: LinkResolver): [Instruction[], Instruction[]] {
   let bs: (Instruction | null)[] | undefined; // copied on the first change
   let out: Instruction[] | undefined; // likewise
-  for (let i = 0; i < as.length; i++) {
-    const original = as[i]!;
+  for (let i = 0; i < aIns.length; i++) {
+    const original = aIns[i]!;
     let cur: Instruction | null = original;
-    for (let j = 0; j < bIn.length; j++) {
-      const bj = bs ? bs[j] : bIn[j];
+    for (let j = 0; j < bIns.length; j++) {
+      const bj = bs ? bs[j] : bIns[j];
       if (!bj) continue;
       const [a1, b1] = transformPair(cur, bj, aLater, links);
-      if (b1 !== bj) (bs ??= bIn.slice())[j] = b1;
+      if (b1 !== bj) (bs ??= bIns.slice())[j] = b1;
       cur = a1;
       if (!cur) break;
     }
-    if (cur !== original) out ??= as.slice(0, i);
+    if (cur !== original) out ??= aIns.slice(0, i);
     if (out && cur) out.push(cur);
   }
-  return [out ?? (as as Instruction[]), bs ? bs.filter((x): x is Instruction => x !== null) : (bIn as Instruction[])];
+  return [out ?? (aIns as Instruction[]), bs ? bs.filter((x): x is Instruction => x !== null) : (bIns as Instruction[])];
 }
