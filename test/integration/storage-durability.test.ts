@@ -72,6 +72,28 @@ test('a read does not wait for commits made after it started (a long run of comm
   expect(driver.syncStats.commits).toBe(committed);
 });
 
+test('a read started inside a write body sees that write only once it is committed, and resolves after its fsync', async () => {
+  const durableBefore = driver.syncStats.commits;
+  let seen: Promise<{ id: string | undefined; durable: number }> | undefined;
+  const written = driver.write((tx) => {
+    tx.createUser(user(4));
+    seen = driver.read((r) => r.getUserByName('u4')?.id).then((id) => ({ id, durable: driver.syncStats.commits }));
+  });
+  expect(await seen).toEqual({ id: user(4).id, durable: durableBefore + 1 });
+  await written;
+
+  // A body that throws is rolled back: a read it started never sees what it wrote.
+  let after: Promise<string | undefined> | undefined;
+  await expect(
+    driver.write((tx) => {
+      tx.createUser(user(5));
+      after = driver.read((r) => r.getUserByName('u5')?.id);
+      throw new Error('rolled back');
+    }),
+  ).rejects.toThrow('rolled back');
+  expect(await after).toBeUndefined();
+});
+
 test('committed data survives the process being killed right after write() resolves', () => {
   // A child process writes, and is killed with SIGKILL the moment the write resolved.
   const script = `

@@ -452,6 +452,9 @@ export class SqliteDriver implements StorageDriver {
     // reads now and waits for exactly those; commits made while it waits are not in what it read.
     // (Reading after the wait instead chased every later commit: while a long merge committed
     // slice after slice, each DOWNLOAD to anyone else waited for fsync after fsync.)
+    // Called from inside a write's body, it reads once that write has committed (never its
+    // uncommitted changes), and so waits for that commit's fsync too.
+    if (this.db.inTransaction) await undefined;
     const upTo = this.committed;
     const result = this.readSync(fn);
     if (this.synced < upTo) await this.durable(upTo);
