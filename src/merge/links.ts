@@ -86,7 +86,7 @@ export class LinkResolver {
       }
       case 'ListInsert':
       case 'ListSet': {
-        if (ins.dead || !isObjectKey(ins.value)) return [];
+        if (ins.dead || !isObjectKey(ins.value)) return NO_LINKS;
         const t = this.target(ins.type, ins.property);
         return t?.kind === 'list' ? [{ type: t.objectType, id: ins.value }] : NO_LINKS;
       }

@@ -25,6 +25,13 @@ export type {
 export type { ExtensionStatement, ExtensionStorage, PreImageCapture, RemoteApplier, ReplicaExtension, StoredRow } from './extension';
 export { LocalWrite } from './local-write';
 
+/** A download integration with the pending changesets as last written (`loaded`), and the replica version it is valid at. */
+interface DownloadMerge {
+  integration: DownloadIntegration;
+  loaded: Map<number, Instruction[]>;
+  version: number;
+}
+
 /**
  * A durable local replica of one realm on SQLite (WAL; see ReplicaOptions.durability): object state, local
  * history, sync cursors and the hybrid logical clock, in one file. Every mutation is one SQLite
@@ -41,13 +48,6 @@ export { LocalWrite } from './local-write';
  * const replica = Replica.open({ path: 'dogs.db' });
  * replica.write((w) => w.apply([{ op: 'Create', type: 'Dog', id: 1, values: { name: 'Rex' } }]));
  */
-/** A download integration with the pending changesets as last written (`loaded`), and the replica version it is valid at. */
-interface DownloadMerge {
-  integration: DownloadIntegration;
-  loaded: Map<number, Instruction[]>;
-  version: number;
-}
-
 export class Replica extends ReplicaFile {
   private readonly clock: HybridLogicalClock;
   private activeWrite: LocalWrite | null = null;
@@ -345,14 +345,16 @@ export class Replica extends ReplicaFile {
         }
       }
     }, 'download');
-    const done = merge as DownloadMerge | null;
-    // Kept while local changesets remain pending; `version` is the one this commit made.
+    // Kept while local changesets remain pending; `version` is the one this commit made. A download
+    // that did not need it (an acknowledgement, or nothing pending before its changesets) changed
+    // no pending changeset, only cursors the kept integration catches up with by itself.
+    const done = (merge as DownloadMerge | null) ?? kept;
     if (done && done.integration.pending.length > 0) this.keptMerge = { ...done, version: this.version };
   }
 
   /**
-   * See {@link integrateAll}. Valid only at `version`: any other committed transaction (local
-   * write, snapshot, download without it) moves the version; a rollback or reload drops it
+   * See {@link integrateAll}. Valid only at `version`: any other committed transaction (a local
+   * write, a snapshot) moves the version; a rollback or reload drops it
    * ({@link forgetDerived}), and so do a new ident and a sync reset (their transactions keep the version).
    */
   private keptMerge: DownloadMerge | null = null;

@@ -12,7 +12,8 @@ import { Prng, randomChangeset, randomState, seedFrom } from '../helpers/generat
  * and the same DOWNLOADs; one integrates them as an application would, the other is closed and
  * opened again before every DOWNLOAD (so it always loads the pending changesets from the file).
  * After every step both must hold the same objects: a kept integration that missed a local write,
- * survived a failed download or lost a rebased copy makes them differ.
+ * survived a failed download or lost a rebased copy makes them differ. DOWNLOADs without
+ * changesets (acknowledgements) come between them too.
  */
 const seed = seedFrom('KEPT_MERGE_SEED');
 const CASES = Number(process.env.KEPT_MERGE_CASES ?? 80);
@@ -40,7 +41,7 @@ test(`a replica that keeps its download integration between DOWNLOADs ends like 
   // eslint-disable-next-line no-console
   console.log(`replica-kept-merge.test: seed=${seed} (replay with KEPT_MERGE_SEED=${seed})`);
   const rng = new Prng(seed);
-  const seen = { downloads: 0, merged: 0, localBetween: 0, failed: 0 };
+  const seen = { downloads: 0, merged: 0, localBetween: 0, failed: 0, empty: 0 };
   for (let c = 0; c < CASES; c++) {
     const start = randomState(rng, { rounds: 1 });
     const files = [`kept-${c}.db`, `fresh-${c}.db`];
@@ -65,6 +66,15 @@ test(`a replica that keeps its download integration between DOWNLOADs ends like 
           for (const r of [kept, fresh]) r.write((w) => w.apply(instructions));
           lastLocal = true;
           continue;
+        }
+        if (rng.bool(0.3)) {
+          // A DOWNLOAD without changesets (as an acknowledgement comes): it commits, and the
+          // integration kept before it must still be good after it.
+          const empty: DownloadBatch = { serverVersion, lastIntegratedClientVersion: 0, latestServerVersion: serverVersion, latestServerVersionSalt: 1, uploadClientVersion: 0, uploadServerVersion: 0, changesets: [] };
+          fresh.close();
+          fresh = open(files[1]!);
+          for (const r of [kept, fresh]) r.integrateAll([empty]);
+          seen.empty++;
         }
         const changesets = [];
         for (let k = rng.int(1, 3); k > 0; k--) {
@@ -112,4 +122,5 @@ test(`a replica that keeps its download integration between DOWNLOADs ends like 
   expect(seen.merged).toBeGreaterThan(CASES);
   expect(seen.localBetween).toBeGreaterThan(CASES / 4);
   expect(seen.failed).toBeGreaterThan(0);
+  expect(seen.empty).toBeGreaterThan(CASES / 2);
 });
