@@ -373,6 +373,7 @@ export abstract class ReplicaFile implements StateStore {
         this.pendingCommit.timer ??= setTimeout(() => this.commitPendingLater(), this.downloadCommitDelayMs).unref();
       } else {
         this.db.exec('COMMIT');
+        this.carriedWritten();
       }
       return result;
     } catch (e) {
@@ -397,10 +398,12 @@ export abstract class ReplicaFile implements StateStore {
     try {
       this.flushDeferredMeta();
       this.db.exec('COMMIT');
+      this.carriedWritten();
     } catch (e) {
       // Not committed: the waiting changes are rolled back (and downloaded again).
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       this.reloadFromFile();
+      this.restoreCarried();
       const error = new TributaryError('STORAGE_FAILURE', `cannot commit downloaded changes to ${this.path}: ${(e as Error).message}`, { cause: e });
       this.lostPending(error);
       throw error;
@@ -459,6 +462,68 @@ export abstract class ReplicaFile implements StateStore {
     this.deferred.add(key);
   }
 
+  /**
+   * Meta values changed between transactions ({@link carryMeta}), as they were set: written by the
+   * next transaction that commits (of any kind), and put back after anything rolls back before
+   * that. Empty while a download transaction waits for its COMMIT (carrying is refused then).
+   */
+  private readonly carried = new Map<MetaKey, unknown>();
+  private carryTimer: NodeJS.Timeout | null = null;
+
+  /**
+   * Changes a meta value outside any transaction, for values whose loss in a crash costs nothing
+   * but a repeat (a cursor the server moved without sending changes, which it sends again; a
+   * binding, made again by the next open): no transaction of their own. The next commit writes
+   * them; if none comes within the download commit delay, a small transaction does. Returns false
+   * (and changes nothing) inside a transaction or while a download transaction waits for its
+   * COMMIT: a cursor carried past downloads that were not committed could skip them when they roll back.
+   */
+  protected carryMeta<K extends MetaKey>(key: K, value: Meta[K]): boolean {
+    if (this.inTransaction || this.pendingCommit || this.closed) return false;
+    if (this.meta[key] === value && !this.deferred.has(key)) return true;
+    this.meta[key] = value;
+    this.deferred.add(key);
+    this.carried.set(key, value);
+    // Unref'd, as the download commit timer: a program that ends without close() repeats the step.
+    this.carryTimer ??= setTimeout(() => this.writeCarried(), this.downloadCommitDelayMs).unref();
+    return true;
+  }
+
+  /** Writes carried meta values in a transaction of their own (nothing else committed them in time). */
+  private writeCarried(): void {
+    this.carryTimer = null;
+    // A transaction open now (or a download's waiting for its COMMIT) writes them when it commits.
+    if (this.carried.size === 0 || this.inTransaction || this.pendingCommit || this.closed) return;
+    try {
+      this.setSynchronous('NORMAL');
+      this.db.exec('BEGIN IMMEDIATE');
+      this.flushDeferredMeta();
+      this.db.exec('COMMIT');
+      this.carriedWritten();
+    } catch {
+      // Still carried (and repeated after a crash): the next transaction tries again.
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.reloadFromFile();
+      this.restoreCarried();
+    }
+  }
+
+  /** A COMMIT wrote every deferred value, the carried ones included. */
+  private carriedWritten(): void {
+    if (this.carried.size === 0) return;
+    this.carried.clear();
+    if (this.carryTimer) clearTimeout(this.carryTimer);
+    this.carryTimer = null;
+  }
+
+  /** After a rollback reloaded the meta from the file: the carried values again, still to be written. */
+  private restoreCarried(): void {
+    for (const [key, value] of this.carried) {
+      (this.meta as Record<MetaKey, unknown>)[key] = value;
+      this.deferred.add(key);
+    }
+  }
+
   /** Writes the deferred meta values in one statement (one upsert of n rows, prepared once per n). */
   private flushDeferredMeta(): void {
     const n = this.deferred.size;
@@ -497,6 +562,7 @@ export abstract class ReplicaFile implements StateStore {
     this.inTransaction = false;
     this.savepoints = 0;
     this.reloadFromFile();
+    this.restoreCarried();
     if (joined) {
       // The waiting downloads' cursors are not in the file yet: back to what this one found.
       for (const [key, value] of this.joinedMeta) (this.meta as Record<MetaKey, unknown>)[key] = value;
@@ -560,6 +626,10 @@ export abstract class ReplicaFile implements StateStore {
       }
     }
     this.clearPending();
+    // Carried cursors nothing committed yet: written now (on failure, repeated after the next open).
+    if (this.carried.size > 0 && !this.inTransaction) this.writeCarried();
+    if (this.carryTimer) clearTimeout(this.carryTimer);
+    this.carryTimer = null;
     this.closed = true;
     this.extensions.clear();
     this.db.close();

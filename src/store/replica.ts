@@ -122,6 +122,14 @@ export class Replica extends ReplicaFile {
       }
       return;
     }
+    // Carried to the next commit (the configured schema's write, or the ident's) rather than a
+    // transaction of its own: a file whose binding a crash lost holds nothing of the server's yet,
+    // and the next open binds it again.
+    if (this.carryMeta('serverUrl', binding.serverUrl)) {
+      this.carryMeta('realmPath', binding.realmPath);
+      this.carryMeta('userIdentity', binding.userIdentity);
+      return;
+    }
     this.transaction(() => {
       this.setMeta('serverUrl', binding.serverUrl);
       this.setMeta('realmPath', binding.realmPath);
@@ -223,6 +231,8 @@ export class Replica extends ReplicaFile {
         clientVersion = this.meta.lastClientVersion + 1;
         const timestamp = this.clock.tick();
         const data = encodeChangeset(instructions);
+        // Acknowledgements carried here without a transaction of their own (integrateCursorsOnly).
+        this.trimHistory();
         this.stmt.historyInsert.run(clientVersion, timestamp, this.meta.downloadServerVersion, data);
         made = { clientVersion, originTimestamp: timestamp, lastIntegratedServerVersion: this.meta.downloadServerVersion, data };
         // Written with the other deferred values just before COMMIT, in one statement.
@@ -314,6 +324,7 @@ export class Replica extends ReplicaFile {
    * nothing) if any of them fails.
    */
   integrateAll(batches: readonly DownloadBatch[]): void {
+    if (this.integrateCursorsOnly(batches)) return;
     // The integration the last download transaction left, if no transaction has committed since
     // (a local write adds a pending changeset, a snapshot replaces them) and nothing was reloaded
     // from the file: an offline client catching up receives many DOWNLOADs in a row, and reading,
@@ -363,20 +374,47 @@ export class Replica extends ReplicaFile {
     this.keptMerge = null;
   }
 
+  /**
+   * DOWNLOADs without changesets (acknowledgements of this client's uploads, or history holding
+   * only its own changes) move cursors only. Between transactions, with no download waiting for its
+   * COMMIT, their cursors are carried in memory to the next commit instead of a transaction of
+   * their own (a writer paid a COMMIT per acknowledgement): losing them in a crash only repeats
+   * the acknowledgement or the download. Every batch is checked before any cursor moves, so a bad
+   * one changes nothing. Returns false where the transaction is needed.
+   */
+  private integrateCursorsOnly(batches: readonly DownloadBatch[]): boolean {
+    if (this.isInTransaction || this.hasPendingCommit || this.isClosed) return false;
+    for (const batch of batches) if (batch.changesets.length > 0) return false;
+    const m = this.meta;
+    let serverVersion = m.downloadServerVersion;
+    let clientVersion = m.downloadClientVersion;
+    for (const batch of batches) {
+      checkDownloadCursors(batch, serverVersion, clientVersion, m.lastClientVersion);
+      serverVersion = batch.serverVersion;
+      clientVersion = batch.lastIntegratedClientVersion;
+    }
+    for (const batch of batches) {
+      this.carryMeta('downloadServerVersion', batch.serverVersion);
+      this.carryMeta('downloadClientVersion', batch.lastIntegratedClientVersion);
+      this.carryMeta('latestServerVersion', batch.latestServerVersion);
+      this.carryMeta('latestServerVersionSalt', batch.latestServerVersionSalt);
+      if (batch.uploadClientVersion > m.ackClientVersion) {
+        this.carryMeta('ackClientVersion', batch.uploadClientVersion);
+        this.carryMeta('ackServerVersion', batch.uploadServerVersion);
+      }
+    }
+    // The history the server has both acknowledged and integrated is trimmed by the next
+    // transaction that commits (a local write or a download). Extensions are told as of a
+    // download's commit (they learn of acknowledgements this way); a kept integration stays valid.
+    const kept = this.keptMerge !== null && this.keptMerge.version === this.version ? this.keptMerge : null;
+    this.committed({ origin: 'download' });
+    if (kept) this.keptMerge = { ...kept, version: this.version };
+    return true;
+  }
+
   private integrateOne(batch: DownloadBatch, merge: () => DownloadIntegration): void {
     const m = this.meta;
-    checkCursor(batch.serverVersion >= m.downloadServerVersion, 'BAD_SERVER_VERSION', `download cursor moved back from ${m.downloadServerVersion} to ${batch.serverVersion}`);
-    checkCursor(
-      batch.lastIntegratedClientVersion >= m.downloadClientVersion && batch.lastIntegratedClientVersion <= m.lastClientVersion,
-      'BAD_CLIENT_VERSION',
-      `download cursor's client version ${batch.lastIntegratedClientVersion} is outside ${m.downloadClientVersion}..${m.lastClientVersion}`,
-    );
-    checkCursor(batch.latestServerVersion >= batch.serverVersion, 'BAD_SERVER_VERSION', `latest server version ${batch.latestServerVersion} is behind ${batch.serverVersion}`);
-    checkCursor(
-      batch.uploadClientVersion <= m.lastClientVersion,
-      'BAD_CLIENT_VERSION',
-      `server acknowledged client version ${batch.uploadClientVersion} beyond the last one made (${m.lastClientVersion})`,
-    );
+    checkDownloadCursors(batch, m.downloadServerVersion, m.downloadClientVersion, m.lastClientVersion);
     let previous = m.downloadServerVersion;
     for (const cs of batch.changesets) {
       checkCursor(cs.serverVersion > previous && cs.serverVersion <= batch.serverVersion, 'BAD_SERVER_VERSION', `changeset server version ${cs.serverVersion} out of order`);
@@ -469,6 +507,22 @@ export type ReplicaHandle = Pick<Replica, keyof Replica>;
 
 /** How many of the newest local changesets a replica keeps in memory for their upload. */
 const RECENT_LOCAL = 256;
+
+/** The checks of a DOWNLOAD's cursors against those the replica (or the DOWNLOAD before it) left. */
+function checkDownloadCursors(batch: DownloadBatch, downloadServerVersion: number, downloadClientVersion: number, lastClientVersion: number): void {
+  checkCursor(batch.serverVersion >= downloadServerVersion, 'BAD_SERVER_VERSION', `download cursor moved back from ${downloadServerVersion} to ${batch.serverVersion}`);
+  checkCursor(
+    batch.lastIntegratedClientVersion >= downloadClientVersion && batch.lastIntegratedClientVersion <= lastClientVersion,
+    'BAD_CLIENT_VERSION',
+    `download cursor's client version ${batch.lastIntegratedClientVersion} is outside ${downloadClientVersion}..${lastClientVersion}`,
+  );
+  checkCursor(batch.latestServerVersion >= batch.serverVersion, 'BAD_SERVER_VERSION', `latest server version ${batch.latestServerVersion} is behind ${batch.serverVersion}`);
+  checkCursor(
+    batch.uploadClientVersion <= lastClientVersion,
+    'BAD_CLIENT_VERSION',
+    `server acknowledged client version ${batch.uploadClientVersion} beyond the last one made (${lastClientVersion})`,
+  );
+}
 
 function checkCursor(ok: boolean, code: 'BAD_SERVER_VERSION' | 'BAD_CLIENT_VERSION', message: string): void {
   if (!ok) throw new TributaryError(code, message);
