@@ -91,17 +91,28 @@ export async function streamChanges(deployment: Deployment, room: string, option
     const serverCpuStart = deployment.server.cpuMs();
     const clientCpuStart = cpuMs();
     const start = performance.now();
-    for (let i = 0; i < options.count; i++) {
-      if (options.perSecond) {
-        const wait = start + (i * 1000) / options.perSecond - performance.now();
-        // Behind schedule, still yield, as an app writing from a timer would.
-        if (wait > 0) await sleep(wait);
-        else await new Promise((r) => setImmediate(r));
-      } else {
-        await writer.whenUnackedBelow(options.window ?? 32);
+    let stallTimer: NodeJS.Timeout | undefined;
+    const writesStalled = new Promise<never>((_, reject) => {
+      stallTimer = setTimeout(() => reject(new Error(`the writer's changes were not acknowledged within ${options.timeoutMs / 1000} s`)), options.timeoutMs);
+    });
+    writesStalled.catch(() => undefined); // raced below; unobserved once the loop is done
+    try {
+      for (let i = 0; i < options.count; i++) {
+        if (options.perSecond) {
+          const wait = start + (i * 1000) / options.perSecond - performance.now();
+          // Behind schedule, still yield, as an app writing from a timer would.
+          if (wait > 0) await sleep(wait);
+          else await new Promise((r) => setImmediate(r));
+        } else {
+          // Bounded like the deliveries: a system that stops acknowledging fails the phase instead
+          // of hanging the benchmark (one timer for the whole loop, not one per change).
+          await Promise.race([writer.whenUnackedBelow(options.window ?? 32), writesStalled]);
+        }
+        writer.write(`k${i}`, performance.now());
+        if (!options.perSecond) await new Promise((r) => setImmediate(r));
       }
-      writer.write(`k${i}`, performance.now());
-      if (!options.perSecond) await new Promise((r) => setImmediate(r));
+    } finally {
+      clearTimeout(stallTimer);
     }
     const writeSeconds = (performance.now() - start) / 1000;
     const complete = await log.complete(options.timeoutMs);
