@@ -484,9 +484,13 @@ export abstract class ReplicaFile implements StateStore {
     this.meta[key] = value;
     this.deferred.add(key);
     this.carried.set(key, value);
+    this.writeCarriedLater();
+    return true;
+  }
+
+  private writeCarriedLater(): void {
     // Unref'd, as the download commit timer: a program that ends without close() repeats the step.
     this.carryTimer ??= setTimeout(() => this.writeCarried(), this.downloadCommitDelayMs).unref();
-    return true;
   }
 
   /** Writes carried meta values in a transaction of their own (nothing else committed them in time). */
@@ -504,7 +508,7 @@ export abstract class ReplicaFile implements StateStore {
       // Still carried (and repeated after a crash): the next transaction tries again.
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       this.reloadFromFile();
-      this.restoreCarried();
+      this.restoreCarried(false);
     }
   }
 
@@ -516,12 +520,18 @@ export abstract class ReplicaFile implements StateStore {
     this.carryTimer = null;
   }
 
-  /** After a rollback reloaded the meta from the file: the carried values again, still to be written. */
-  private restoreCarried(): void {
+  /**
+   * After a rollback reloaded the meta from the file: the carried values again, still to be written
+   * (by the next commit, or by their own transaction: the timer may have found this one open).
+   */
+  private restoreCarried(rearm = true): void {
+    if (this.carried.size === 0) return;
     for (const [key, value] of this.carried) {
       (this.meta as Record<MetaKey, unknown>)[key] = value;
       this.deferred.add(key);
     }
+    // Not after their own transaction failed: no retry every few ms against a refusing disk.
+    if (rearm && !this.closed) this.writeCarriedLater();
   }
 
   /** Writes the deferred meta values in one statement (one upsert of n rows, prepared once per n). */

@@ -238,3 +238,20 @@ test('a first binding is carried too: refused to another realm at once, written 
   expect(b.binding).toEqual(binding);
   expect(() => b.bind({ ...binding, userIdentity: 'someone else' })).toThrow(expect.objectContaining({ code: 'USER_MISMATCH' }));
 });
+
+test('a write open across turns when the delay ran out: cancelled, the carried cursors are still written by a transaction of their own', () => {
+  crash(
+    `r.setIdent(3, 1);
+    r.write((w) => w.apply([SCHEMA, create(1, 'mine')]));
+    r.integrate(ack(1, 1));
+    const w = r.beginWrite();
+    w.apply([create(2, 'not kept')]);
+    // The delay runs out while the write is open; the write is cancelled afterwards.
+    setTimeout(() => w.cancel(), 50);`,
+    { delayMs: 5, afterMs: 400 },
+  );
+  const r = open();
+  expect(r.progress.acknowledged.clientVersion).toBe(1);
+  expect(r.progress.download).toEqual({ serverVersion: 1, lastIntegratedClientVersion: 1 });
+  expect(ids(r)).toEqual([1]);
+});
