@@ -41,6 +41,10 @@ export class CommitQueue {
   private lastWasBackground = true;
   private scheduled = false;
   private running: Promise<void> | null = null;
+  /** The running transaction is one of short jobs (not a background job's slice). */
+  private runningShort = false;
+  /** Called when the running transaction of short jobs has settled (see {@link afterShortCommit}). */
+  private afterRunning: (() => void)[] = [];
   private closed = false;
   /** Number of batches committed and jobs in them (for tests and metrics). */
   readonly stats = { batches: 0, jobs: 0, largestBatch: 0 };
@@ -74,6 +78,11 @@ export class CommitQueue {
 
   private get waiting(): number {
     return this.queue.length + this.background.length;
+  }
+
+  /** Jobs submitted and not yet in a transaction (for metrics and tests). */
+  get queuedJobs(): number {
+    return this.waiting;
   }
 
   /**
@@ -125,15 +134,31 @@ export class CommitQueue {
       this.scheduled = false;
       this.running = this.flush().finally(() => {
         this.running = null;
+        this.runningShort = false;
+        const after = this.afterRunning;
+        this.afterRunning = [];
+        for (const fn of after) fn();
         if (this.waiting > 0) this.schedule();
       });
     };
     setImmediate(go);
   }
 
+  /**
+   * When a transaction of short jobs (uploads, not a merge's slice) is committing now, or is the
+   * next to commit (short jobs wait and no background job goes first): calls `fn` once it has
+   * committed and its jobs have settled, and returns true. Otherwise returns false and never calls `fn`.
+   */
+  afterShortCommit(fn: () => void): boolean {
+    if (this.running ? !this.runningShort : this.queue.length === 0 || (this.background.length > 0 && !this.lastWasBackground)) return false;
+    this.afterRunning.push(fn);
+    return true;
+  }
+
   private async flush(): Promise<void> {
     const jobs = this.take();
     if (jobs.length === 0) return;
+    this.runningShort = !this.lastWasBackground;
     let outcomes: ({ ok: true; value: unknown } | { ok: false; error: unknown })[];
     try {
       outcomes = await this.storage.write((tx) => {

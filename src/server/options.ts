@@ -64,6 +64,12 @@ export const SERVER_OPTIONS = {
     description:
       'Most history entries one DOWNLOAD is made from (a client\'s own count too, though it is not sent them): a catch-up over many small changesets goes out in several DOWNLOADs, one per turn of the event loop.',
   },
+  coalesceDownloads: {
+    kind: 'boolean',
+    default: true,
+    description:
+      "A DOWNLOAD with changes that is about to go out while a group commit of other sessions' writes runs waits for that commit (at most one, about one fsync) and carries its changes too: under a stream of changes each client gets fewer, larger messages, which costs both ends less per change. Acknowledgements never wait.",
+  },
   maxBufferedBytes: {
     kind: 'bytes',
     default: 8 * 1024 * 1024,

@@ -88,10 +88,16 @@ export class Server {
    * Work counters (group commit batches; upload backpressure pauses of the open connections;
    * clients whose merge state is kept between uploads).
    */
-  get stats(): { batches: number; jobs: number; largestBatch: number; connections: number; readPauses: number; mergeStates: number } {
+  get stats(): { batches: number; jobs: number; largestBatch: number; queuedJobs: number; connections: number; readPauses: number; mergeStates: number } {
     let readPauses = 0;
     for (const c of this.connections) readPauses += c.readPauses;
-    return { ...(this.queue?.stats ?? { batches: 0, jobs: 0, largestBatch: 0 }), connections: this.connections.size, readPauses, mergeStates: this.sync?.mergeStates ?? 0 };
+    return {
+      ...(this.queue?.stats ?? { batches: 0, jobs: 0, largestBatch: 0 }),
+      queuedJobs: this.queue?.queuedJobs ?? 0,
+      connections: this.connections.size,
+      readPauses,
+      mergeStates: this.sync?.mergeStates ?? 0,
+    };
   }
 
   async start(): Promise<void> {
@@ -177,6 +183,7 @@ export class Server {
       maxSessionsPerConnection: o.maxSessionsPerConnection,
       downloadBatchBytes: o.downloadBatchBytes,
       downloadBatchChangesets: o.downloadBatchChangesets,
+      coalesceDownloads: o.coalesceDownloads,
       maxBufferedBytes: o.maxBufferedBytes,
       maxPendingUploadBytes: o.maxPendingUploadBytes,
       maxClockSkewMs: o.maxClockSkew * 1000,

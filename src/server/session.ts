@@ -33,6 +33,8 @@ export interface SessionLimits {
   downloadBatchBytes: number;
   /** Most history entries read into one DOWNLOAD (option downloadBatchChangesets). */
   downloadBatchChangesets: number;
+  /** Option coalesceDownloads: a DOWNLOAD with changes waits for a group commit of short jobs running now. */
+  coalesceDownloads?: boolean;
   maxBufferedBytes: number;
   /** How far (ms) a changeset's timestamp may be ahead of the server's clock (option maxClockSkew). */
   maxClockSkewMs: number;
@@ -71,6 +73,8 @@ export class Session implements RealmListener, AccessHolder {
   private attached = false;
   private pumping = false;
   private wanted = false;
+  /** The next DOWNLOAD already waited for a running group commit (it waits for one at most). */
+  private coalesced = false;
   /** Bumped when the cursor jumps (STATE), so an in-flight pump read is discarded. */
   private epoch = 0;
   private unwatchAccess?: () => void;
@@ -382,6 +386,16 @@ export class Session implements RealmListener, AccessHolder {
             }
           } while (batch.entries.length > 0 && batch.remainingBytes > 0 && bytes < this.limits.downloadBatchBytes && read < this.limits.downloadBatchChangesets);
           if (epoch !== this.epoch || from !== this.cursor) continue; // the cursor jumped (STATE) meanwhile
+          // Changes to send while other sessions' writes are committing: wait for that commit and
+          // send its changes in the same DOWNLOAD (read again then). Under a stream of changes the
+          // commits run back to back, so each DOWNLOAD carries two commits' changes instead of one;
+          // a lone change finds no commit running and goes at once. Never an acknowledgement alone.
+          if (changesets.length > 0 && this.limits.coalesceDownloads && !this.coalesced && serverVersion >= batch.latestVersion) {
+            if (this.service.afterShortCommit(() => this.wake())) {
+              this.coalesced = true;
+              return;
+            }
+          }
           if (serverVersion === from.serverVersion) {
             if (this.ackDirty) this.sendDownload([], batch.latestVersion, batch.latestSalt, 0);
             this.flushMarks();
@@ -406,6 +420,7 @@ export class Session implements RealmListener, AccessHolder {
   }
 
   private sendDownload(changesets: DownloadChangeset[], latestVersion: number, latestSalt: number, remaining: number, cursor = this.cursor): void {
+    this.coalesced = false;
     this.host.send({
       type: 'DOWNLOAD',
       session: this.id,

@@ -284,6 +284,11 @@ export class SyncService {
     }
   }
 
+  /** See {@link CommitQueue.afterShortCommit}. */
+  afterShortCommit(fn: () => void): boolean {
+    return this.queue.afterShortCommit(fn);
+  }
+
   /** Clients whose merge state is kept between uploads (for stats and tests). */
   get mergeStates(): number {
     return this.merges.size;
