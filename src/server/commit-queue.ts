@@ -146,11 +146,13 @@ export class CommitQueue {
 
   /**
    * When a transaction of short jobs (uploads, not a merge's slice) is committing now, or is the
-   * next to commit (short jobs wait and no background job goes first): calls `fn` once it has
-   * committed and its jobs have settled, and returns true. Otherwise returns false and never calls `fn`.
+   * next to commit, and no background job (a big upload's or a merge's slices) is running or
+   * waiting: calls `fn` once it has committed and its jobs have settled, and returns true.
+   * Otherwise returns false and never calls `fn`. (While slices run, the short jobs between them
+   * include the slices' own first ones, which take a slice's time.)
    */
   afterShortCommit(fn: () => void): boolean {
-    if (this.running ? !this.runningShort : this.queue.length === 0 || (this.background.length > 0 && !this.lastWasBackground)) return false;
+    if (this.background.length > 0 || (this.running ? !this.runningShort : this.queue.length === 0)) return false;
     this.afterRunning.push(fn);
     return true;
   }

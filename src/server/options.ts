@@ -64,11 +64,13 @@ export const SERVER_OPTIONS = {
     description:
       'Most history entries one DOWNLOAD is made from (a client\'s own count too, though it is not sent them): a catch-up over many small changesets goes out in several DOWNLOADs, one per turn of the event loop.',
   },
-  coalesceDownloads: {
-    kind: 'boolean',
-    default: true,
+  coalesceDownloadsMs: {
+    kind: 'integer',
+    default: 2,
+    min: 0,
+    max: 60_000,
     description:
-      "A DOWNLOAD with changes that is about to go out while a group commit of other sessions' writes runs waits for that commit (at most one, about one fsync) and carries its changes too: under a stream of changes each client gets fewer, larger messages, which costs both ends less per change. Acknowledgements never wait.",
+      "A session sent changes less than this many ms ago is being streamed to: a DOWNLOAD with changes for it that is about to go out while a group commit of other sessions' short writes runs (or is next, with no merge slices queued) waits for that one commit and carries its changes too, so under a stream each client gets fewer, larger messages. Acknowledgements alone never wait. 0 turns coalescing off.",
   },
   maxBufferedBytes: {
     kind: 'bytes',

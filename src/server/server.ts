@@ -183,7 +183,7 @@ export class Server {
       maxSessionsPerConnection: o.maxSessionsPerConnection,
       downloadBatchBytes: o.downloadBatchBytes,
       downloadBatchChangesets: o.downloadBatchChangesets,
-      coalesceDownloads: o.coalesceDownloads,
+      coalesceDownloadsMs: o.coalesceDownloadsMs,
       maxBufferedBytes: o.maxBufferedBytes,
       maxPendingUploadBytes: o.maxPendingUploadBytes,
       maxClockSkewMs: o.maxClockSkew * 1000,

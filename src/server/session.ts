@@ -33,8 +33,8 @@ export interface SessionLimits {
   downloadBatchBytes: number;
   /** Most history entries read into one DOWNLOAD (option downloadBatchChangesets). */
   downloadBatchChangesets: number;
-  /** Option coalesceDownloads: a DOWNLOAD with changes waits for a group commit of short jobs running now. */
-  coalesceDownloads?: boolean;
+  /** Option coalesceDownloadsMs: a session sent changes less than this ago waits for a running commit; 0 for never. */
+  coalesceDownloadsMs?: number;
   maxBufferedBytes: number;
   /** How far (ms) a changeset's timestamp may be ahead of the server's clock (option maxClockSkew). */
   maxClockSkewMs: number;
@@ -75,6 +75,8 @@ export class Session implements RealmListener, AccessHolder {
   private wanted = false;
   /** The next DOWNLOAD already waited for a running group commit (it waits for one at most). */
   private coalesced = false;
+  /** When the last DOWNLOAD with changes went out (performance.now()). */
+  private lastChangesAt = -Infinity;
   /** Bumped when the cursor jumps (STATE), so an in-flight pump read is discarded. */
   private epoch = 0;
   private unwatchAccess?: () => void;
@@ -386,11 +388,13 @@ export class Session implements RealmListener, AccessHolder {
             }
           } while (batch.entries.length > 0 && batch.remainingBytes > 0 && bytes < this.limits.downloadBatchBytes && read < this.limits.downloadBatchChangesets);
           if (epoch !== this.epoch || from !== this.cursor) continue; // the cursor jumped (STATE) meanwhile
-          // Changes to send while other sessions' writes are committing: wait for that commit and
-          // send its changes in the same DOWNLOAD (read again then). Under a stream of changes the
+          // Changes to send, to a session being streamed changes (sent some less than
+          // coalesceDownloadsMs ago), while other sessions' writes are committing: wait for that
+          // commit and send its changes in the same DOWNLOAD (read again then). Under a stream the
           // commits run back to back, so each DOWNLOAD carries two commits' changes instead of one;
-          // a lone change finds no commit running and goes at once. Never an acknowledgement alone.
-          if (changesets.length > 0 && this.limits.coalesceDownloads && !this.coalesced && serverVersion >= batch.latestVersion) {
+          // a lone change, or changes further apart (a trickle, a merge's slices), go out at once.
+          // Never an acknowledgement alone.
+          if (changesets.length > 0 && !this.coalesced && serverVersion >= batch.latestVersion && performance.now() - this.lastChangesAt < (this.limits.coalesceDownloadsMs ?? 0)) {
             if (this.service.afterShortCommit(() => this.wake())) {
               this.coalesced = true;
               return;
@@ -421,6 +425,7 @@ export class Session implements RealmListener, AccessHolder {
 
   private sendDownload(changesets: DownloadChangeset[], latestVersion: number, latestSalt: number, remaining: number, cursor = this.cursor): void {
     this.coalesced = false;
+    if (changesets.length > 0) this.lastChangesAt = performance.now();
     this.host.send({
       type: 'DOWNLOAD',
       session: this.id,

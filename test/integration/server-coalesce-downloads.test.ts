@@ -10,8 +10,9 @@ import type { ReadTransaction, StorageDriver, WriteTransaction } from '../../src
 import { RawSyncClient } from '../helpers/server-process';
 
 /**
- * Option coalesceDownloads: a DOWNLOAD with changes, about to go out while a group commit of
- * other writes runs (or is next), waits for that one commit and carries its changes too.
+ * Option coalesceDownloadsMs: a DOWNLOAD with changes for a session being streamed to, about to go
+ * out while a group commit of other writes runs (or is next), waits for that one commit and carries
+ * its changes too.
  * Acknowledgements never wait. The commits are held by the storage below (the real SQLite
  * driver, whose durable writes resolve only when the test releases them), so the order of events
  * is the test's, not the scheduler's.
@@ -78,8 +79,9 @@ afterEach(async () => {
   fs.rmSync(dataPath, { recursive: true, force: true });
 });
 
-async function startServer(coalesceDownloads: boolean): Promise<Server> {
-  server = new Server({ dataPath, port: 0, address: '127.0.0.1', logger: silentLogger, storage, coalesceDownloads });
+/** `coalesceDownloadsMs`: a minute, so the reader counts as streamed to whatever the scheduler does; 0 turns coalescing off. */
+async function startServer(coalesceDownloadsMs: number): Promise<Server> {
+  server = new Server({ dataPath, port: 0, address: '127.0.0.1', logger: silentLogger, storage, coalesceDownloadsMs });
   await server.start();
   return server;
 }
@@ -119,13 +121,15 @@ async function queued(n: number): Promise<void> {
  * change commits and is held, writer 2's waits in the commit queue behind it, and writer 1's
  * commit is released while writer 2's is held in its turn.
  */
-async function twoCommitsInARow() {
+async function twoCommitsInARow(quietMs = 0) {
   const w1 = await session('/coalesce/notes');
   upload(w1.c, 1, 0, [SCHEMA]);
   await w1.c.nextOf('DOWNLOAD', 1);
   const reader = await session('/coalesce/notes');
   const w2 = await session('/coalesce/notes');
   expect([reader.serverVersion, w2.serverVersion]).toEqual([1, 1]);
+  // The reader was last sent changes (the type) when it bound: this long ago, it is not being streamed to.
+  if (quietMs > 0) await new Promise((r) => setTimeout(r, quietMs));
   storage.holding = true;
   upload(w1.c, 2, 1, [note('a')]);
   await storage.whenHeld(1);
@@ -137,7 +141,7 @@ async function twoCommitsInARow() {
 }
 
 test('with coalescing, changes committed while the next commit runs go out with it in one DOWNLOAD; the writer gets its acknowledgement at once', async () => {
-  await startServer(true);
+  await startServer(60_000);
   const { reader, w1 } = await twoCommitsInARow();
   // Writer 1's acknowledgement carries no changes: it does not wait for writer 2's commit.
   const ack = await w1.c.nextOf('DOWNLOAD', 1);
@@ -148,7 +152,7 @@ test('with coalescing, changes committed while the next commit runs go out with 
 });
 
 test('without coalescing, the first change goes out while the second commit is still running', async () => {
-  await startServer(false);
+  await startServer(0);
   const { reader } = await twoCommitsInARow();
   const first = await reader.c.nextOf('DOWNLOAD', 1);
   expect(first.changesets.map((c) => c.serverVersion)).toEqual([2]);
@@ -157,8 +161,18 @@ test('without coalescing, the first change goes out while the second commit is s
   expect(second.changesets.map((c) => c.serverVersion)).toEqual([3]);
 });
 
+test('a session not sent changes for longer than coalesceDownloadsMs is sent the next change at once, though a commit runs', async () => {
+  await startServer(5);
+  const { reader } = await twoCommitsInARow(50);
+  const first = await reader.c.nextOf('DOWNLOAD', 1);
+  expect(first.changesets.map((c) => c.serverVersion)).toEqual([2]);
+  storage.release();
+  const second = await reader.c.nextOf('DOWNLOAD', 1);
+  expect(second.changesets.map((c) => c.serverVersion)).toEqual([3]);
+});
+
 test('a lone change finds no commit running and is sent at once', async () => {
-  await startServer(true);
+  await startServer(60_000);
   const w1 = await session('/coalesce/lone');
   upload(w1.c, 1, 0, [SCHEMA]);
   await w1.c.nextOf('DOWNLOAD', 1);
