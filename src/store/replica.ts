@@ -393,16 +393,7 @@ export class Replica extends ReplicaFile {
       serverVersion = batch.serverVersion;
       clientVersion = batch.lastIntegratedClientVersion;
     }
-    for (const batch of batches) {
-      this.carryMeta('downloadServerVersion', batch.serverVersion);
-      this.carryMeta('downloadClientVersion', batch.lastIntegratedClientVersion);
-      this.carryMeta('latestServerVersion', batch.latestServerVersion);
-      this.carryMeta('latestServerVersionSalt', batch.latestServerVersionSalt);
-      if (batch.uploadClientVersion > m.ackClientVersion) {
-        this.carryMeta('ackClientVersion', batch.uploadClientVersion);
-        this.carryMeta('ackServerVersion', batch.uploadServerVersion);
-      }
-    }
+    for (const batch of batches) this.moveCursors(batch, (key, value) => this.carryMeta(key, value));
     // The history the server has both acknowledged and integrated is trimmed by the next
     // transaction that commits (a local write or a download). Extensions are told as of a
     // download's commit (they learn of acknowledgements this way); a kept integration stays valid.
@@ -426,15 +417,20 @@ export class Replica extends ReplicaFile {
     }
     // The cursors and the clock are written once, when the transaction commits (several DOWNLOADs
     // may integrate in it); a rollback reloads them from the file.
-    this.deferMeta('downloadServerVersion', batch.serverVersion);
-    this.deferMeta('downloadClientVersion', batch.lastIntegratedClientVersion);
-    this.deferMeta('latestServerVersion', batch.latestServerVersion);
-    this.deferMeta('latestServerVersionSalt', batch.latestServerVersionSalt);
-    if (batch.uploadClientVersion > m.ackClientVersion) {
-      this.deferMeta('ackClientVersion', batch.uploadClientVersion);
-      this.deferMeta('ackServerVersion', batch.uploadServerVersion);
-    }
+    this.moveCursors(batch, (key, value) => this.deferMeta(key, value));
     this.deferMeta('hlc', this.clock.current);
+  }
+
+  /** Sets, through `set`, the cursors a checked DOWNLOAD moves: download, latest server version, acknowledgement. */
+  private moveCursors(batch: DownloadBatch, set: (key: 'downloadServerVersion' | 'downloadClientVersion' | 'latestServerVersion' | 'latestServerVersionSalt' | 'ackClientVersion' | 'ackServerVersion', value: number) => void): void {
+    set('downloadServerVersion', batch.serverVersion);
+    set('downloadClientVersion', batch.lastIntegratedClientVersion);
+    set('latestServerVersion', batch.latestServerVersion);
+    set('latestServerVersionSalt', batch.latestServerVersionSalt);
+    if (batch.uploadClientVersion > this.meta.ackClientVersion) {
+      set('ackClientVersion', batch.uploadClientVersion);
+      set('ackServerVersion', batch.uploadServerVersion);
+    }
   }
 
   /** Drops the local changesets the server has both acknowledged and integrated (once per transaction). */

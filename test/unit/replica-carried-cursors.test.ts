@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Instruction } from '../../src/changeset';
 import { Replica, type DownloadBatch, type ReplicaOptions } from '../../src/store';
+import { underFileSizeLimit as runUnderFileSizeLimit } from '../helpers/replica-child';
 
 /**
  * A DOWNLOAD without changesets (the server acknowledging this client's uploads) moves cursors
@@ -178,14 +179,11 @@ test('while downloads wait for their COMMIT an acknowledgement joins them, and c
   expect(ids(again)).toEqual([1, 2]);
 });
 
-/**
- * Runs `body` in a child process whose files may not grow past `limitKiB` (`ulimit -f`; SIGXFSZ
- * ignored, so a write past it fails with EFBIG, as on a full disk); returns what it printed last.
- */
+/** `body` against the replica in a child process whose files may not grow past `limitKiB` (see the helper). */
 function underFileSizeLimit(limitKiB: number, body: string): unknown {
-  const script = `
-    process.on('SIGXFSZ', () => {});
-    const { Replica } = require(${JSON.stringify(path.resolve(__dirname, '../../src/store'))});
+  return runUnderFileSizeLimit(
+    limitKiB,
+    `
     const SCHEMA = ${JSON.stringify(SCHEMA)};
     const create = (id, name) => ({ op: 'Create', type: 'Item', id, values: { name } });
     const ack = ${ack.toString()};
@@ -193,10 +191,8 @@ function underFileSizeLimit(limitKiB: number, body: string): unknown {
     const ids = (r) => r.objects('Item').map((o) => o.id);
     const r = Replica.open({ path: ${JSON.stringify(path.join(dir, 'r.db'))}, downloadCommitDelayMs: 60000 });
     ${body}
-  `;
-  const out = spawnSync('bash', ['-c', `ulimit -f ${limitKiB} && exec "$0" --import tsx -e "$1"`, process.execPath, script], { encoding: 'utf8', timeout: 60_000 });
-  expect({ status: out.status, stderr: out.stderr }).toEqual({ status: 0, stderr: '' });
-  return JSON.parse(out.stdout.trim().split('\n').at(-1)!);
+  `,
+  );
 }
 
 test('a refused COMMIT of later downloads takes them back to the carried cursors, not to the older ones on disk', () => {
