@@ -137,7 +137,14 @@ export class CommitQueue {
         this.runningShort = false;
         const after = this.afterRunning;
         this.afterRunning = [];
-        for (const fn of after) fn();
+        for (const fn of after) {
+          try {
+            fn();
+          } catch (error) {
+            // A waiter's failure is its own: the queue goes on.
+            this.log.error('a callback after a commit failed', { error });
+          }
+        }
         if (this.waiting > 0) this.schedule();
       });
     };

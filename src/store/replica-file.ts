@@ -505,9 +505,14 @@ export abstract class ReplicaFile implements StateStore {
       this.db.exec('COMMIT');
       this.carriedWritten();
     } catch {
-      // Still carried (and repeated after a crash): the next transaction tries again.
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
-      this.reloadFromFile();
+      // Still carried (and repeated after a crash): the next transaction tries again. Called from a
+      // timer and from close(), so nothing here may throw.
+      try {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        this.reloadFromFile();
+      } catch {
+        // The file cannot be read back now either: the next transaction reports it.
+      }
       this.restoreCarried(false);
     }
   }
